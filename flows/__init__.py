@@ -1,0 +1,1 @@
+"""Entry points and Prefect glue over the `grants` domain core (CLI, flows, serve)."""

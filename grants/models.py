@@ -1,0 +1,300 @@
+"""Database tables (SQLModel) for the domain model. Money is integer pence; timestamps are UTC-aware."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _pence(**kwargs: object) -> object:
+    return Field(sa_type=BigInteger, **kwargs)  # type: ignore[call-overload]
+
+
+def _timestamp(nullable: bool = False) -> object:
+    return Field(default=None if nullable else ..., sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+class ReturnStatus(StrEnum):
+    """What became of one received return file."""
+
+    accepted = "accepted"
+    rejected = "rejected"
+    superseded = "superseded"
+    duplicate = "duplicate"
+
+
+class RAG(StrEnum):
+    """Red / amber / green rating."""
+
+    red = "red"
+    amber = "amber"
+    green = "green"
+
+
+class Grant(SQLModel, table=True):
+    """The award the partnership receives (e.g. £125,000 Home Office SVD money via the OPCC)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True)
+    name: str
+    programme: str
+    funder: str
+    intermediary: str | None = None
+    recipient: str
+    amount_pence: int = _pence()  # type: ignore[assignment]
+    currency: str = "GBP"
+    start: date
+    end: date
+    spend_by: date
+    recurring: bool = False
+    expected_funds_release: date | None = None
+    conditions_confirmed: date | None = None
+    quarter_basis: str = "financial_year"
+    due_working_days: int = 10
+    closure_days: str = ""  # comma-separated ISO dates
+    rules_json: str = Field(default="{}", sa_type=Text)  # per-grant thresholds and chase ladder (JSON)
+    config_file: str = ""
+
+
+class Officer(SQLModel, table=True):
+    """A council officer named in a grant file (responsible officer, escalation manager)."""
+
+    __table_args__ = (UniqueConstraint("grant_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    key: str
+    name: str
+    email: str
+    role: str
+    manager_key: str | None = None
+
+
+class FundsRelease(SQLModel, table=True):
+    """Money actually received for a grant from the funder or intermediary."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    amount_pence: int = _pence()  # type: ignore[assignment]
+    received_on: date
+    note: str = ""
+    recorded_at: datetime = _timestamp()  # type: ignore[assignment]
+
+
+class Project(SQLModel, table=True):
+    """A funded project: an allocation out of a grant, run by a lead organisation."""
+
+    __table_args__ = (UniqueConstraint("grant_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    code: str
+    name: str
+    description: str = Field(default="", sa_type=Text)
+    illustrative: bool = False
+    lead_organisation: str
+    lead_name: str
+    lead_email: str
+    officer_key: str
+    allocation_pence: int = _pence()  # type: ignore[assignment]
+    delivery_start: date
+    delivery_end: date
+    active: bool = True  # false once removed from config (kept for its history)
+
+
+class BudgetLine(SQLModel, table=True):
+    """A line of a project's budget (labour or non-labour)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    key: str
+    name: str
+    cost_type: str = "non_labour"
+    amount_pence: int = _pence()  # type: ignore[assignment]
+    position: int = 0
+    active: bool = True
+
+
+class BudgetProfile(SQLModel, table=True):
+    """Planned spend on a budget line in one reporting period (not cumulative)."""
+
+    __table_args__ = (UniqueConstraint("budget_line_id", "period_label"),)
+    id: int | None = Field(default=None, primary_key=True)
+    budget_line_id: int = Field(foreign_key="budgetline.id", index=True)
+    period_label: str
+    amount_pence: int = _pence()  # type: ignore[assignment]
+
+
+class Target(SQLModel, table=True):
+    """A condition on a project: a count (>= target by due) or a milestone (delivered by due)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    key: str
+    kind: str  # "count" | "milestone"
+    name: str
+    unit: str = ""
+    target_value: int = 1
+    due: date
+    is_condition: bool = True
+    is_sustainability: bool = False
+    position: int = 0
+    active: bool = True
+
+
+class TargetProfile(SQLModel, table=True):
+    """The cumulative count a target is profiled to reach by the end of a reporting period."""
+
+    __table_args__ = (UniqueConstraint("target_id", "period_label"),)
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="target.id", index=True)
+    period_label: str
+    cumulative_value: int
+
+
+class ReportingPeriod(SQLModel, table=True):
+    """One reporting quarter of a grant and the date its returns are due."""
+
+    __table_args__ = (UniqueConstraint("grant_id", "label"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    label: str
+    quarter: int
+    start: date
+    end: date
+    due: date
+
+
+class Return(SQLModel, table=True):
+    """One received return file for a project and period. The latest accepted version is the official one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    period_id: int = Field(foreign_key="reportingperiod.id", index=True)
+    version: int = 1
+    status: str = ReturnStatus.accepted
+    received_at: datetime = _timestamp()  # type: ignore[assignment]
+    source_name: str = ""
+    sha256: str = Field(index=True)
+    archive_path: str = ""
+    template_version: str = ""
+    problems_json: str = Field(default="[]", sa_type=Text)
+    signed_name: str = ""
+    signed_role: str = ""
+    signed_on: date | None = None
+    progress: str = Field(default="", sa_type=Text)
+    issues: str = Field(default="", sa_type=Text)
+    risks: str = Field(default="", sa_type=Text)
+
+
+class ReturnSpend(SQLModel, table=True):
+    """Spend reported on a budget line for the return's period (not cumulative)."""
+
+    __table_args__ = (UniqueConstraint("return_id", "budget_line_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    return_id: int = Field(foreign_key="return.id", index=True)
+    budget_line_id: int = Field(foreign_key="budgetline.id")
+    actual_pence: int = _pence()  # type: ignore[assignment]
+
+
+class ReturnForecast(SQLModel, table=True):
+    """The lead's forecast spend on a budget line for a later period of the grant."""
+
+    __table_args__ = (UniqueConstraint("return_id", "budget_line_id", "period_label"),)
+    id: int | None = Field(default=None, primary_key=True)
+    return_id: int = Field(foreign_key="return.id", index=True)
+    budget_line_id: int = Field(foreign_key="budgetline.id")
+    period_label: str
+    amount_pence: int = _pence()  # type: ignore[assignment]
+
+
+class ReturnOutput(SQLModel, table=True):
+    """A count achieved against a target in the return's period (not cumulative)."""
+
+    __table_args__ = (UniqueConstraint("return_id", "target_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    return_id: int = Field(foreign_key="return.id", index=True)
+    target_id: int = Field(foreign_key="target.id")
+    achieved: int
+
+
+class ReturnMilestone(SQLModel, table=True):
+    """A milestone's state as the lead reported it in a return."""
+
+    __table_args__ = (UniqueConstraint("return_id", "target_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    return_id: int = Field(foreign_key="return.id", index=True)
+    target_id: int = Field(foreign_key="target.id")
+    delivered: bool = False
+    delivered_on: date | None = None
+    evidence: str = Field(default="", sa_type=Text)
+
+
+class Payment(SQLModel, table=True):
+    """Money the council paid to a project."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    amount_pence: int = _pence()  # type: ignore[assignment]
+    paid_on: date
+    reference: str = ""
+    recorded_at: datetime = _timestamp()  # type: ignore[assignment]
+
+
+class Assessment(SQLModel, table=True):
+    """RAG ratings for a project (or the whole grant when project_id is null) as of a date, with reasons."""
+
+    __table_args__ = (UniqueConstraint("grant_id", "project_id", "as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    as_of: date
+    spend_rag: str
+    outputs_rag: str
+    overall_rag: str
+    reasons_json: str = Field(default="{}", sa_type=Text)
+    figures_json: str = Field(default="{}", sa_type=Text)
+
+
+class Risk(SQLModel, table=True):
+    """A risk register row; `key` identifies it across reruns (kind + scope) so reruns update, not duplicate."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    grant_id: int = Field(foreign_key="grant.id", index=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    kind: str
+    title: str
+    likelihood: int
+    impact: int
+    score: int
+    rag: str
+    status: str = "open"
+    owner: str = ""
+    mitigation: str = Field(default="", sa_type=Text)
+    evidence: str = Field(default="", sa_type=Text)
+    first_seen: date
+    last_seen: date
+    closed_on: date | None = None
+
+
+class Notification(SQLModel, table=True):
+    """Everything sent (or that failed to send). `idempotency_key` means a rerun never sends twice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, index=True)
+    kind: str
+    grant_id: int | None = Field(default=None, foreign_key="grant.id", index=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id")
+    period_id: int | None = Field(default=None, foreign_key="reportingperiod.id")
+    step: str = ""
+    recipients: str = ""
+    subject: str = ""
+    status: str = "sent"  # "sent" | "failed"
+    attempts: int = 1
+    error: str = Field(default="", sa_type=Text)
+    as_of: date | None = None
+    sent_at: datetime = _timestamp()  # type: ignore[assignment]

@@ -1,0 +1,110 @@
+"""The reporting calendar: England & Wales working days and UK financial-year quarters with due dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Literal
+
+import holidays
+
+QuarterBasis = Literal["financial_year", "calendar_year"]
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
+class WorkingCalendar:
+    """Weekends, England & Wales bank holidays (the `holidays` library) and optional extra closure days."""
+
+    def __init__(self, closure_days: Iterable[date] = ()) -> None:
+        self.closure_days = frozenset(closure_days)
+
+    def is_working_day(self, day: date) -> bool:
+        """True on a weekday that is neither a bank holiday nor a configured closure day."""
+        return day.weekday() < 5 and day not in _bank_holidays(day.year) and day not in self.closure_days
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The n-th working day strictly after `day` (n > 0), or strictly before it (n < 0); `day` itself if n == 0."""
+        step = 1 if n >= 0 else -1
+        remaining = abs(n)
+        current = day
+        while remaining:
+            current += timedelta(days=step)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]: how many working days `end` is after `start` (negative if before)."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        count, current = 0, start
+        while current < end:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                count += 1
+        return count
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself if it is a working day, else the next working day."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+
+ENGLAND_AND_WALES = WorkingCalendar()
+
+
+@dataclass(frozen=True)
+class Period:
+    """One reporting quarter of a grant: label like '2024-25-Q2', its dates and its return due date."""
+
+    label: str
+    quarter: int
+    start: date
+    end: date
+    due: date
+
+
+def _quarter_end(year: int, month: int) -> date:
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return next_month - timedelta(days=1)
+
+
+def quarter_of(day: date, basis: QuarterBasis = "financial_year") -> tuple[str, int, date, date]:
+    """(label, quarter number, quarter start, quarter end) of the quarter holding `day`."""
+    first_month = ((day.month - 1) // 3) * 3 + 1
+    start = date(day.year, first_month, 1)
+    end = _quarter_end(day.year, first_month + 2)
+    if basis == "calendar_year":
+        quarter = (first_month - 1) // 3 + 1
+        return f"{day.year}-Q{quarter}", quarter, start, end
+    fy_start = day.year if day.month >= 4 else day.year - 1
+    quarter = ((day.month - 4) % 12) // 3 + 1
+    return f"{fy_start}-{(fy_start + 1) % 100:02d}-Q{quarter}", quarter, start, end
+
+
+def reporting_periods(
+    start: date,
+    end: date,
+    *,
+    due_working_days: int = 10,
+    basis: QuarterBasis = "financial_year",
+    calendar: WorkingCalendar = ENGLAND_AND_WALES,
+) -> list[Period]:
+    """The quarters overlapping [start, end], clipped to those dates, each due N working days after it ends."""
+    if end < start:
+        raise ValueError(f"grant ends ({end}) before it starts ({start})")
+    periods: list[Period] = []
+    day = start
+    while day <= end:
+        label, quarter, q_start, q_end = quarter_of(day, basis)
+        p_start, p_end = max(q_start, start), min(q_end, end)
+        periods.append(Period(label, quarter, p_start, p_end, calendar.add_working_days(p_end, due_working_days)))
+        day = q_end + timedelta(days=1)
+    return periods

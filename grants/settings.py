@@ -1,0 +1,50 @@
+"""The one Settings object (pydantic-settings, `GRANTS_` prefix, `.env` support), read through a cached getter."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the engine keeps its data and how it reaches people. Every field can be set as GRANTS_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="GRANTS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    config_dir: Path = Path("config")
+    inbox_dir: Path | None = None
+    archive_dir: Path | None = None
+    quarantine_dir: Path | None = None
+    outbox_dir: Path | None = None
+    reports_dir: Path | None = None
+    notify_config: Path = Path("notify.yaml")
+    timezone: str = "Europe/London"
+    signing_key: SecretStr = SecretStr("development-only-signing-key-change-me")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL: GRANTS_DATABASE_URL, else a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'grants.db').as_posix()}"
+
+    def folder(self, name: str) -> Path:
+        """The inbox/archive/quarantine/outbox/reports folder: its own setting or `<data_dir>/<name>`."""
+        explicit: Path | None = getattr(self, f"{name}_dir")
+        return explicit if explicit is not None else self.data_dir / name
+
+    @property
+    def grants_config_dir(self) -> Path:
+        """The folder holding one YAML file per grant programme."""
+        return self.config_dir / "grants"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import time)."""
+    return Settings()

@@ -1,0 +1,82 @@
+"""Shared fixtures: isolated settings, the example config, and databases (a real SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine, make_url
+
+from grants.db import create_schema, get_engine
+from grants.settings import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config"
+EXAMPLE_GRANT_FILE = EXAMPLE_CONFIG / "grants" / "svd-2024-25.yaml"
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped config folder that a test may edit."""
+    target = tmp_path / "config"
+    shutil.copytree(EXAMPLE_CONFIG, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings pointing every folder and the SQLite database into the test's temporary folder."""
+    monkeypatch.setenv("GRANTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GRANTS_CONFIG_DIR", str(config_dir))
+    monkeypatch.delenv("GRANTS_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("GRANTS_TEST_POSTGRES_URL")
+    if not url and os.environ.get("CI"):
+        pytest.fail("CI must run the PostgreSQL tests: GRANTS_TEST_POSTGRES_URL is not set (see .ci/run)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+    admin = _postgres_admin_url()
+    if not admin:
+        pytest.skip("GRANTS_TEST_POSTGRES_URL not set (bash .ci/start-postgres starts a server)")
+    name = f"grants_test_{uuid.uuid4().hex[:12]}"
+    conninfo = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Repository tests run twice: on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'grants.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine with the schema created, disposed after the test."""
+    eng = get_engine(db_url)
+    create_schema(eng)
+    yield eng
+    eng.dispose()
+    get_engine.cache_clear()
