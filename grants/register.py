@@ -74,7 +74,11 @@ def _retire(session: Session, rows: list[Any], keep: set[Any], attr: str, change
             changes.note(row.__tablename__, "retired")
 
 
-def load_programme(session: Session, loaded: LoadedProgramme, rules: dict[str, Any] | None = None) -> Changes:
+RULE_BLOCKS = {"monitoring", "chase"}
+"""Per-grant rule blocks of the grant file (RAG thresholds, chase ladder) stored as JSON on the grant row."""
+
+
+def load_programme(session: Session, loaded: LoadedProgramme) -> Changes:
     """Upsert one grant programme (grant, officers, periods, projects, lines, profiles, targets)."""
     changes = Changes()
     g = loaded.programme.grant
@@ -85,7 +89,8 @@ def load_programme(session: Session, loaded: LoadedProgramme, rules: dict[str, A
         "expected_funds_release": g.expected_funds_release, "conditions_confirmed": g.conditions_confirmed,
         "quarter_basis": g.reporting.quarter_basis, "due_working_days": g.reporting.due_working_days,
         "closure_days": ",".join(d.isoformat() for d in g.reporting.closure_days),
-        "rules_json": json.dumps(rules or {}, sort_keys=True), "config_file": str(loaded.file),
+        "rules_json": json.dumps(g.model_dump(mode="json", include=RULE_BLOCKS), sort_keys=True),
+        "config_file": str(loaded.file),
     }, changes)
     assert grant.id is not None
     for key, officer in loaded.programme.officers.items():
