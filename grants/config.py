@@ -20,6 +20,7 @@ from pydantic import (
 
 from grants.money import to_decimal
 from grants.periods import QuarterBasis
+from grants.thresholds import MonitoringRules
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
@@ -153,6 +154,7 @@ class Grant(Strict):
     expected_funds_release: date | None = None
     conditions_confirmed: date | None = None
     reporting: Reporting = Field(default_factory=Reporting)
+    monitoring: MonitoringRules = Field(default_factory=MonitoringRules)
 
 
 class ProgrammeFile(Strict):

@@ -1,0 +1,196 @@
+"""Assessments: RAG for spend, outputs and overall per project and per grant as of a date, each with a one-line
+reason in words and numbers; and `run_checks`, which stores them and brings the risk register up to date.
+
+Overall = the worst of spend, outputs (counts and milestones), returns and funds. Assessments are upserted on
+(grant, project, as_of), so a rerun for the same date changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from grants import models as m
+from grants.checks import Checks, run_all
+from grants.findings import findings, funds_rag
+from grants.funds import find_grant
+from grants.ledger import load_ledger
+from grants.risks import RiskChange, sync_register
+from grants.spend import grant_spend
+from grants.status import ReturnState
+from grants.thresholds import ORDER, worst
+
+_MISSING = (ReturnState.overdue, ReturnState.rejected)
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One assessment: a project's (or, with project_id None, the grant's) ratings and reasons."""
+
+    grant_id: int
+    project_id: int | None
+    name: str
+    spend_rag: m.RAG
+    outputs_rag: m.RAG
+    overall_rag: m.RAG
+    reasons: dict[str, str]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _pick(parts: dict[Any, tuple[m.RAG, str]]) -> tuple[m.RAG, str]:
+    """The worst part and its reason (the first such part when several tie)."""
+    name = max(parts, key=lambda k: ORDER[parts[k][0]])
+    return parts[name]
+
+
+def rate_project(checks: Checks, project: m.Project) -> Rating:
+    """Rate one project from the run's checks."""
+    assert project.id is not None
+    pid, grant_id = project.id, project.grant_id
+    returns = checks.returns[pid]
+    spend = checks.spend.get(pid)
+    if spend is not None:
+        spend_part = (spend.rag, spend.reason)
+    elif returns.with_state(*_MISSING):
+        spend_part = (m.RAG.amber, f"No spend reported: {returns.reason}")
+    else:
+        spend_part = (m.RAG.green, "No return due yet")
+    counts = [(t.rag, t.reason) for t in checks.targets.get(pid, [])]
+    milestones = checks.milestones.get(pid, [])
+    outputs = dict(enumerate(counts + [(ms.rag, ms.reason) for ms in milestones if ms.overdue]))
+    outputs_part = _pick(outputs) if outputs else (m.RAG.green, "No outputs reported yet")
+    delivered = sum(ms.delivered for ms in milestones)
+    due = [ms for ms in milestones if ms.due_soon]
+    milestone_reason = (
+        f"Milestones: {delivered} delivered, {len(due)} due"
+        + "".join(f" ({ms.name} by {ms.due:%d %b %Y})" for ms in due)
+        + f", {sum(ms.overdue for ms in milestones)} overdue"
+    )
+    funds = checks.project_funds[pid]
+    funds_part = (funds_rag(checks, pid, grant_id, checks.ledger.as_of), funds.reason)
+    parts = {
+        "spend": spend_part,
+        "outputs": outputs_part,
+        "returns": (returns.rag, returns.reason),
+        "funds": funds_part,
+    }
+    overall = _pick(parts)
+    reasons = {name: reason for name, (_, reason) in parts.items()} | {
+        "milestones": milestone_reason,
+        "overall": overall[1],
+    }
+    figures = {
+        "spend": (
+            {k: c.figures.__dict__ | {"rag": str(c.rag), "reason": c.reason} for k, c in spend.lines.items()}
+            if spend
+            else {}
+        ),
+        "targets": {
+            t.key: {
+                "achieved": t.achieved,
+                "expected": t.expected,
+                "target": t.target,
+                "need_per_month": t.need_per_month,
+                "achieved_per_month": t.achieved_per_month,
+                "projected": t.projected,
+                "rag": str(t.rag),
+            }
+            for t in checks.targets.get(pid, [])
+        },
+        "rags": {name: str(rag) for name, (rag, _) in parts.items()},
+    }
+    return Rating(grant_id, pid, project.name, spend_part[0], outputs_part[0], overall[0], reasons, figures)
+
+
+def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating:
+    """Rate the grant: its total spend, its projects' outputs and returns, and the funds release."""
+    assert grant.id is not None
+    rules = checks.rules[grant.id]
+    spend = grant_spend(grant, [c for p in checks.projects_of(grant) if (c := checks.spend.get(p.id or 0))], rules)
+    spend_part = (spend.rag, spend.reason) if spend else (m.RAG.green, "No spend reported yet")
+    behind = {rag: [r.name for r in projects if r.outputs_rag is rag] for rag in (m.RAG.red, m.RAG.amber)}
+    outputs_rag = worst(*(r.outputs_rag for r in projects))
+    outputs_reason = (
+        f"{len(behind[m.RAG.red]) + len(behind[m.RAG.amber])} of {len(projects)} projects behind "
+        f"on outputs" + "".join(f"; {rag}: {', '.join(names)}" for rag, names in behind.items() if names)
+    )
+    late = [r.name for r in projects if ORDER[m.RAG(r.figures["rags"]["returns"])] > 0]
+    returns_part = (
+        worst(*(m.RAG(r.figures["rags"]["returns"]) for r in projects)),
+        f"{len(late)} of {len(projects)} projects with returns outstanding or rejected"
+        + (f": {', '.join(late)}" if late else ""),
+    )
+    funds = checks.grant_funds[grant.id]
+    parts = {
+        "spend": spend_part,
+        "outputs": (outputs_rag, outputs_reason),
+        "returns": returns_part,
+        "funds": (funds_rag(checks, None, grant.id, checks.ledger.as_of), funds.reason),
+    }
+    overall = _pick(parts)
+    reasons = {name: reason for name, (_, reason) in parts.items()} | {"overall": overall[1]}
+    figures = {"spend": spend.figures.__dict__ if spend else {}, "rags": {k: str(v[0]) for k, v in parts.items()}}
+    return Rating(grant.id, None, grant.name, spend_part[0], outputs_rag, overall[0], reasons, figures)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What one run of the checks found and changed."""
+
+    as_of: date
+    ratings: list[Rating]
+    risk_changes: list[RiskChange]
+    assessments_written: int
+
+    @property
+    def escalations(self) -> list[RiskChange]:
+        """Risks that newly went red or rose by 4+: what alerts should announce."""
+        return [c for c in self.risk_changes if c.escalated]
+
+
+def run_checks(session: Session, as_of: date, grant_reference: str | None = None) -> CheckRun:
+    """Check one grant (or all), store an assessment per project and grant, and update the risk register."""
+    grant_id = find_grant(session, grant_reference).id if grant_reference is not None else None
+    checks = run_all(load_ledger(session, as_of, grant_id))
+    ratings: list[Rating] = []
+    for grant in checks.ledger.grants:
+        project_ratings = [rate_project(checks, p) for p in checks.projects_of(grant)]
+        ratings += [*project_ratings, rate_grant(checks, grant, project_ratings)]
+    written = store_assessments(session, as_of, ratings, [g.id for g in checks.ledger.grants if g.id is not None])
+    changes = sync_register(
+        session, findings(checks), [g.id for g in checks.ledger.grants if g.id is not None], as_of, checks.rules
+    )
+    return CheckRun(as_of, ratings, changes, written)
+
+
+def store_assessments(session: Session, as_of: date, ratings: list[Rating], grant_ids: list[int]) -> int:
+    """Upsert the ratings as Assessment rows for `as_of`; returns how many rows were created or changed."""
+    existing = {
+        (a.grant_id, a.project_id): a
+        for a in session.exec(select(m.Assessment).where(m.Assessment.as_of == as_of))
+        if a.grant_id in set(grant_ids)
+    }
+    written = 0
+    for r in ratings:
+        values: dict[str, Any] = {
+            "spend_rag": str(r.spend_rag),
+            "outputs_rag": str(r.outputs_rag),
+            "overall_rag": str(r.overall_rag),
+            "reasons_json": json.dumps(r.reasons, sort_keys=True),
+            "figures_json": json.dumps(r.figures, sort_keys=True, default=str),
+        }
+        row = existing.get((r.grant_id, r.project_id))
+        if row is None:
+            session.add(m.Assessment(grant_id=r.grant_id, project_id=r.project_id, as_of=as_of, **values))
+            written += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            session.add(row)
+            written += 1
+    session.flush()
+    return written
