@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from flows import render
+from flows import cli_monitoring, render
 from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
 from grants.programme import check_files, load_programmes, programme_files
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the grant programme configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+cli_monitoring.register(app)
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date to assess as (YYYY-MM-DD); default today.")]
 

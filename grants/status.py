@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -64,6 +65,17 @@ class PeriodStatus:
 
 
 @dataclass(frozen=True)
+class RagSummary:
+    """The latest assessment on or before the status date (from `grants check`), with its reasons."""
+
+    as_of: date
+    spend: str
+    outputs: str
+    overall: str
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ProjectStatus:
     """One project's allocation and its returns, period by period."""
 
@@ -73,6 +85,7 @@ class ProjectStatus:
     lead_email: str
     allocation: Decimal
     periods: list[PeriodStatus]
+    rag: RagSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class GrantStatus:
     spend_by: date
     as_of: date
     projects: list[ProjectStatus]
+    rag: RagSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready data: money as strings of pounds, dates as ISO strings."""
@@ -133,6 +147,7 @@ def _one_grant(session: Session, grant: m.Grant, as_of: date) -> GrantStatus:
     )
     for project_id, period_id, received_at, status in rows:
         received.setdefault((project_id, period_id), []).append((received_on(received_at), status))
+    rags = latest_ratings(session, grant.id, as_of)
     out: list[ProjectStatus] = []
     for project in projects:
         period_rows = []
@@ -144,8 +159,16 @@ def _one_grant(session: Session, grant: m.Grant, as_of: date) -> GrantStatus:
                 return_state(period.end, period.due, files, as_of), max(days) if days else None, len(days),
             ))
         out.append(ProjectStatus(project.code, project.name, project.lead_organisation, project.lead_email,
-                                 from_pence(project.allocation_pence), period_rows))
+                                 from_pence(project.allocation_pence), period_rows, rags.get(project.id)))
     return GrantStatus(
         grant.reference, grant.name, grant.funder, grant.intermediary, from_pence(grant.amount_pence),
-        sum((p.allocation for p in out), Decimal(0)), grant.spend_by, as_of, out,
+        sum((p.allocation for p in out), Decimal(0)), grant.spend_by, as_of, out, rags.get(None),
     )
+
+
+def latest_ratings(session: Session, grant_id: int | None, as_of: date) -> dict[int | None, RagSummary]:
+    """{project_id (None for the grant): the latest assessment on or before `as_of`}."""
+    rows = session.exec(select(m.Assessment).where(m.Assessment.grant_id == grant_id, m.Assessment.as_of <= as_of)
+                        .order_by(col(m.Assessment.as_of)))
+    return {a.project_id: RagSummary(a.as_of, a.spend_rag, a.outputs_rag, a.overall_rag, json.loads(a.reasons_json))
+            for a in rows}
