@@ -27,7 +27,8 @@ class SpendFigures:
     actual: int
     profile: int
     outturn: int
-    lead_forecast: bool = False
+    basis: str = "run rate"
+    """How the outturn was forecast: "lead's forecast", "run rate" or "profile" (nothing spent or due yet)."""
 
     @property
     def variance(self) -> int:
@@ -69,7 +70,7 @@ def rate_spend(
             f"{format_gbp(f.actual - f.allocation, pence=True)}"
         )
     if f.profile:
-        pct = f.variance_pct or Decimal(0)
+        pct = f.variance_pct if f.variance_pct is not None else Decimal(0)
         to_date = spend_rag(pct, rules)
         part = (
             f"{what} {format_gbp(f.actual, pence=True)} of {format_gbp(f.profile, pence=True)} profiled by "
@@ -78,7 +79,7 @@ def rate_spend(
     else:
         to_date = m.RAG.amber if f.actual else m.RAG.green
         part = f"{what} {format_gbp(f.actual, pence=True)} with nothing profiled by {reported_to:%d %b %Y}"
-    source = "lead's forecast" if f.lead_forecast else "run rate"
+    source = f.basis
     outturn = f"forecast outturn {format_gbp(f.outturn, pence=True)} of {format_gbp(f.allocation, pence=True)}"
     if f.underspend < 0:
         return m.RAG.red, f"{part}; {outturn} ({source}): overspend of {format_gbp(-f.underspend, pence=True)}"
@@ -89,6 +90,13 @@ def rate_spend(
         else "on budget"
     )
     return worst(to_date, forecast_rag), f"{part}; {outturn} ({source}): {detail}"
+
+
+LEAD = "lead's forecast"
+
+
+def _basis(lead_forecast: bool, started: bool) -> str:
+    return LEAD if lead_forecast else "run rate" if started else "profile"
 
 
 def line_frame(ledger: Ledger) -> pd.DataFrame:
@@ -121,7 +129,14 @@ def line_frame(ledger: Ledger) -> pd.DataFrame:
     remaining = (lines["grant_id"].map(n_periods) - 1 - lines["reported_to"].fillna(-1)).clip(lower=0)
     missing = (remaining.astype("int64") - lines["forecast_n"]).clip(lower=0)
     lines["run_rate_fill"] = lines["actual"] * missing // lines["active"]
-    lines["outturn"] = lines["actual"] + lines["forecast"] + lines["run_rate_fill"]
+    rest = ledger.profile.merge(lines[["line_id", "reported_to"]], on="line_id")
+    rest = rest[rest["position"] > rest["reported_to"].fillna(-1)]
+    forecast_keys = set(zip(fc["line_id"], fc["forecast_position"], strict=True))
+    rest = rest[[k not in forecast_keys for k in zip(rest["line_id"], rest["position"], strict=True)]]
+    lines["plan_fill"] = lines["line_id"].map(rest.groupby("line_id")["planned"].sum()).fillna(0).astype("int64")
+    lines["started"] = (lines["actual"] > 0) | (lines["profile"] > 0)
+    lines["fill"] = lines["run_rate_fill"].where(lines["started"], lines["plan_fill"])
+    lines["outturn"] = lines["actual"] + lines["forecast"] + lines["fill"]
     return lines
 
 
@@ -137,10 +152,10 @@ def spend_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict[int,
         assert grant.id is not None
         reported_to = period_end[(grant.id, int(position))]
         checks = {}
-        for key, name, amount, actual, profile, outturn, forecast_n in rows(
-            group, "key", "name", "amount", "actual", "profile", "outturn", "forecast_n"
+        for key, name, amount, actual, profile, outturn, forecast_n, started in rows(
+            group, "key", "name", "amount", "actual", "profile", "outturn", "forecast_n", "started"
         ):
-            figures = SpendFigures(int(amount), int(actual), int(profile), int(outturn), bool(forecast_n))
+            figures = SpendFigures(int(amount), int(actual), int(profile), int(outturn), _basis(forecast_n, started))
             rag, reason = rate_spend(figures, rules[grant.id], reported_to, grant.spend_by, f"{name}: spent")
             checks[str(key)] = SpendCheck(figures, rag, reason, reported_to)
         total = SpendFigures(
@@ -148,7 +163,7 @@ def spend_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict[int,
             int(group["actual"].sum()),
             int(group["profile"].sum()),
             int(group["outturn"].sum()),
-            bool(group["forecast_n"].any()),
+            _basis(bool(group["forecast_n"].any()), bool(group["started"].any())),
         )
         rag, reason = rate_spend(total, rules[grant.id], reported_to, grant.spend_by)
         out[int(str(project_id))] = SpendCheck(total, rag, reason, reported_to, checks)
@@ -164,7 +179,7 @@ def grant_spend(grant: m.Grant, checks: list[SpendCheck], rules: MonitoringRules
         sum(c.figures.actual for c in checks),
         sum(c.figures.profile for c in checks),
         sum(c.figures.outturn for c in checks),
-        any(c.figures.lead_forecast for c in checks),
+        _basis(any(c.figures.basis == LEAD for c in checks), any(c.figures.basis != "profile" for c in checks)),
     )
     reported_to = max(c.reported_to for c in checks if c.reported_to)
     rag, reason = rate_spend(total, rules, reported_to, grant.spend_by, f"{len(checks)} projects spent")

@@ -1,0 +1,237 @@
+"""A year of the example programme as an officer would live it: funds released two months late, one project on
+track, one behind on outputs, one forecasting a big underspend, one late with its return, one overspending.
+Every rating and risk is asserted with its reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from grants import models as m
+from grants.assessment import CheckRun, Rating, run_checks
+from grants.db import session_scope
+from grants.funds import record_payment, record_release
+from grants.risks import risk_register, update_risk
+from tests.factories import add_return, load_example
+
+Q1, Q2, Q3 = "2024-25-Q1", "2024-25-Q2", "2024-25-Q3"
+RECORDED = datetime(2024, 7, 1, 12, tzinfo=UTC)
+ALLOCATIONS = {"purple-flag": "12000", "community-coproduction": "15000", "active-bystander": "30000",
+               "man-culture": "15000", "impact-project": "20000", "speech-language": "13000",
+               "csa-prevention": "10000", "prevention-feasibility": "10000"}
+
+
+def _profile(session: Session, code: str, label: str) -> dict[str, int]:
+    """Spend exactly as profiled for a project's period (pence per budget line key)."""
+    rows = session.exec(select(m.BudgetLine.key, m.BudgetProfile.amount_pence).join(m.BudgetProfile)
+                        .join(m.Project).where(m.Project.code == code, m.BudgetProfile.period_label == label))
+    return dict(rows.all())
+
+
+def _forecast(session: Session, code: str, labels: list[str]) -> dict[tuple[str, str], int]:
+    return {(key, label): pence for label in labels for key, pence in _profile(session, code, label).items()}
+
+
+def _q1_returns(session: Session) -> None:
+    for code in ALLOCATIONS:
+        add_return(session, code, Q1, received=date(2024, 7, 10), spend=dict.fromkeys(_profile(session, code, Q1), 0))
+
+
+def _on_profile(session: Session, code: str, label: str, received: date, outputs: dict[str, int],
+                milestones: dict[str, date | None] | None = None) -> None:
+    later = ["2024-25-Q3", "2024-25-Q4"] if label == Q2 else ["2024-25-Q4"]
+    add_return(session, code, label, received=received, spend=_profile(session, code, label),
+               forecast=_forecast(session, code, later), outputs=outputs, milestones=milestones)
+
+
+def _q2_and_q3(session: Session) -> None:
+    oct10, jan10 = date(2024, 10, 10), date(2025, 1, 10)
+    _on_profile(session, "active-bystander", Q2, oct10, {"people_trained": 50, "schools_engaged": 1})
+    _on_profile(session, "active-bystander", Q3, jan10,
+                {"people_trained": 200, "trainers_trained": 8, "schools_engaged": 1},
+                {"training_package": date(2024, 10, 20)})
+    _on_profile(session, "man-culture", Q2, oct10, {"workshops": 3})
+    _on_profile(session, "man-culture", Q3, jan10, {"workshops": 2})
+    add_return(session, "impact-project", Q2, received=oct10, spend={"practitioners": 150000, "activities": 50000},
+               outputs={"children_supported": 12})
+    add_return(session, "impact-project", Q3, received=jan10, spend={"practitioners": 200000, "activities": 50000},
+               forecast={("practitioners", "2024-25-Q4"): 200000, ("activities", "2024-25-Q4"): 50000},
+               outputs={"children_supported": 15})
+    _on_profile(session, "speech-language", Q2, oct10, {"young_people_supported": 20})
+    add_return(session, "csa-prevention", Q2, received=oct10, spend={"campaign": 300000, "training": 100000},
+               outputs={"practitioners_trained": 30}, milestones={"campaign_launched": date(2024, 9, 15)})
+    add_return(session, "csa-prevention", Q3, received=jan10, spend={"campaign": 500000, "training": 200000},
+               outputs={"practitioners_trained": 40})
+    _on_profile(session, "purple-flag", Q2, oct10, {"nte_staff_trained": 60})
+    _on_profile(session, "purple-flag", Q3, jan10, {"nte_staff_trained": 60})
+    _on_profile(session, "community-coproduction", Q2, oct10, {"conversations_held": 10, "residents_engaged": 100})
+    _on_profile(session, "community-coproduction", Q3, jan10, {"conversations_held": 5, "residents_engaged": 60})
+    _on_profile(session, "prevention-feasibility", Q2, oct10, {})
+    _on_profile(session, "prevention-feasibility", Q3, jan10, {})
+
+
+def _check(engine: Engine, day: date) -> CheckRun:
+    with session_scope(engine) as session:
+        return run_checks(session, day)
+
+
+def _rating(run: CheckRun, name_start: str) -> Rating:
+    [rating] = [r for r in run.ratings if r.name.startswith(name_start)]
+    return rating
+
+
+def _open(engine: Engine) -> dict[str, m.Risk]:
+    with Session(engine) as session:
+        return {r.key: r for r in session.exec(select(m.Risk).where(m.Risk.status == "open"))}
+
+
+def _risk(engine: Engine, key: str) -> m.Risk:
+    with Session(engine) as session:
+        return session.exec(select(m.Risk).where(m.Risk.key == key)).one()
+
+
+@pytest.fixture
+def programme(engine: Engine) -> Engine:
+    load_example(engine)
+    return engine
+
+
+def test_conditions_confirmed_late_and_no_money_is_a_late_funds_release_risk(programme: Engine) -> None:
+    run = _check(programme, date(2024, 6, 15))
+    grant = _risk(programme, "late-funds-release:SVD-2024-25")
+    assert (grant.likelihood, grant.impact, grant.score, grant.rag) == (4, 3, 12, "amber")
+    assert grant.evidence == (
+        "Funds expected 01 May 2024: £0.00 of £125,000.00 received by 15 Jun 2024 (45 days late; conditions "
+        "confirmed 30 May 2024); £125,000.00 outstanding; £0.00 paid to projects")
+    bystander = _risk(programme, "late-funds-release:SVD-2024-25:active-bystander")
+    assert bystander.evidence == (
+        "No payment by 15 Jun 2024 (45 days after funds were expected 01 May 2024): £30,000.00 outstanding; "
+        "290 of 365 days (79.5%) of the delivery window left")
+    assert _rating(run, "Serious Violence Duty").reasons["funds"] == grant.evidence.removesuffix(
+        "; £0.00 paid to projects")
+    assert sum(k.startswith("late-funds-release:") for k in _open(programme)) == 9  # the grant and 8 projects
+
+
+def _release_and_pay(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        record_release(session, "SVD-2024-25", "125000", date(2024, 7, 1), RECORDED)
+        for code, amount in ALLOCATIONS.items():
+            record_payment(session, code, amount, date(2024, 7, 8), RECORDED, reference=f"PO-{code}")
+
+
+def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_record(programme: Engine) -> None:
+    _check(programme, date(2024, 6, 15))
+    _release_and_pay(programme)
+    with session_scope(programme) as session:
+        _q1_returns(session)
+    run = _check(programme, date(2024, 7, 20))
+    closed = _risk(programme, "late-funds-release:SVD-2024-25")
+    assert (closed.status, closed.closed_on, closed.first_seen) == ("closed", date(2024, 7, 20), date(2024, 6, 15))
+    assert not [k for k in _open(programme) if k.startswith("late-funds-release")]
+    assert _rating(run, "Serious Violence Duty").reasons["funds"] == (
+        "Funds received 01 Jul 2024 (61 days late, expected 01 May 2024): £125,000.00 of £125,000.00")
+    assert _rating(run, "Active Bystander").reasons["funds"] == (
+        "Paid £30,000.00 of £30,000.00, first on 08 Jul 2024 (68 days after funds were expected); "
+        "267 of 365 days (73.2%) of the delivery window left then")
+    assert {c.change for c in run.risk_changes} == {"closed"}
+
+
+@pytest.fixture
+def year(programme: Engine) -> CheckRun:
+    """Checks on 24 Jan 2025: Q3 returns in (speech and language's is 7 working days overdue)."""
+    _check(programme, date(2024, 6, 15))
+    _release_and_pay(programme)
+    with session_scope(programme) as session:
+        _q1_returns(session)
+        _q2_and_q3(session)
+    return _check(programme, date(2025, 1, 24))
+
+
+def test_project_on_track_is_green_with_its_figures(year: CheckRun) -> None:
+    r = _rating(year, "Active Bystander")
+    assert (r.spend_rag, r.outputs_rag, r.overall_rag) == ("green", "green", "green")
+    assert r.reasons["spend"] == ("Spent £18,000.00 of £18,000.00 profiled by 31 Dec 2024 (+0.0%); forecast outturn "
+                                  "£30,000.00 of £30,000.00 (lead's forecast): on budget")
+    assert r.reasons["outputs"] == ("People trained in Active Bystander 250 of 250 profiled by 31 Dec 2024 (100.0%): "
+                                    "needs 83/month to reach 500 by 31 Mar 2025, achieving 43/month")  # 250 in 5.8 months from 8 Jul
+    assert r.reasons["milestones"] == "Milestones: 1 delivered, 0 due, 0 overdue"
+
+
+def test_project_behind_on_outputs_is_red_and_unlikely_to_meet_the_condition(year: CheckRun, programme: Engine
+                                                                               ) -> None:
+    r = _rating(year, "M.A.N Culture")
+    assert (r.spend_rag, r.outputs_rag, r.overall_rag) == ("green", "red", "red")
+    reason = ("Workshops delivered across the city 5 of 7 profiled by 31 Dec 2024 (71.4%): needs 2.3/month to reach "
+              "12 by 31 Mar 2025, achieving 0.9/month (projected 8: unlikely by the deadline)")
+    assert r.reasons["outputs"] == reason
+    risk = _risk(programme, "behind-trajectory:SVD-2024-25:man-culture:workshops")
+    assert (risk.score, risk.rag, risk.evidence) == (20, "red", reason)
+    plan = _risk(programme, "no-sustainability-plan:SVD-2024-25:man-culture:sustainability_plan")
+    assert (plan.score, plan.rag, plan.evidence) == (16, "red", (
+        "Funding plan for sustainability (with funding bids made) not delivered with 81.9% of the non-recurring "
+        "grant's time gone (due 31 Mar 2025)"))
+
+
+def test_big_forecast_underspend_of_non_recurring_money_is_red_near_year_end(year: CheckRun, programme: Engine
+                                                                            ) -> None:
+    r = _rating(year, "Impact Project")
+    assert (r.spend_rag, r.overall_rag) == ("red", "red")
+    reason = ("Spent £4,500.00 of £12,000.00 profiled by 31 Dec 2024 (-62.5%); forecast outturn £7,000.00 of "
+              "£20,000.00 (lead's forecast): £13,000.00 (65.0%) underspend at 31 Mar 2025")
+    assert r.reasons["spend"] == reason
+    risk = _risk(programme, "forecast-underspend:SVD-2024-25:impact-project")
+    assert (risk.likelihood, risk.impact, risk.rag, risk.evidence) == (4, 5, "red", reason)
+
+
+def test_overdue_return_is_red_after_five_working_days(year: CheckRun, programme: Engine) -> None:
+    r = _rating(year, "Speech, language")
+    assert r.overall_rag == "red"
+    assert r.reasons["returns"] == ("Returns: 2 on time, 0 late, 1 outstanding, 0 rejected (2024-25-Q3 due 15 Jan "
+                                    "2025, 7 working days overdue)")
+    risk = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
+    assert (risk.score, risk.rag, risk.evidence) == (
+        15, "red", "2024-25-Q3 return due 15 Jan 2025: 7 working days overdue")
+
+
+def test_overspend_of_the_allocation_is_red(year: CheckRun, programme: Engine) -> None:
+    r = _rating(year, "Preventing child sexual abuse")
+    reason = "Spent £11,000.00 by 31 Dec 2024, over the £10,000.00 allocation by £1,000.00"
+    assert (r.spend_rag, r.reasons["spend"]) == ("red", reason)
+    risk = _risk(programme, "overspend:SVD-2024-25:csa-prevention")
+    assert (risk.likelihood, risk.impact, risk.rag, risk.evidence) == (5, 3, "red", reason)
+
+
+def test_non_recurring_funding_ending_without_sustainability_evidence_is_a_grant_risk(
+        year: CheckRun, programme: Engine) -> None:
+    risk = _risk(programme, "funding-ends-soon:SVD-2024-25")
+    assert (risk.score, risk.rag) == (12, "amber")
+    assert risk.evidence.startswith("Non-recurring funding ends 31 Mar 2025 (66 days); 8 of 8 projects have no "
+                                    "sustainability evidence: Purple Flag night-time economy, ")
+
+
+def test_rerun_for_the_same_date_changes_nothing_and_keeps_owner_and_mitigation(
+        year: CheckRun, programme: Engine) -> None:
+    key = "overspend:SVD-2024-25:csa-prevention"
+    with session_scope(programme) as session:
+        update_risk(session, _risk(programme, key).id or 0, mitigation="Virement agreed from Purple Flag",
+                    owner="Kit Pascoe")
+        before = [r.to_json() for r in risk_register(session, include_closed=True)]
+    again = _check(programme, date(2025, 1, 24))
+    assert (again.risk_changes, again.assessments_written) == ([], 0)
+    with Session(programme) as session:
+        assert [r.to_json() for r in risk_register(session, include_closed=True)] == before
+        assert len(session.exec(select(m.Assessment).where(m.Assessment.as_of == date(2025, 1, 24))).all()) == 9
+
+
+def test_late_return_closes_when_it_arrives_and_is_counted_late(year: CheckRun, programme: Engine) -> None:
+    with session_scope(programme) as session:
+        _on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
+    run = _check(programme, date(2025, 1, 31))
+    risk = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
+    assert (risk.status, risk.closed_on) == ("closed", date(2025, 1, 31))
+    assert _rating(run, "Speech, language").reasons["returns"] == (
+        "Returns: 2 on time, 1 late, 0 outstanding, 0 rejected (2024-25-Q3 received 10 working days late)")
+    assert [c.change for c in run.risk_changes if c.key == risk.key] == ["closed"]
