@@ -155,8 +155,9 @@ def test_project_on_track_is_green_with_its_figures(year: CheckRun) -> None:
     assert (r.spend_rag, r.outputs_rag, r.overall_rag) == ("green", "green", "green")
     assert r.reasons["spend"] == ("Spent £18,000.00 of £18,000.00 profiled by 31 Dec 2024 (+0.0%); forecast outturn "
                                   "£30,000.00 of £30,000.00 (lead's forecast): on budget")
+    # 250 trained in the 5.8 months since money reached the project on 8 Jul
     assert r.reasons["outputs"] == ("People trained in Active Bystander 250 of 250 profiled by 31 Dec 2024 (100.0%): "
-                                    "needs 83/month to reach 500 by 31 Mar 2025, achieving 43/month")  # 250 in 5.8 months from 8 Jul
+                                    "needs 83/month to reach 500 by 31 Mar 2025, achieving 43/month")
     assert r.reasons["milestones"] == "Milestones: 1 delivered, 0 due, 0 overdue"
 
 
