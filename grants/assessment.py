@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from grants import models as m
@@ -169,12 +170,13 @@ def run_checks(session: Session, as_of: date, grant_reference: str | None = None
 
 def store_assessments(session: Session, as_of: date, ratings: list[Rating], grant_ids: list[int]) -> int:
     """Upsert the ratings as Assessment rows for `as_of`; returns how many rows were created or changed."""
+    wanted = set(grant_ids)
     existing = {
         (a.grant_id, a.project_id): a
         for a in session.exec(select(m.Assessment).where(m.Assessment.as_of == as_of))
-        if a.grant_id in set(grant_ids)
+        if a.grant_id in wanted
     }
-    written = 0
+    written, new = 0, []
     for r in ratings:
         values: dict[str, Any] = {
             "spend_rag": str(r.spend_rag),
@@ -185,12 +187,14 @@ def store_assessments(session: Session, as_of: date, ratings: list[Rating], gran
         }
         row = existing.get((r.grant_id, r.project_id))
         if row is None:
-            session.add(m.Assessment(grant_id=r.grant_id, project_id=r.project_id, as_of=as_of, **values))
+            new.append({"grant_id": r.grant_id, "project_id": r.project_id, "as_of": as_of, **values})
             written += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(row, k, v)
             session.add(row)
             written += 1
+    if new:
+        session.execute(insert(m.Assessment), new)  # bulk insert: thousands of rows on a first run
     session.flush()
     return written

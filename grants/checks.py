@@ -26,8 +26,10 @@ class Checks:
     grant_funds: dict[int, FundsCheck]
     project_funds: dict[int, FundsCheck]
 
+    by_grant: dict[int, list[m.Project]]
+
     def projects_of(self, grant: m.Grant) -> list[m.Project]:
-        return [p for p in self.ledger.projects if p.grant_id == grant.id]
+        return self.by_grant.get(grant.id or 0, [])
 
 
 def run_all(ledger: Ledger) -> Checks:
@@ -35,9 +37,13 @@ def run_all(ledger: Ledger) -> Checks:
     rules = {g.id: rules_from_json(g.rules_json) for g in ledger.grants if g.id is not None}
     outputs = output_checks(ledger, rules)
     grant_funds, project_funds = funds_checks(ledger, rules)
+    by_grant: dict[int, list[m.Project]] = {}
+    for project in ledger.projects:
+        by_grant.setdefault(project.grant_id, []).append(project)
     return Checks(
         ledger=ledger, rules=rules, spend=spend_checks(ledger, rules),
         targets={pid: counts for pid, (counts, _) in outputs.items()},
         milestones={pid: milestones for pid, (_, milestones) in outputs.items()},
         returns=compliance_checks(ledger, rules), grant_funds=grant_funds, project_funds=project_funds,
+        by_grant=by_grant,
     )

@@ -64,14 +64,22 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
     """{project_id: ComplianceCheck} for every project, over the periods whose quarter has ended."""
     calendars = {g.id: WorkingCalendar(date.fromisoformat(d) for d in g.closure_days.split(",") if d)
                  for g in ledger.grants}
+    closures = {g.id: g.closure_days for g in ledger.grants}
     periods: dict[int, list[tuple[int, str, date, date]]] = {}
     for grant_id, period_id, label, end, due in ledger.periods[
             ["grant_id", "period_id", "label", "end", "due"]].itertuples(index=False):
         periods.setdefault(int(grant_id), []).append((int(period_id), str(label), end, due))
     out = {}
+    late_by: dict[tuple[str, date, date], int] = {}  # grants with the same closure days share a calendar
+
+    def working_days(grant_id: int, due: date, day: date) -> int:
+        key = (closures[grant_id], due, day)
+        if key not in late_by:
+            late_by[key] = calendars[grant_id].working_days_between(due, day)
+        return late_by[key]
+
     for project in ledger.projects:
         assert project.id is not None
-        cal = calendars[project.grant_id]
         checks = []
         for period_id, label, end, due in periods.get(project.grant_id, []):
             files = ledger.files.get((project.id, period_id), [])
@@ -80,10 +88,10 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
                 continue
             late = 0
             if state is ReturnState.overdue:
-                late = cal.working_days_between(due, ledger.as_of)
+                late = working_days(project.grant_id, due, ledger.as_of)
             elif state is ReturnState.accepted_late:
                 first = min(day for day, status in files if status in ("accepted", "superseded"))
-                late = cal.working_days_between(due, first)
+                late = working_days(project.grant_id, due, first)
             checks.append(ReturnCheck(period_id, label, due, state, late))
         out[project.id] = rate_returns(checks, rules[project.grant_id])
     return out

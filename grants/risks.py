@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from grants import models as m
@@ -95,29 +96,22 @@ def sync_register(
     session: Session, findings: list[Finding], grant_ids: list[int], as_of: date, rules: dict[int, MonitoringRules]
 ) -> list[RiskChange]:
     """Bring the register for these grants in line with the findings on `as_of`; returns what changed."""
+    wanted = set(grant_ids)
     existing = (
         {r.key: r for r in session.exec(select(m.Risk).where(col(m.Risk.grant_id).in_(grant_ids)))}
         if len(grant_ids) < 500
-        else {r.key: r for r in session.exec(select(m.Risk)) if r.grant_id in set(grant_ids)}
+        else {r.key: r for r in session.exec(select(m.Risk)) if r.grant_id in wanted}
     )
     changes: list[tuple[m.Risk, str, str | None, int | None]] = []
+    new: list[dict[str, Any]] = []
     found = set()
     for f in findings:
         found.add(f.key)
         values = _values(f, rules[f.grant_id])
         row = existing.get(f.key)
         if row is None:
-            row = m.Risk(
-                key=f.key,
-                grant_id=f.grant_id,
-                project_id=f.project_id,
-                kind=f.kind,
-                first_seen=as_of,
-                last_seen=as_of,
-                **values,
-            )
-            session.add(row)
-            changes.append((row, "opened", None, None))
+            new.append({"key": f.key, "grant_id": f.grant_id, "project_id": f.project_id, "kind": f.kind,
+                        "first_seen": as_of, "last_seen": as_of, **values})
             continue
         old_rag, old_score, reopened = row.rag, row.score, row.status != "open"
         values["last_seen"] = max(row.last_seen, as_of)
@@ -134,7 +128,19 @@ def sync_register(
             session.add(row)
             changes.append((row, "closed", old_rag, old_score))
     session.flush()
-    return [_change(*change) for change in changes]
+    return [_change(*change) for change in changes] + _insert(session, new, as_of)
+
+
+def _insert(session: Session, new: list[dict[str, Any]], as_of: date) -> list[RiskChange]:
+    """Bulk-insert newly found risks (a first run can open thousands) and report them as opened."""
+    if not new:
+        return []
+    session.execute(insert(m.Risk), new)
+    keys = {row["key"] for row in new}
+    ids = {key: risk_id for risk_id, key in session.exec(
+        select(m.Risk.id, m.Risk.key).where(m.Risk.first_seen == as_of)) if key in keys}
+    return [RiskChange(ids[r["key"]] or 0, r["key"], r["kind"], "opened", None, r["rag"], None, r["score"],
+                       r["evidence"]) for r in new]
 
 
 def _change(row: m.Risk, change: str, old_rag: str | None, old_score: int | None) -> RiskChange:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -145,29 +146,32 @@ def spend_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict[int,
     lines = line_frame(ledger)
     period_end = {(g, p): end for g, p, end in ledger.periods[["grant_id", "position", "end"]].itertuples(index=False)}
     grants = {g.id: g for g in ledger.grants}
-    out: dict[int, SpendCheck] = {}
-    for project_id, group in lines[lines["reported_to"].notna()].groupby("project_id", sort=False):
-        [(grant_id, position)] = rows(group.head(1), "grant_id", "reported_to")
-        grant = grants[int(grant_id)]
-        assert grant.id is not None
-        reported_to = period_end[(grant.id, int(position))]
-        checks = {}
-        for key, name, amount, actual, profile, outturn, forecast_n, started in rows(
-            group, "key", "name", "amount", "actual", "profile", "outturn", "forecast_n", "started"
-        ):
-            figures = SpendFigures(int(amount), int(actual), int(profile), int(outturn), _basis(forecast_n, started))
-            rag, reason = rate_spend(figures, rules[grant.id], reported_to, grant.spend_by, f"{name}: spent")
-            checks[str(key)] = SpendCheck(figures, rag, reason, reported_to)
-        total = SpendFigures(
-            sum(c.figures.allocation for c in checks.values()),
-            int(group["actual"].sum()),
-            int(group["profile"].sum()),
-            int(group["outturn"].sum()),
-            _basis(bool(group["forecast_n"].any()), bool(group["started"].any())),
-        )
-        rag, reason = rate_spend(total, rules[grant.id], reported_to, grant.spend_by)
-        out[int(str(project_id))] = SpendCheck(total, rag, reason, reported_to, checks)
-    return out
+    by_project: dict[int, list[tuple[Any, ...]]] = {}
+    columns = ("project_id", "grant_id", "reported_to", "key", "name", "amount", "actual", "profile", "outturn",
+               "forecast_n", "started")
+    for row in rows(lines[lines["reported_to"].notna()], *columns):
+        by_project.setdefault(int(row[0]), []).append(row)
+    return {project_id: _project_spend(group, grants, period_end, rules) for project_id, group in by_project.items()}
+
+
+def _project_spend(group: list[tuple[Any, ...]], grants: dict[int | None, m.Grant],
+                   period_end: dict[tuple[int, int], date], rules: dict[int, MonitoringRules]) -> SpendCheck:
+    grant = grants[int(group[0][1])]
+    assert grant.id is not None
+    reported_to = period_end[(grant.id, int(group[0][2]))]
+    checks = {}
+    for _, _, _, key, name, amount, actual, profile, outturn, forecast_n, started in group:
+        figures = SpendFigures(int(amount), int(actual), int(profile), int(outturn), _basis(forecast_n, started))
+        rag, reason = rate_spend(figures, rules[grant.id], reported_to, grant.spend_by, f"{name}: spent")
+        checks[str(key)] = SpendCheck(figures, rag, reason, reported_to)
+    parts = list(checks.values())
+    total = SpendFigures(
+        sum(c.figures.allocation for c in parts), sum(c.figures.actual for c in parts),
+        sum(c.figures.profile for c in parts), sum(c.figures.outturn for c in parts),
+        _basis(any(c.figures.basis == LEAD for c in parts), any(c.figures.basis != "profile" for c in parts)),
+    )
+    rag, reason = rate_spend(total, rules[grant.id], reported_to, grant.spend_by)
+    return SpendCheck(total, rag, reason, reported_to, checks)
 
 
 def grant_spend(grant: m.Grant, checks: list[SpendCheck], rules: MonitoringRules) -> SpendCheck | None:
