@@ -20,6 +20,7 @@ from grants.checks import Checks, run_all
 from grants.findings import findings, funds_rag
 from grants.funds import find_grant
 from grants.ledger import load_ledger
+from grants.outputs import MilestoneCheck, TargetCheck
 from grants.risks import RiskChange, sync_register
 from grants.spend import grant_spend
 from grants.status import ReturnState
@@ -60,51 +61,35 @@ def rate_project(checks: Checks, project: m.Project) -> Rating:
         spend_part = (m.RAG.amber, f"No spend reported: {returns.reason}")
     else:
         spend_part = (m.RAG.green, "No return due yet")
-    counts = [(t.rag, t.reason) for t in checks.targets.get(pid, [])]
     milestones = checks.milestones.get(pid, [])
+    counts = [(t.rag, t.reason) for t in checks.targets.get(pid, [])]
     outputs = dict(enumerate(counts + [(ms.rag, ms.reason) for ms in milestones if ms.overdue]))
     outputs_part = _pick(outputs) if outputs else (m.RAG.green, "No outputs reported yet")
-    delivered = sum(ms.delivered for ms in milestones)
-    due = [ms for ms in milestones if ms.due_soon]
-    milestone_reason = (
-        f"Milestones: {delivered} delivered, {len(due)} due"
-        + "".join(f" ({ms.name} by {ms.due:%d %b %Y})" for ms in due)
-        + f", {sum(ms.overdue for ms in milestones)} overdue"
-    )
     funds = checks.project_funds[pid]
-    funds_part = (funds_rag(checks, pid, grant_id, checks.ledger.as_of), funds.reason)
-    parts = {
-        "spend": spend_part,
-        "outputs": outputs_part,
-        "returns": (returns.rag, returns.reason),
-        "funds": funds_part,
-    }
+    parts = {"spend": spend_part, "outputs": outputs_part, "returns": (returns.rag, returns.reason),
+             "funds": (funds_rag(checks, pid, grant_id, checks.ledger.as_of), funds.reason)}
     overall = _pick(parts)
-    reasons = {name: reason for name, (_, reason) in parts.items()} | {
-        "milestones": milestone_reason,
-        "overall": overall[1],
-    }
+    reasons = {name: reason for name, (_, reason) in parts.items()}
+    reasons |= {"milestones": _milestones_reason(milestones), "overall": overall[1]}
     figures = {
-        "spend": (
-            {k: c.figures.__dict__ | {"rag": str(c.rag), "reason": c.reason} for k, c in spend.lines.items()}
-            if spend
-            else {}
-        ),
-        "targets": {
-            t.key: {
-                "achieved": t.achieved,
-                "expected": t.expected,
-                "target": t.target,
-                "need_per_month": t.need_per_month,
-                "achieved_per_month": t.achieved_per_month,
-                "projected": t.projected,
-                "rag": str(t.rag),
-            }
-            for t in checks.targets.get(pid, [])
-        },
+        "spend": {k: c.figures.__dict__ | {"rag": str(c.rag), "reason": c.reason} for k, c in spend.lines.items()}
+        if spend else {},
+        "targets": {t.key: _target_figures(t) for t in checks.targets.get(pid, [])},
         "rags": {name: str(rag) for name, (rag, _) in parts.items()},
     }
     return Rating(grant_id, pid, project.name, spend_part[0], outputs_part[0], overall[0], reasons, figures)
+
+
+def _milestones_reason(milestones: list[MilestoneCheck]) -> str:
+    due = [ms for ms in milestones if ms.due_soon]
+    return (f"Milestones: {sum(ms.delivered for ms in milestones)} delivered, {len(due)} due"
+            + "".join(f" ({ms.name} by {ms.due:%d %b %Y})" for ms in due)
+            + f", {sum(ms.overdue for ms in milestones)} overdue")
+
+
+def _target_figures(t: TargetCheck) -> dict[str, Any]:
+    return {"achieved": t.achieved, "expected": t.expected, "target": t.target, "need_per_month": t.need_per_month,
+            "achieved_per_month": t.achieved_per_month, "projected": t.projected, "rag": str(t.rag)}
 
 
 def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating:

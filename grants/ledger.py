@@ -61,82 +61,53 @@ def _by_grant(statement: Select[Any], grant_id: int | None, *joins: Any) -> Sele
 def load_ledger(session: Session, as_of: date, grant_id: int | None = None) -> Ledger:
     """Load one grant (or every grant) with its projects, plans and official returns as of `as_of`."""
     grant_q = select(m.Grant).order_by(col(m.Grant.reference))
+    project_q = select(m.Project).where(col(m.Project.active).is_(True)).order_by(col(m.Project.id))
+    target_q = select(m.Target).join(m.Project).where(col(m.Target.active).is_(True)).order_by(col(m.Target.id))
     if grant_id is not None:
         grant_q = grant_q.where(col(m.Grant.id) == grant_id)
-    grants = list(session.scalars(grant_q))
-    project_q = select(m.Project).where(col(m.Project.active).is_(True)).order_by(col(m.Project.id))
-    if grant_id is not None:
         project_q = project_q.where(col(m.Project.grant_id) == grant_id)
-    projects = list(session.scalars(project_q))
+        target_q = target_q.where(col(m.Project.grant_id) == grant_id)
     periods = _periods(session, grant_id)
-    position = {(g, label): p for g, label, p in periods[["grant_id", "label", "position"]].itertuples(index=False)}
-    period_pos = dict(zip(periods["period_id"], periods["position"], strict=True))
-    line_q = (
-        select(
-            col(m.BudgetLine.id),
-            col(m.BudgetLine.project_id),
-            col(m.BudgetLine.key),
-            col(m.BudgetLine.name),
-            col(m.BudgetLine.amount_pence),
-            col(m.Project.grant_id),
-        )
-        .select_from(m.BudgetLine)
-        .where(col(m.BudgetLine.active).is_(True))
-    )
-    lines = _frame(
-        session, _by_grant(line_q, grant_id, m.Project), ["line_id", "project_id", "key", "name", "amount", "grant_id"]
-    )
-    profile_q = (
-        select(
-            col(m.BudgetProfile.budget_line_id),
-            col(m.BudgetProfile.period_label),
-            col(m.BudgetProfile.amount_pence),
-            col(m.Project.grant_id),
-        )
-        .select_from(m.BudgetProfile)
-        .join(m.BudgetLine)
-        .join(m.Project)
-    )
-    profile = _frame(session, _by_grant(profile_q, grant_id), ["line_id", "label", "planned", "grant_id"])
-    profile["position"] = [position.get(k) for k in zip(profile["grant_id"], profile["label"], strict=True)]
-    target_q = select(m.Target).join(m.Project).where(col(m.Target.active).is_(True)).order_by(col(m.Target.id))
-    targets = list(
-        session.scalars(target_q if grant_id is None else target_q.where(col(m.Project.grant_id) == grant_id))
-    )
-    tp_q = (
-        select(
-            col(m.TargetProfile.target_id),
-            col(m.TargetProfile.period_label),
-            col(m.TargetProfile.cumulative_value),
-            col(m.Project.grant_id),
-        )
-        .select_from(m.TargetProfile)
-        .join(m.Target)
-        .join(m.Project)
-    )
-    target_profile = _frame(session, _by_grant(tp_q, grant_id), ["target_id", "label", "cumulative", "grant_id"])
-    target_profile["position"] = [
-        position.get(k) for k in zip(target_profile["grant_id"], target_profile["label"], strict=True)
-    ]
-    official = _official(session, as_of, grant_id, period_pos)
+    position = {(g, label): p for g, label, p in rows(periods, "grant_id", "label", "position")}
+    official = _official(session, as_of, grant_id, dict(rows(periods, "period_id", "position")))
+    lines, profile, target_profile = _plans(session, grant_id, position)
     return Ledger(
-        as_of=as_of,
-        grants=grants,
-        projects=projects,
-        periods=periods,
-        lines=lines,
-        profile=profile.dropna(subset=["position"]),
-        targets=targets,
-        target_profile=target_profile.dropna(subset=["position"]),
-        official=official,
-        files=_files(session, grant_id),
-        spend=_spend(session, grant_id, official),
-        forecast=_forecast(session, grant_id, official, position),
-        outputs=_outputs(session, grant_id, official),
-        milestones=_milestones(session, grant_id, official),
-        payments=_payments(session, as_of, grant_id),
-        releases=_releases(session, as_of, grant_id),
+        as_of=as_of, grants=list(session.scalars(grant_q)), projects=list(session.scalars(project_q)),
+        periods=periods, lines=lines, profile=profile, targets=list(session.scalars(target_q)),
+        target_profile=target_profile, official=official, files=_files(session, grant_id),
+        spend=_spend(session, grant_id, official), forecast=_forecast(session, grant_id, official, position),
+        outputs=_outputs(session, grant_id, official), milestones=_milestones(session, grant_id, official),
+        payments=_payments(session, as_of, grant_id), releases=_releases(session, as_of, grant_id),
     )
+
+
+def _positioned(frame: pd.DataFrame, position: dict[tuple[int, str], int]) -> pd.DataFrame:
+    """Add each row's period position (from grant and period label); drop labels that are not periods."""
+    frame["position"] = [position.get(k) for k in zip(frame["grant_id"], frame["label"], strict=True)]
+    return frame.dropna(subset=["position"])
+
+
+def _plans(
+    session: Session, grant_id: int | None, position: dict[tuple[int, str], int]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(budget lines, per-period spend profile, cumulative target profile)."""
+    line_q = select(
+        col(m.BudgetLine.id), col(m.BudgetLine.project_id), col(m.BudgetLine.key), col(m.BudgetLine.name),
+        col(m.BudgetLine.amount_pence), col(m.Project.grant_id),
+    ).select_from(m.BudgetLine).where(col(m.BudgetLine.active).is_(True))
+    lines = _frame(session, _by_grant(line_q, grant_id, m.Project),
+                   ["line_id", "project_id", "key", "name", "amount", "grant_id"])
+    profile_q = select(
+        col(m.BudgetProfile.budget_line_id), col(m.BudgetProfile.period_label), col(m.BudgetProfile.amount_pence),
+        col(m.Project.grant_id),
+    ).select_from(m.BudgetProfile).join(m.BudgetLine).join(m.Project)
+    profile = _frame(session, _by_grant(profile_q, grant_id), ["line_id", "label", "planned", "grant_id"])
+    tp_q = select(
+        col(m.TargetProfile.target_id), col(m.TargetProfile.period_label), col(m.TargetProfile.cumulative_value),
+        col(m.Project.grant_id),
+    ).select_from(m.TargetProfile).join(m.Target).join(m.Project)
+    target_profile = _frame(session, _by_grant(tp_q, grant_id), ["target_id", "label", "cumulative", "grant_id"])
+    return lines, _positioned(profile, position), _positioned(target_profile, position)
 
 
 def _periods(session: Session, grant_id: int | None) -> pd.DataFrame:
