@@ -15,6 +15,7 @@ from grants import models as m
 from grants import scoring
 from grants.config import Grant
 from grants.outputs import expected_to_date, months_between, rate_target
+from grants.risks import RiskChange
 from grants.spend import SpendFigures, rate_spend
 from grants.thresholds import MonitoringRules, outputs_rag, risk_rag, rules_from_json, spend_rag
 from tests.factories import load_example
@@ -166,3 +167,20 @@ def test_monitoring_block_is_stored_on_the_grant_and_read_back(engine: Engine) -
     assert json.loads(grant.rules_json)["monitoring"]["spend_green_pct"] == "10"
     assert rules_from_json(grant.rules_json) == DEFAULT
     assert rules_from_json('{"monitoring": {"outputs_red_pct": 60}}').outputs_red_pct == 60
+
+
+@pytest.mark.parametrize(("change", "old_rag", "old_score", "new_rag", "new_score", "escalated"), [
+    ("opened", None, None, "red", 15, True),
+    ("opened", None, None, "amber", 12, False),
+    ("updated", "amber", 12, "red", 15, True),
+    ("updated", "red", 15, "red", 16, False),
+    ("updated", "red", 16, "red", 20, True),
+    ("updated", "green", 4, "amber", 8, True),
+    ("updated", "green", 4, "amber", 6, False),
+    ("reopened", "red", 15, "red", 15, True),
+    ("closed", "amber", 12, "amber", 12, False),
+])
+def test_risk_changes_worth_an_alert_are_newly_red_or_up_by_four(
+        change: str, old_rag: str | None, old_score: int | None, new_rag: str, new_score: int,
+        escalated: bool) -> None:
+    assert RiskChange(1, "k", "overspend", change, old_rag, new_rag, old_score, new_score, "").escalated is escalated
