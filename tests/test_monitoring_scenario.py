@@ -236,3 +236,20 @@ def test_late_return_closes_when_it_arrives_and_is_counted_late(year: CheckRun, 
     assert _rating(run, "Speech, language").reasons["returns"] == (
         "Returns: 2 on time, 1 late, 0 outstanding, 0 rejected (2024-25-Q3 received 10 working days late)")
     assert [c.change for c in run.risk_changes if c.key == risk.key] == ["closed"]
+
+
+def test_rejected_return_is_an_amber_risk_until_an_accepted_version_arrives(year: CheckRun, programme: Engine
+                                                                           ) -> None:
+    with session_scope(programme) as session:
+        add_return(session, "speech-language", Q3, received=date(2025, 1, 27), status=m.ReturnStatus.rejected,
+                   problems_json='[{"code": "spend-missing"}]')
+    run = _check(programme, date(2025, 1, 28))
+    risk = _risk(programme, "rejected-return:SVD-2024-25:speech-language:2024-25-Q3")
+    assert (risk.status, risk.score, risk.rag, risk.evidence) == (
+        "open", 8, "amber", "2024-25-Q3 return rejected and not yet resubmitted (due 15 Jan 2025)")
+    assert _rating(run, "Speech, language").reasons["returns"] == (
+        "Returns: 2 on time, 0 late, 0 outstanding, 1 rejected (2024-25-Q3 rejected, not yet resubmitted)")
+    with session_scope(programme) as session:
+        _on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
+    _check(programme, date(2025, 1, 31))
+    assert _risk(programme, risk.key).status == "closed"
