@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
 
 from grants import models as m
 from grants.checks import Checks, run_all
@@ -153,33 +153,28 @@ def run_checks(session: Session, as_of: date, grant_reference: str | None = None
     return CheckRun(as_of, ratings, changes, written)
 
 
+STORED = ("spend_rag", "outputs_rag", "overall_rag", "reasons_json", "figures_json")
+
+
 def store_assessments(session: Session, as_of: date, ratings: list[Rating], grant_ids: list[int]) -> int:
     """Upsert the ratings as Assessment rows for `as_of`; returns how many rows were created or changed."""
     wanted = set(grant_ids)
-    existing = {
-        (a.grant_id, a.project_id): a
-        for a in session.exec(select(m.Assessment).where(m.Assessment.as_of == as_of))
-        if a.grant_id in wanted
-    }
-    written, new = 0, []
+    columns = [col(getattr(m.Assessment, name)) for name in ("id", "grant_id", "project_id", *STORED)]
+    existing = {(row[1], row[2]): (row[0], tuple(row[3:]))
+                for row in session.execute(select(*columns).where(col(m.Assessment.as_of) == as_of))
+                if row[1] in wanted}
+    new, updates = [], []
     for r in ratings:
-        values: dict[str, Any] = {
-            "spend_rag": str(r.spend_rag),
-            "outputs_rag": str(r.outputs_rag),
-            "overall_rag": str(r.overall_rag),
-            "reasons_json": json.dumps(r.reasons, sort_keys=True),
-            "figures_json": json.dumps(r.figures, sort_keys=True, default=str),
-        }
-        row = existing.get((r.grant_id, r.project_id))
-        if row is None:
-            new.append({"grant_id": r.grant_id, "project_id": r.project_id, "as_of": as_of, **values})
-            written += 1
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            session.add(row)
-            written += 1
+        values = (str(r.spend_rag), str(r.outputs_rag), str(r.overall_rag), json.dumps(r.reasons, sort_keys=True),
+                  json.dumps(r.figures, sort_keys=True, default=str))
+        found = existing.get((r.grant_id, r.project_id))
+        if found is None:
+            new.append({"grant_id": r.grant_id, "project_id": r.project_id, "as_of": as_of,
+                        **dict(zip(STORED, values, strict=True))})
+        elif found[1] != values:
+            updates.append({"id": found[0], **dict(zip(STORED, values, strict=True))})
     if new:
         session.execute(insert(m.Assessment), new)  # bulk insert: thousands of rows on a first run
-    session.flush()
-    return written
+    if updates:
+        session.execute(update(m.Assessment), updates)  # bulk update by primary key
+    return len(new) + len(updates)

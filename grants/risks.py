@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from grants import models as m
@@ -92,43 +92,50 @@ def _values(f: Finding, rules: MonitoringRules) -> dict[str, Any]:
     }
 
 
+COMPARED = ("title", "likelihood", "impact", "score", "rag", "evidence", "status", "closed_on", "last_seen")
+
+
+def _existing(session: Session, grant_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """The register rows of these grants as plain dicts (cheap to load and compare at scale)."""
+    columns = [col(getattr(m.Risk, name)) for name in ("id", "key", "grant_id", "kind", *COMPARED)]
+    statement = select(*columns)
+    if len(grant_ids) < 500:
+        statement = statement.where(col(m.Risk.grant_id).in_(grant_ids))
+    wanted = set(grant_ids)
+    names = ("id", "key", "grant_id", "kind", *COMPARED)
+    return {row[1]: dict(zip(names, row, strict=True)) for row in session.execute(statement) if row[2] in wanted}
+
+
 def sync_register(
     session: Session, findings: list[Finding], grant_ids: list[int], as_of: date, rules: dict[int, MonitoringRules]
 ) -> list[RiskChange]:
     """Bring the register for these grants in line with the findings on `as_of`; returns what changed."""
-    wanted = set(grant_ids)
-    existing = (
-        {r.key: r for r in session.exec(select(m.Risk).where(col(m.Risk.grant_id).in_(grant_ids)))}
-        if len(grant_ids) < 500
-        else {r.key: r for r in session.exec(select(m.Risk)) if r.grant_id in wanted}
-    )
-    changes: list[tuple[m.Risk, str, str | None, int | None]] = []
+    existing = _existing(session, grant_ids)
+    changes: list[RiskChange] = []
+    updates: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
-    found = set()
     for f in findings:
-        found.add(f.key)
         values = _values(f, rules[f.grant_id])
-        row = existing.get(f.key)
+        row = existing.pop(f.key, None)
         if row is None:
             new.append({"key": f.key, "grant_id": f.grant_id, "project_id": f.project_id, "kind": f.kind,
                         "first_seen": as_of, "last_seen": as_of, **values})
             continue
-        old_rag, old_score, reopened = row.rag, row.score, row.status != "open"
-        values["last_seen"] = max(row.last_seen, as_of)
-        differs = {k: v for k, v in values.items() if getattr(row, k) != v}
-        if differs:
-            for k, v in differs.items():
-                setattr(row, k, v)
-            session.add(row)
-            changes.append((row, "reopened" if reopened else "updated", old_rag, old_score))
-    for key, row in existing.items():
-        if key not in found and row.status == "open":
-            old_rag, old_score = row.rag, row.score
-            row.status, row.closed_on, row.last_seen = "closed", as_of, max(row.last_seen, as_of)
-            session.add(row)
-            changes.append((row, "closed", old_rag, old_score))
-    session.flush()
-    return [_change(*change) for change in changes] + _insert(session, new, as_of)
+        values["last_seen"] = max(row["last_seen"], as_of)
+        if any(row[k] != v for k, v in values.items()):
+            updates.append({"id": row["id"], **values})
+            change = "reopened" if row["status"] != "open" else "updated"
+            changes.append(RiskChange(row["id"], f.key, f.kind, change, row["rag"], values["rag"], row["score"],
+                                      f.score, f.evidence))
+    for key, row in existing.items():  # open risks no longer found close themselves
+        if row["status"] == "open":
+            updates.append({"id": row["id"], "status": "closed", "closed_on": as_of,
+                            "last_seen": max(row["last_seen"], as_of)})
+            changes.append(RiskChange(row["id"], key, row["kind"], "closed", row["rag"], row["rag"], row["score"],
+                                      row["score"], row["evidence"]))
+    if updates:
+        session.execute(update(m.Risk), updates)  # bulk update by primary key
+    return changes + _insert(session, new, as_of)
 
 
 def _insert(session: Session, new: list[dict[str, Any]], as_of: date) -> list[RiskChange]:
@@ -141,10 +148,6 @@ def _insert(session: Session, new: list[dict[str, Any]], as_of: date) -> list[Ri
         select(m.Risk.id, m.Risk.key).where(m.Risk.first_seen == as_of)) if key in keys}
     return [RiskChange(ids[r["key"]] or 0, r["key"], r["kind"], "opened", None, r["rag"], None, r["score"],
                        r["evidence"]) for r in new]
-
-
-def _change(row: m.Risk, change: str, old_rag: str | None, old_score: int | None) -> RiskChange:
-    return RiskChange(row.id or 0, row.key, row.kind, change, old_rag, row.rag, old_score, row.score, row.evidence)
 
 
 @dataclass(frozen=True)
