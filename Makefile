@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/grants status
 
 lint: $(STAMP)
-	$(BIN)/ruff check grants flows tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint
