@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/grants init
-	$(BIN)/grants status
+	$(BIN)/grants serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -94,6 +94,18 @@ def status(
         render.grant_status(console, g)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
+) -> None:
+    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    init()
+    status(as_of=None, grant=None, as_json=False)
+    from flows.serve import serve_engine  # Prefect is imported only by the commands that need it
+
+    serve_engine(get_settings().data_dir / "prefect", port)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
     try:
