@@ -14,7 +14,7 @@ def spend_chart(quarters: list[QuarterSpend], width: int = 640, height: int = 26
     """Cumulative profile (dashed) and actual spend (solid) by quarter, with £ gridlines."""
     if not quarters:
         return ""
-    left, right, top, bottom = 70, 20, 20, 40
+    left, right, top, bottom = 70, 50, 20, 40
     top_value = max([q.profile for q in quarters] + [q.actual or Decimal(0) for q in quarters] + [Decimal(1)])
     step = (width - left - right) / max(len(quarters) - 1, 1)
 
