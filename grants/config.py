@@ -18,6 +18,7 @@ from pydantic import (
     Tag,
 )
 
+from grants.ladder import ChaseLadder
 from grants.money import to_decimal
 from grants.periods import QuarterBasis
 
@@ -165,6 +166,7 @@ class Grant(Strict):
     conditions_confirmed: date | None = None
     reporting: Reporting = Field(default_factory=Reporting)
     open_data: OpenData | None = None
+    chase: ChaseLadder = Field(default_factory=ChaseLadder)
 
 
 class ProgrammeFile(Strict):
