@@ -148,9 +148,11 @@ def load_notify_config(path: Path) -> NotifyConfig:
     try:
         data: Any = yaml.safe_load(path.read_text()) or {}
         return NotifyConfig.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as exc:
-        where: list[object] = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in getattr(exc, "errors", list)()]
-        raise ConfigError(where or [f"{path}: not valid YAML"]) from None
+    except yaml.YAMLError:
+        raise ConfigError([f"{path}: not valid YAML"]) from None
+    except ValidationError as exc:  # name the field and the error type, never the value (it may hold a secret)
+        where: list[object] = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()]
+        raise ConfigError(where) from None
 
 
 def build_sender(config: NotifyConfig, outbox: Path) -> Sender:

@@ -7,7 +7,7 @@ Rules (each has a test in tests/test_chase_plan.py):
 - a rejected return gets the rejection reply instead: steps that fall within `rejection_pause_working_days` of the
   rejection are skipped; if no corrected return comes, chasing resumes with the next step after the pause;
 - nothing is sent after `stop_working_days_after_due` (by then the late-return risk carries it);
-- if the return pack never went out, the step that is sent carries the pre-filled workbook instead.
+- if the return pack never went out, the step sent to the lead carries the pre-filled workbook instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from grants.ladder import ChaseLadder, ChaseStep, StepKind
+from grants.ladder import ChaseLadder, ChaseStep, Role, StepKind
 from grants.periods import WorkingCalendar
 
 ACCEPTED = ("accepted", "superseded")
@@ -93,7 +93,7 @@ def due_step(
         chase_key(item.project_id, item.period_id, step.name) in sent for step in steps
         if step.kind == StepKind.return_pack
     )
-    with_pack = latest.kind != StepKind.return_pack and not pack_sent
+    with_pack = latest.kind != StepKind.return_pack and Role.lead in latest.to and not pack_sent
     return DueStep(item.project_id, item.period_id, latest, latest.day < as_of, with_pack)
 
 

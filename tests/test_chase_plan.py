@@ -66,7 +66,7 @@ R, A = "rejected", "accepted"
     ("no chaser once a rejected return is corrected", date(2025, 1, 22), ALL_BEFORE["overdue-1"],
      ((date(2025, 1, 14), R), (date(2025, 1, 20), A)), []),
     ("nothing after the stop day", date(2025, 2, 13), [], (), []),
-    ("the escalation is still sent late before the stop day", date(2025, 2, 12), [], (), [("escalation", True, True)]),
+    ("the escalation is still sent late before the stop day", date(2025, 2, 12), [], (), [("escalation", True, False)]),
     ("never an earlier step once a later one was sent", date(2025, 1, 23), ["overdue-2"], (), []),
 ])
 def test_planner_rules(
