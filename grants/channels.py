@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from email.message import EmailMessage
@@ -25,6 +26,25 @@ from grants.notify import ChannelError, Outgoing, Sender
 
 EMAIL_SCHEMAS = ("mailto", "mailtos")
 DEFAULT_FROM = "grants@localhost"
+
+
+_URL = re.compile(r"([a-z][a-z0-9+.-]*://)[^\s'\"]+", re.IGNORECASE)
+
+
+class RedactUrls(logging.Filter):
+    """Masks everything after `scheme://` in a log line: Apprise logs a URL it cannot parse, secrets included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "://" in message:
+            record.msg, record.args = _URL.sub(r"\1****", message), None
+        return True
+
+
+def _redact_apprise_logs() -> None:
+    logger = logging.getLogger("apprise")
+    if not any(isinstance(f, RedactUrls) for f in logger.filters):
+        logger.addFilter(RedactUrls())
 
 
 def _filename(key: str) -> str:
@@ -78,6 +98,7 @@ class AppriseChannel:
     """One Apprise URL. Email URLs get the message's To/Cc added; others get the plain-text body."""
 
     def __init__(self, url: str, tags: frozenset[str] | None = None) -> None:
+        _redact_apprise_logs()
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
             raise ConfigError([f"not a valid Apprise URL: {_scheme(url)}://..."])
