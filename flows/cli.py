@@ -14,6 +14,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import render
+from flows.cli_chase import register as register_chase_commands
 from flows.cli_export import export_app
 from flows.cli_support import AsOf, open_session, parse_as_of
 from grants.db import create_schema, get_engine, session_scope
@@ -31,6 +32,7 @@ config_app = typer.Typer(help="Check the grant programme configuration.", no_arg
 app.add_typer(config_app, name="config")
 
 app.add_typer(export_app, name="export")
+register_chase_commands(app)  # chase, digest, alerts
 
 
 def out() -> Console:

@@ -156,6 +156,7 @@ class NotifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outbox: bool = True
     sender: str = DEFAULT_FROM
+    return_to: str | None = None
     email: SecretStr | None = None
     channels: list[ChannelConfig] = Field(default_factory=list)
     attempts: int = Field(default=3, ge=1, le=10)

@@ -18,7 +18,7 @@ from grants import models as m
 from grants.chase_plan import DueStep, PeriodReturns, chase_key, plan_chase
 from grants.ladder import ChaseLadder, Role, StepKind
 from grants.messages import render
-from grants.notify import Address, Outgoing, Sender, already_sent, send_once
+from grants.notify import Address, Outgoing, Sender, already_sent, record_failed, send_once
 from grants.periods import WorkingCalendar
 from grants.status import received_on
 
@@ -153,8 +153,14 @@ def run_chase(
     for item in planned:
         message = item.message
         if item.due.step.kind == StepKind.return_pack or item.due.with_pack:
-            packs_dir.mkdir(parents=True, exist_ok=True)
-            workbook = pack_builder(session, item.due.project_id, item.due.period_id, packs_dir)
+            try:
+                packs_dir.mkdir(parents=True, exist_ok=True)
+                workbook = pack_builder(session, item.due.project_id, item.due.period_id, packs_dir)
+            except Exception as exc:  # one project's workbook failing must not stop the others' messages
+                session.rollback()
+                error = f"pre-filled workbook not built: {type(exc).__name__}: {exc}"[:500]
+                outcomes.append(ChaseOutcome(item, record_failed(session, message, as_of, now, error)))
+                continue
             message = replace(message, attachments=(workbook,))
         outcomes.append(ChaseOutcome(item, send_once(session, message, sender, as_of, now)))
     return outcomes

@@ -160,6 +160,23 @@ def send_once(session: Session, message: Outgoing, sender: Sender, as_of: date, 
     return row.status
 
 
+def record_failed(session: Session, message: Outgoing, as_of: date, now: datetime, error: str) -> str:
+    """Log a message that could not even be prepared (e.g. its attachment failed) as failed; a later run retries."""
+    try:
+        row = _claim(session, message, as_of, now)
+    except IntegrityError:
+        session.rollback()
+        return "skipped"
+    if row is None:
+        session.commit()
+        return "skipped"
+    row.status, row.attempts, row.error, row.sent_at = "failed", row.attempts + 1, error, now
+    session.add(row)
+    session.commit()
+    log.error("%s to %s not sent: %s", message.key, message.recipients, error)
+    return row.status
+
+
 def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> m.Notification | None:
     statement = select(m.Notification).where(m.Notification.idempotency_key == message.key).with_for_update()
     row = session.exec(statement).one_or_none()

@@ -169,3 +169,20 @@ def test_failing_channel_is_retried_then_logged_failed_and_the_run_continues(eng
     assert all(r.attempts == 4 and "connection refused" in r.error and "****" in r.error for r in rows)
     retried = _chase(engine, date(2025, 1, 3), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
     assert [step for _, step, _, _ in retried] == ["pack"] * 8  # sent late once the channel works again
+
+
+def test_a_workbook_that_cannot_be_built_fails_that_message_only(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+
+    def builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
+        if project_id == 2:
+            raise ValueError("budget line missing")
+        return xlsx_pack_builder(session, project_id, period_id, out_dir)
+
+    with Session(engine) as session:
+        outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC),
+                             Sender([OutboxChannel(tmp_path / "outbox")]), builder, tmp_path / "packs",
+                             return_to="returns@example.org")
+        failed = session.exec(select(m.Notification).where(m.Notification.status == "failed")).one()
+    assert [o.status for o in outcomes].count("sent") == 7
+    assert failed.project_id == 2 and "ValueError: budget line missing" in failed.error
