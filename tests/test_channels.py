@@ -143,3 +143,10 @@ def test_notify_config_errors_name_the_field_not_the_secret(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as info:
         load_notify_config(path)
     assert "chanels" in str(info.value) and "s3cretpw" not in str(info.value)
+
+
+def test_the_shipped_example_notify_config_is_valid(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "config" / "notify.example.yaml"
+    config = load_notify_config(example)
+    assert config.outbox and config.return_to == "returns@example.org" and config.email is None
+    assert build_sender(config, tmp_path).descriptions == [f"outbox {tmp_path}"]
