@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from grants import models as m
@@ -140,13 +140,8 @@ def already_sent(session: Session, keys: Sequence[str] | None = None) -> set[str
 def send_once(session: Session, message: Outgoing, sender: Sender, as_of: date, now: datetime) -> str:
     """Send a message unless its key is already recorded as sent; commit the log row. Returns the row's status,
     or 'skipped' if it had been sent (by this or a concurrent run)."""
-    try:
-        row = _claim(session, message, as_of, now)
-    except IntegrityError:  # a concurrent run claimed the same key first
-        session.rollback()
-        return "skipped"
+    row = _claim_or_skip(session, message, as_of, now)
     if row is None:
-        session.commit()
         return "skipped"
     delivery = sender.deliver(message)
     row.status = "sent" if delivery.ok else "failed"
@@ -162,19 +157,34 @@ def send_once(session: Session, message: Outgoing, sender: Sender, as_of: date, 
 
 def record_failed(session: Session, message: Outgoing, as_of: date, now: datetime, error: str) -> str:
     """Log a message that could not even be prepared (e.g. its attachment failed) as failed; a later run retries."""
-    try:
-        row = _claim(session, message, as_of, now)
-    except IntegrityError:
-        session.rollback()
-        return "skipped"
+    row = _claim_or_skip(session, message, as_of, now)
     if row is None:
-        session.commit()
         return "skipped"
     row.status, row.attempts, row.error, row.sent_at = "failed", row.attempts + 1, error, now
     session.add(row)
     session.commit()
     log.error("%s to %s not sent: %s", message.key, message.recipients, error)
     return row.status
+
+
+def _claim_or_skip(session: Session, message: Outgoing, as_of: date, now: datetime) -> m.Notification | None:
+    """Claim the message's key in a fresh transaction; None if it is already sent or a concurrent run holds it.
+
+    A concurrent run that claimed the key first makes our insert fail (unique key) once it commits; on SQLite a stale
+    read snapshot fails with "database is locked" instead. Either way: roll back and look again with fresh eyes.
+    """
+    for attempt in (1, 2):
+        try:
+            row = _claim(session, message, as_of, now)
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt == 2:
+                raise
+            continue
+        if row is None:
+            session.commit()
+        return row
+    return None
 
 
 def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> m.Notification | None:

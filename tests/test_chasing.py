@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -186,3 +188,41 @@ def test_a_workbook_that_cannot_be_built_fails_that_message_only(engine: Engine,
         failed = session.exec(select(m.Notification).where(m.Notification.status == "failed")).one()
     assert [o.status for o in outcomes].count("sent") == 7
     assert failed.project_id == 2 and "ValueError: budget line missing" in failed.error
+
+
+class SlowCounting:
+    """A channel that takes a while per message and counts every delivery (shared by two runs)."""
+
+    description = "slow counting channel"
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.lock = threading.Lock()
+
+    def accepts(self, message: Outgoing) -> bool:
+        return True
+
+    def deliver(self, message: Outgoing) -> None:
+        time.sleep(0.05)
+        with self.lock:
+            self.keys.append(message.key)
+
+
+def test_two_overlapping_runs_send_each_step_once(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    channel = SlowCounting()
+    statuses: list[str] = []
+
+    def run(n: int) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC), Sender([channel]),
+                                 xlsx_pack_builder, tmp_path / f"packs{n}", return_to="returns@example.org")
+        statuses.extend(o.status for o in outcomes)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(channel.keys) == sorted(set(channel.keys)) and len(channel.keys) == 8
+    assert statuses.count("sent") == 8 and statuses.count("skipped") == len(statuses) - 8 > 0
