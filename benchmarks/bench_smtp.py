@@ -1,4 +1,7 @@
-"""Time N emails (To + Cc, a 10 KB attachment) through Apprise to a local aiosmtpd server: `python -m benchmarks.bench_smtp 200`."""
+"""Time N emails (To + Cc, a 10 KB attachment) through Apprise to a local aiosmtpd server.
+
+Run: `.venv/bin/python -m benchmarks.bench_smtp 200`.
+"""
 
 from __future__ import annotations
 

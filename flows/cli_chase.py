@@ -7,26 +7,28 @@ step and what happened (planned with --dry-run; sent, failed or skipped otherwis
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from flows.cli_support import AsOf, open_session, parse_as_of
+from flows.clock import now_utc
 from grants.alerts import send_risk_alerts
 from grants.channels import build_sender, load_notify_config
 from grants.chasing import run_chase
-from grants.db import create_schema, get_engine, session_scope
 from grants.digest import send_digests
 from grants.notify import Outgoing, Sender
 from grants.settings import get_settings
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Date to act as (YYYY-MM-DD); default today.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")]
 
 
@@ -52,27 +54,22 @@ class Run:
 
 @contextmanager
 def _run(as_of: str | None) -> Iterator[Run]:
-    from flows.cli import parse_as_of
-
     settings = get_settings()
+    day = parse_as_of(as_of)
     config = load_notify_config(settings.notify_config)
     sender = build_sender(config, settings.folder("outbox"))
-    engine = get_engine(settings.db_url)
-    create_schema(engine)
-    with session_scope(engine) as session:
-        yield Run(session, parse_as_of(as_of), datetime.now(UTC), sender, config.return_to or config.sender)
+    with open_session() as session:
+        yield Run(session, day, now_utc(), sender, config.return_to or config.sender)
 
 
 def _table(rows: list[tuple[Outgoing, str, str, str]]) -> None:
-    from flows.cli import out
-
     table = Table()
     for name in ("kind", "to", "cc", "project", "period", "step", "status"):
         table.add_column(name)
     for message, project, period, status in rows:
         table.add_row(message.kind, ", ".join(a.email for a in message.to), ", ".join(a.email for a in message.cc),
                       project, period, message.step, status)
-    out().print(table if rows else "Nothing to send.")
+    Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table if rows else "Nothing to send.")
 
 
 def chase(as_of: AsOf = None, dry_run: DryRun = False) -> None:
