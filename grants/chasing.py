@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -22,6 +23,8 @@ from grants.notify import Address, Outgoing, Sender, already_sent, record_failed
 from grants.periods import WorkingCalendar
 from grants.status import received_on
 
+log = logging.getLogger(__name__)
+
 PackBuilder = Callable[[Session, int, int, Path], Path]
 """Builds the pre-filled return workbook: (session, project_id, period_id, out_dir) -> path of the .xlsx."""
 
@@ -36,6 +39,12 @@ class PlannedChase:
     project_code: str
     period_label: str
     message: Outgoing
+    context: dict[str, object]
+
+    def without_pack(self) -> Outgoing:
+        """The same message re-rendered without the workbook (when it carried one only to catch up)."""
+        rendered = render(self.due.step.kind.value, self.context | {"with_pack": False})
+        return replace(self.message, subject=rendered.subject, text=rendered.text, html=rendered.html)
 
 
 def ladder_of(grant: m.Grant) -> ChaseLadder:
@@ -81,7 +90,7 @@ def _plan_grant(
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files)}
         message = _message(grant, project, period, officers, due, context, now)
-        planned.append(PlannedChase(due, project.code, period.label, message))
+        planned.append(PlannedChase(due, project.code, period.label, message, context))
     return planned
 
 
@@ -151,16 +160,27 @@ def run_chase(
         return [ChaseOutcome(p, "planned") for p in planned]
     outcomes = []
     for item in planned:
-        message = item.message
+        message: Outgoing | str = item.message
         if item.due.step.kind == StepKind.return_pack or item.due.with_pack:
-            try:
-                packs_dir.mkdir(parents=True, exist_ok=True)
-                workbook = pack_builder(session, item.due.project_id, item.due.period_id, packs_dir)
-            except Exception as exc:  # one project's workbook failing must not stop the others' messages
-                session.rollback()
-                error = f"pre-filled workbook not built: {type(exc).__name__}: {exc}"[:500]
-                outcomes.append(ChaseOutcome(item, record_failed(session, message, as_of, now, error)))
-                continue
-            message = replace(message, attachments=(workbook,))
-        outcomes.append(ChaseOutcome(item, send_once(session, message, sender, as_of, now)))
+            message = _attach_pack(session, item, pack_builder, packs_dir)
+        if isinstance(message, str):  # the pack itself could not be built: log it failed, a later run retries
+            outcomes.append(ChaseOutcome(item, record_failed(session, item.message, as_of, now, message)))
+        else:
+            outcomes.append(ChaseOutcome(item, send_once(session, message, sender, as_of, now)))
     return outcomes
+
+
+def _attach_pack(session: Session, item: PlannedChase, pack_builder: PackBuilder, packs_dir: Path) -> Outgoing | str:
+    """The message with its workbook attached; if the workbook fails, a catch-up chaser goes without it (its text
+    re-rendered) and a return pack becomes the error text. One project's failure never stops the others."""
+    try:
+        packs_dir.mkdir(parents=True, exist_ok=True)
+        workbook = pack_builder(session, item.due.project_id, item.due.period_id, packs_dir)
+    except Exception as exc:
+        session.rollback()
+        error = f"pre-filled workbook not built: {type(exc).__name__}: {exc}"[:500]
+        if item.due.step.kind == StepKind.return_pack:
+            return error
+        log.warning("%s goes without the workbook: %s", item.due.key, error)
+        return item.without_pack()
+    return replace(item.message, attachments=(workbook,))

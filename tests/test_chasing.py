@@ -213,16 +213,41 @@ def test_two_overlapping_runs_send_each_step_once(engine: Engine, tmp_path: Path
     channel = SlowCounting()
     statuses: list[str] = []
 
+    errors: list[BaseException] = []
+
     def run(n: int) -> None:
-        with Session(engine, expire_on_commit=False) as session:
-            outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC), Sender([channel]),
-                                 xlsx_pack_builder, tmp_path / f"packs{n}", return_to="returns@example.org")
-        statuses.extend(o.status for o in outcomes)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC),
+                                     Sender([channel]), xlsx_pack_builder, tmp_path / f"packs{n}",
+                                     return_to="returns@example.org")
+            statuses.extend(o.status for o in outcomes)
+        except BaseException as exc:
+            errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     assert sorted(channel.keys) == sorted(set(channel.keys)) and len(channel.keys) == 8
-    assert statuses.count("sent") == 8 and statuses.count("skipped") == len(statuses) - 8 > 0
+    # on PostgreSQL the runs interleave (the loser of each key skips it); SQLite queues whole transactions
+    assert statuses.count("sent") == 8 and set(statuses) <= {"sent", "skipped"}
+
+
+def test_a_catch_up_chaser_goes_without_the_workbook_if_it_cannot_be_built(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+
+    def broken(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
+        raise OSError("disk full")
+
+    with Session(engine) as session:
+        outcomes = run_chase(session, date(2025, 1, 9), datetime(2025, 1, 9, 9, tzinfo=UTC),
+                             Sender([OutboxChannel(tmp_path / "outbox")]), broken, tmp_path / "packs",
+                             return_to="returns@example.org")
+    assert [(o.planned.due.step.name, o.planned.due.with_pack, o.status) for o in outcomes] == [
+        ("reminder", True, "sent")] * 8
+    mail = read_eml(tmp_path / "outbox" / "chase_1_3_reminder.eml")
+    body = mail.get_body(("plain",))
+    assert attachment_names(mail) == [] and body is not None and "workbook is attached" not in body.get_content()
