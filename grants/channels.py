@@ -102,7 +102,7 @@ class AppriseChannel:
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
             raise ConfigError([f"not a valid Apprise URL: {_scheme(url)}://..."])
-        self._url = url
+        self._url = SecretStr(url)  # never shown by repr() (e.g. of this object in a traceback)
         self.tags = tags
         self.is_email = _scheme(url) in EMAIL_SCHEMAS
         self._description = f"{plugin.service_name}: {plugin.url(privacy=True)}"  # type: ignore[no-untyped-call]
@@ -115,8 +115,8 @@ class AppriseChannel:
         return self.tags is None or bool(self.tags & message.tags)
 
     def deliver(self, message: Outgoing) -> None:
-        url = _with_recipients(self._url, message) if self.is_email else self._url
-        plugin = apprise.Apprise.instantiate(url)
+        secret = self._url.get_secret_value()
+        plugin = apprise.Apprise.instantiate(_with_recipients(secret, message) if self.is_email else secret)
         if plugin is None:
             raise ChannelError("invalid recipients for this channel")
         plugin.request_rate_per_sec = 0  # no throttle: one fresh object per message anyway

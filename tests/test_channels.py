@@ -108,7 +108,7 @@ def test_secrets_never_reach_the_log_or_the_database(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     channel = AppriseChannel(f"mailto://user:s3cretpw@127.0.0.1:{free_port()}?from=grants@example.org")
-    assert "s3cretpw" not in channel.description
+    assert "s3cretpw" not in channel.description and "s3cretpw" not in repr(vars(channel))
     from grants.notify import send_once
 
     caplog.set_level(logging.DEBUG)
