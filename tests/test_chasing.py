@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -13,8 +14,10 @@ from sqlmodel import Session, select
 
 from grants import models as m
 from grants.channels import OutboxChannel
-from grants.chasing import run_chase
+from grants.chasing import calendar_of, ladder_of, run_chase
 from grants.notify import ChannelError, Outgoing, Sender
+from grants.programme import load_programmes
+from grants.register import initialise
 from tests.factories import add_return, load_example
 from tests.notify_support import attachment_names, read_eml, xlsx_pack_builder
 
@@ -251,3 +254,21 @@ def test_a_catch_up_chaser_goes_without_the_workbook_if_it_cannot_be_built(engin
     mail = read_eml(tmp_path / "outbox" / "chase_1_3_reminder.eml")
     body = mail.get_body(("plain",))
     assert attachment_names(mail) == [] and body is not None and "workbook is attached" not in body.get_content()
+
+
+def test_the_grant_files_chase_block_is_stored_and_drives_the_ladder(engine: Engine, config_dir: Path) -> None:
+    grant_file = config_dir / "grants" / "svd-2024-25.yaml"
+    text = grant_file.read_text().replace(
+        "    due_working_days: 10\n",
+        "    due_working_days: 10\n  chase:\n    reminder_working_days_before_due: 3\n"
+        "    escalation_working_days_after_due: null\n", 1)
+    grant_file.write_text(text)
+    with Session(engine) as session:
+        initialise(session, load_programmes(config_dir))
+        session.commit()
+        grant = session.exec(select(m.Grant)).one()
+        ladder = ladder_of(grant)
+    assert json.loads(grant.rules_json)["chase"]["reminder_working_days_before_due"] == 3
+    assert ladder.reminder_working_days_before_due == 3 and ladder.escalation_working_days_after_due is None
+    assert [s.name for s in ladder.steps(date(2024, 12, 31), date(2025, 1, 15), calendar_of(grant))] == [
+        "pack", "reminder", "last-reminder", "overdue-1", "overdue-2"]
