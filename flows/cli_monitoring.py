@@ -6,28 +6,25 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine
 
 from flows import render
+from flows.cli_support import AsOf, open_session, parse_as_of
+from flows.clock import now_utc
 from grants.assessment import run_checks
-from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
 from grants.funds import record_payment, record_release
 from grants.money import format_gbp
 from grants.risks import risk_register, update_risk
-from grants.settings import get_settings
 
 release_app = typer.Typer(help="Funds received for a grant from the funder.", no_args_is_help=True)
 payment_app = typer.Typer(help="Payments made to projects.", no_args_is_help=True)
 risk_app = typer.Typer(help="Set an officer's owner and mitigation on a risk.", no_args_is_help=True)
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Date to assess as (YYYY-MM-DD); default today.")]
 GrantRef = Annotated[str | None, typer.Option("--grant", help="Only this grant reference.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
 
@@ -36,26 +33,18 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
 
 
-def _day(value: str | None, option: str) -> date:
-    """A YYYY-MM-DD option, or today in the configured timezone (the CLI is the only clock reader)."""
-    if value is None:
-        return datetime.now(ZoneInfo(get_settings().timezone)).date()
+def _day(value: str, option: str) -> date:
+    """A required YYYY-MM-DD option."""
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
 
 
-def _engine() -> Engine:
-    engine = get_engine(get_settings().db_url)
-    create_schema(engine)
-    return engine
-
-
 def check(as_of: AsOf = None, grant: GrantRef = None, as_json: AsJson = False) -> None:
     """Run the monitoring checks, store the assessments and update the risk register (rerun-safe)."""
-    day = _day(as_of, "--as-of")
-    with session_scope(_engine()) as session:
+    day = parse_as_of(as_of)
+    with open_session() as session:
         run = run_checks(session, day, grant)
     if not run.ratings:
         raise GrantsError("no grants loaded yet; run `grants init` first")
@@ -68,7 +57,7 @@ def check(as_of: AsOf = None, grant: GrantRef = None, as_json: AsJson = False) -
 def risks(grant: GrantRef = None, include_closed: Annotated[bool, typer.Option(
         "--all", help="Include closed risks.")] = False, as_json: AsJson = False) -> None:
     """Print the risk register, highest score first."""
-    with session_scope(_engine()) as session:
+    with open_session() as session:
         rows = risk_register(session, grant, include_closed=include_closed)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
@@ -83,7 +72,7 @@ def risk_update(
     owner: Annotated[str | None, typer.Option(help="Who owns the risk.")] = None,
 ) -> None:
     """Set the owner and/or mitigation of a risk; checks never overwrite them."""
-    with session_scope(_engine()) as session:
+    with open_session() as session:
         row = update_risk(session, risk_id, mitigation=mitigation, owner=owner)
     typer.echo(f"risk {row.id} {row.key}: owner '{row.owner}', mitigation '{row.mitigation}'")
 
@@ -97,8 +86,8 @@ def release_record(
 ) -> None:
     """Record money received for a grant."""
     day = _day(on, "--date")
-    with session_scope(_engine()) as session:
-        row = record_release(session, grant, amount, day, datetime.now(UTC), note)
+    with open_session() as session:
+        row = record_release(session, grant, amount, day, now_utc(), note)
     typer.echo(f"recorded: {grant} received {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
 
 
@@ -112,8 +101,8 @@ def payment_record(
 ) -> None:
     """Record a payment made to a project."""
     day = _day(on, "--date")
-    with session_scope(_engine()) as session:
-        row = record_payment(session, project, amount, day, datetime.now(UTC), grant_reference=grant,
+    with open_session() as session:
+        row = record_payment(session, project, amount, day, now_utc(), grant_reference=grant,
                              reference=reference)
     typer.echo(f"recorded: paid {project} {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
 
