@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import render
+from flows.cli_returns import ingest, template
 from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
 from grants.programme import check_files, load_programmes, programme_files
@@ -104,6 +105,10 @@ def status(
     console = out()
     for g in grants:
         render.grant_status(console, g)
+
+
+app.command()(template)
+app.command()(ingest)
 
 
 def main() -> None:

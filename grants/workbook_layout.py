@@ -37,7 +37,7 @@ class FieldKind(StrEnum):
     """How an input cell is read and checked."""
 
     money = "money"
-    count = "count"
+    whole = "whole"
     yes_no = "yes_no"
     date = "date"
     text = "text"
@@ -89,6 +89,15 @@ def milestone_names(target_key: str) -> tuple[str, str, str]:
 
 NARRATIVE = (("narrative_progress", "Progress this quarter", True), ("narrative_issues", "Issues", False),
              ("narrative_risks", "Risks", False))
+
+
+class SignoffNames:
+    """The defined names of the narrative and sign-off inputs."""
+
+    TEXT = ("narrative_progress", "narrative_issues", "narrative_risks", "signoff_name", "signoff_role")
+    DATE = "signoff_date"
+
+
 SIGNATURE_FIELDS = (("signoff_name", "Name", FieldKind.text), ("signoff_role", "Role", FieldKind.text),
                     ("signoff_date", "Date", FieldKind.date))
 
@@ -104,7 +113,7 @@ def input_fields(
                    blank_is_zero=True, subject=b.key, period_label=label)
         for b in lines for label in later_periods
     ]
-    fields += [InputField(output_name(t.key), OUTPUTS, FieldKind.count, f"'{t.name}' achieved this quarter",
+    fields += [InputField(output_name(t.key), OUTPUTS, FieldKind.whole, f"'{t.name}' achieved this quarter",
                           blank_is_zero=True, subject=t.key) for t in counts]
     for t in milestones:
         delivered, on, evidence = milestone_names(t.key)

@@ -22,7 +22,7 @@ TOTAL_FONT = Font(bold=True)
 THIN = Side(style="thin", color="BFBFBF")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
-FORMATS = {FieldKind.money: GBP, FieldKind.count: WHOLE, FieldKind.date: DATE}
+FORMATS = {FieldKind.money: GBP, FieldKind.whole: WHOLE, FieldKind.date: DATE}
 
 
 def title(ws: Worksheet, text: str, subtitle: str = "") -> None:
@@ -65,7 +65,7 @@ def validations(ws: Worksheet) -> dict[FieldKind, DataValidation]:
         FieldKind.money: DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
                                         error="Enter an amount in pounds, 0 or more, e.g. 1250.00",
                                         errorTitle="Amount in pounds"),
-        FieldKind.count: DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
+        FieldKind.whole: DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
                                         error="Enter a whole number, 0 or more", errorTitle="Whole number"),
         FieldKind.date: DataValidation(type="date", operator="greaterThan", formula1="36526",
                                        error="Enter a date, e.g. 15/09/2024", errorTitle="Date"),
