@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from grants.db import session_scope
 from grants.return_ingest import IngestOptions, IngestResult, ingest_files
+from grants.workbook_sandbox import shutdown
 from grants.workbook_writer import write_return_workbook
 from tests.factories import period, project
 
@@ -43,6 +46,13 @@ def fill(path: Path, values: Mapping[str, object], out: Path | None = None, *, s
     return target
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _stop_parser_pool() -> Iterator[None]:
+    """Stop the sandbox's worker processes after each test module."""
+    yield
+    shutdown()
+
+
 def options(tmp: Path, **kwargs: object) -> IngestOptions:
     return IngestOptions(archive_dir=tmp / "archive", quarantine_dir=tmp / "quarantine", signing_key=KEY,
                          **kwargs)  # type: ignore[arg-type]
@@ -55,3 +65,21 @@ def ingest(engine: Engine, tmp: Path, *paths: Path, **kwargs: object) -> list[In
 def codes(result: IngestResult) -> list[tuple[str, str, str]]:
     """(code, sheet, cell) of each problem."""
     return [(p.code, p.sheet, p.cell) for p in result.problems]
+
+
+def rezip(src: Path, dst: Path, replace: Mapping[str, bytes] | None = None,
+          add: Mapping[str, bytes] | None = None) -> Path:
+    """Copy an .xlsx zip member by member, replacing or adding members (to build hostile files from real ones)."""
+    with zipfile.ZipFile(src) as source, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = (replace or {}).get(info.filename, source.read(info))
+            target.writestr(info.filename, data)
+        for name, data in (add or {}).items():
+            target.writestr(name, data)
+    return dst
+
+
+def member(path: Path, name: str) -> bytes:
+    """The bytes of one zip member."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name)
