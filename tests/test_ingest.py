@@ -125,7 +125,8 @@ def test_cumulative_spend_over_the_allocation_uses_official_earlier_returns(
                                 "materials": 200000})
     [result] = ingest(engine, tmp_path, fill(blank, {"spend__design": 100}, tmp_path / "in.xlsx"))
     assert result.outcome == "accepted"
-    assert codes(result) == [("cumulative-over-budget-line", "Spend", "F5"), ("cumulative-over-allocation", "Spend", "")]
+    assert codes(result) == [
+        ("cumulative-over-budget-line", "Spend", "F5"), ("cumulative-over-allocation", "Spend", "")]
 
 
 @pytest.mark.parametrize("breakage", ["deleted", "#REF!"])
