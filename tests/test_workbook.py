@@ -67,8 +67,8 @@ def test_project_details_budget_and_profile_are_pre_filled_in_pounds(issued: Pat
 
 def test_inputs_carry_data_validation_for_amounts_counts_dates_and_yes_no(issued: Path) -> None:
     wb = load_workbook(issued)
-    kinds = {(dv.type, dv.formula1) for name in (lay.SPEND, lay.OUTPUTS) for dv in wb[name].data_validations.dataValidation
-             if dv.sqref}
+    kinds = {(dv.type, dv.formula1) for name in (lay.SPEND, lay.OUTPUTS)
+             for dv in wb[name].data_validations.dataValidation if dv.sqref}
     assert {("decimal", "0"), ("whole", "0"), ("list", '"Yes,No"')} <= kinds
     assert any("F5" in str(dv.sqref) for dv in wb[lay.SPEND].data_validations.dataValidation if dv.type == "decimal")
 
