@@ -86,25 +86,25 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> list[Problem]:
     if "xl/workbook.xml" not in names:
         return [problem("not-an-xlsx", "The file is a zip archive but not an Excel workbook.")]
     for info in infos:
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            with archive.open(info) as member:
-                head = member.read(PROLOGUE_BYTES).lower()
-            if any(marker in head for marker in UNSAFE_XML):
-                return [problem("unsafe-xml", f"Part {info.filename} declares XML entities or a DTD, which Excel "
-                                "never writes; the file was not opened.")]
-    return _sheet_extents(archive, [i for i in infos if i.filename.lower().startswith("xl/worksheets/")], limits)
-
-
-def _sheet_extents(archive: zipfile.ZipFile, sheets: list[zipfile.ZipInfo], limits: Limits) -> list[Problem]:
-    for info in sheets:
+        lower = info.filename.lower()
+        if not lower.endswith((".xml", ".rels", ".vml")):
+            continue
         data = archive.read(info)
-        rows = [int(r) for r in ROW_REF.findall(data)]
-        cols: list[int] = []
-        for letters, row in CELL_REF.findall(data) + DIMENSION.findall(data):
-            cols.append(column_number(letters))
-            rows.append(int(row))
-        if max(rows, default=0) > limits.max_rows or max(cols, default=0) > limits.max_cols:
-            return [problem("sheet-too-large", f"Sheet part {info.filename} reaches row {max(rows, default=0):,} "
-                            f"column {max(cols, default=0):,}; a return stays within {limits.max_rows:,} rows and "
-                            f"{limits.max_cols} columns. Delete the extra rows and columns and resend.")]
+        if any(marker in data[:PROLOGUE_BYTES].lower() for marker in UNSAFE_XML):
+            return [problem("unsafe-xml", f"Part {info.filename} declares XML entities or a DTD, which Excel "
+                            "never writes; the file was not opened.")]
+        if lower.startswith("xl/worksheets/") and (too_far := _too_far(data, limits)):
+            return [problem("sheet-too-large", f"Sheet part {info.filename} reaches {too_far}; a return stays "
+                            f"within {limits.max_rows:,} rows and {limits.max_cols} columns. Delete the extra rows "
+                            "and columns and resend.")]
     return []
+
+
+def _too_far(data: bytes, limits: Limits) -> str:
+    """'row R, column C' if any cell, row or the sheet's dimension lies beyond the limits, else ''."""
+    refs = CELL_REF.findall(data) + DIMENSION.findall(data)
+    max_col = max((column_number(letters) for letters in {letters for letters, _ in refs}), default=0)
+    max_row = max(map(int, [row for _, row in refs] + ROW_REF.findall(data) or [b"0"]))
+    if max_row > limits.max_rows or max_col > limits.max_cols:
+        return f"row {max_row:,}, column {max_col:,}"
+    return ""
