@@ -26,5 +26,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# Ingest benchmark (not part of the tests): BENCH_ARGS="--n 500" or "--large" (10,000 files).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

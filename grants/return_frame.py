@@ -6,7 +6,7 @@ checks compare what a lead entered against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -55,6 +55,7 @@ class ReturnFrame:
     lines: list[LineFacts]
     targets: list[TargetFacts]
     later_periods: list[str]
+    earlier_period_ids: list[int] = field(default_factory=list)
     reported_periods: list[str] = field(default_factory=list)
 
     @property
@@ -80,6 +81,11 @@ class ReturnFrame:
 
 def load_frame(session: Session, project_id: int, period_id: int, as_of: date = date.max) -> ReturnFrame:
     """The frame for a project and period, with figures to date from official returns received by `as_of`."""
+    return with_figures_to_date(session, register_frame(session, project_id, period_id), as_of)
+
+
+def register_frame(session: Session, project_id: int, period_id: int) -> ReturnFrame:
+    """The frame from the register alone (no figures to date): cacheable for a run of many files."""
     project = session.get(m.Project, project_id)
     period = session.get(m.ReportingPeriod, period_id)
     if project is None or period is None:
@@ -88,38 +94,47 @@ def load_frame(session: Session, project_id: int, period_id: int, as_of: date = 
     assert grant is not None
     periods = session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id)
                            .order_by(col(m.ReportingPeriod.start))).all()
-    earlier = {p.id for p in periods if p.end < period.start}
-    prior = [r for (_, per), r in official_returns(session, as_of, project_id=project_id).items() if per in earlier]
-    prior_ids = [r.id for r in prior]
-    spent: dict[int, int] = {}
-    for s in session.exec(select(m.ReturnSpend).where(col(m.ReturnSpend.return_id).in_(prior_ids))):
-        spent[s.budget_line_id] = spent.get(s.budget_line_id, 0) + s.actual_pence
-    achieved: dict[int, int] = {}
-    for o in session.exec(select(m.ReturnOutput).where(col(m.ReturnOutput.return_id).in_(prior_ids))):
-        achieved[o.target_id] = achieved.get(o.target_id, 0) + o.achieved
     return ReturnFrame(
-        grant=grant, project=project, period=period,
-        lines=_lines(session, project_id, period.label, spent),
-        targets=_targets(session, project_id, period.label, achieved),
+        grant=grant, project=project, period=period, lines=_lines(session, project_id, period.label),
+        targets=_targets(session, project_id, period.label),
         later_periods=[p.label for p in periods if p.start > period.end],
+        earlier_period_ids=[p.id or 0 for p in periods if p.end < period.start],
         reported_periods=[p.label for p in periods
                           if p.start <= project.delivery_end and p.end >= project.delivery_start],
     )
 
 
-def _lines(session: Session, project_id: int, label: str, spent: dict[int, int]) -> list[LineFacts]:
+def with_figures_to_date(session: Session, frame: ReturnFrame, as_of: date) -> ReturnFrame:
+    """The frame with spend and outputs before its period, from the official earlier returns received by `as_of`."""
+    earlier = set(frame.earlier_period_ids)
+    prior_ids = [r.id for (_, per), r in official_returns(session, as_of, project_id=frame.project.id).items()
+                 if per in earlier]
+    spent: dict[int, int] = {}
+    achieved: dict[int, int] = {}
+    if prior_ids:
+        for s in session.exec(select(m.ReturnSpend).where(col(m.ReturnSpend.return_id).in_(prior_ids))):
+            spent[s.budget_line_id] = spent.get(s.budget_line_id, 0) + s.actual_pence
+        for o in session.exec(select(m.ReturnOutput).where(col(m.ReturnOutput.return_id).in_(prior_ids))):
+            achieved[o.target_id] = achieved.get(o.target_id, 0) + o.achieved
+    return replace(
+        frame, lines=[replace(b, spent_before_pence=spent.get(b.id, 0)) for b in frame.lines],
+        targets=[replace(t, achieved_before=achieved.get(t.id, 0)) for t in frame.targets],
+    )
+
+
+def _lines(session: Session, project_id: int, label: str) -> list[LineFacts]:
     rows = session.exec(select(m.BudgetLine).where(m.BudgetLine.project_id == project_id, col(m.BudgetLine.active))
                         .order_by(col(m.BudgetLine.position), col(m.BudgetLine.id))).all()
     profiles = {p.budget_line_id: p.amount_pence for p in session.exec(select(m.BudgetProfile).where(
         col(m.BudgetProfile.budget_line_id).in_([b.id for b in rows]), m.BudgetProfile.period_label == label))}
-    return [LineFacts(b.id or 0, b.key, b.name, b.cost_type, b.amount_pence, profiles.get(b.id or 0, 0),
-                      spent.get(b.id or 0, 0)) for b in rows]
+    return [LineFacts(b.id or 0, b.key, b.name, b.cost_type, b.amount_pence, profiles.get(b.id or 0, 0), 0)
+            for b in rows]
 
 
-def _targets(session: Session, project_id: int, label: str, achieved: dict[int, int]) -> list[TargetFacts]:
+def _targets(session: Session, project_id: int, label: str) -> list[TargetFacts]:
     rows = session.exec(select(m.Target).where(m.Target.project_id == project_id, col(m.Target.active))
                         .order_by(col(m.Target.position), col(m.Target.id))).all()
     profiles = {p.target_id: p.cumulative_value for p in session.exec(select(m.TargetProfile).where(
         col(m.TargetProfile.target_id).in_([t.id for t in rows]), m.TargetProfile.period_label == label))}
-    return [TargetFacts(t.id or 0, t.key, t.kind, t.name, t.unit, t.target_value, t.due, profiles.get(t.id or 0),
-                        achieved.get(t.id or 0, 0)) for t in rows]
+    return [TargetFacts(t.id or 0, t.key, t.kind, t.name, t.unit, t.target_value, t.due, profiles.get(t.id or 0), 0)
+            for t in rows]

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from grants import models as m
 from grants.db import session_scope
 from grants.return_checks import check_content, read_content
-from grants.return_frame import load_frame
+from grants.return_frame import ReturnFrame, register_frame, with_figures_to_date
 from grants.return_identity import Expected, identify
 from grants.return_problems import Problem, has_errors, problem, problems_to_json
 from grants.return_store import store_return
@@ -31,7 +31,7 @@ from grants.settings import Settings
 from grants.status import received_on
 from grants.workbook_reader import Examined
 from grants.workbook_safety import Limits
-from grants.workbook_sandbox import examine_all
+from grants.workbook_sandbox import examine_each
 
 MB = 1_000_000
 
@@ -88,9 +88,10 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
                  ) -> list[IngestResult]:
     """Ingest each file (see the module docstring); one result per path, in order."""
     results = []
-    for path, found in zip(paths, examine_all(list(paths), options.limits, options.workers), strict=True):
+    frames: dict[tuple[int, int], ReturnFrame] = {}  # the register's part, read once per project and period
+    for path, found in zip(paths, examine_each(list(paths), options.limits, options.workers), strict=True):
         try:
-            result = _ingest_one(engine, path, found, received_at, options)
+            result = _ingest_one(engine, path, found, received_at, options, frames)
         except SQLAlchemyError as exc:  # rolled back: nothing half-written; the file stays to be tried again
             note = problem("ingest-failed", f"Storing the return failed ({type(exc).__name__}); nothing was "
                            "saved and the file was left where it was to be tried again.")
@@ -102,8 +103,8 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
     return results
 
 
-def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: datetime, options: IngestOptions
-                ) -> IngestResult:
+def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: datetime, options: IngestOptions,
+                frames: dict[tuple[int, int], ReturnFrame]) -> IngestResult:
     with session_scope(engine) as session:
         if _seen_before(session, found.sha256):
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
@@ -120,7 +121,10 @@ def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: dateti
             return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored)
         project, period = identity
         assert project.id is not None and period.id is not None
-        frame = load_frame(session, project.id, period.id, as_of=received_on(received_at))
+        key = (project.id, period.id)
+        if key not in frames:
+            frames[key] = register_frame(session, project.id, period.id)
+        frame = with_figures_to_date(session, frames[key], received_on(received_at))
         content, problems = read_content(frame, found)
         problems += check_content(frame, content, found)
         accepted = not has_errors(problems)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import resource
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -48,26 +48,33 @@ def shutdown() -> None:
         _pools.pop(key).shutdown(wait=True, cancel_futures=True)
 
 
-def examine_all(paths: Sequence[Path], limits: Limits, workers: int = 2) -> list[Examined]:
-    """`examine` every file in worker processes; results in the order of `paths`."""
-    futures: list[Future[Examined]] = [_pool(limits, workers).submit(examine, p, limits) for p in paths]
-    results: list[Examined | None] = []
-    suspects: list[int] = []
-    for index, future in enumerate(futures):
-        try:
-            results.append(future.result())
-        except BrokenProcessPool:
-            results.append(None)
-            suspects.append(index)
-    if suspects:
-        _discard(limits, workers)
-    for index in suspects:
-        try:
-            results[index] = _pool(limits, 1).submit(examine, paths[index], limits).result()
-        except BrokenProcessPool:
-            _discard(limits, 1)
-            results[index] = _crashed(paths[index])
-    return [r for r in results if r is not None]
+def examine_each(paths: Sequence[Path], limits: Limits, workers: int = 2) -> Iterator[Examined]:
+    """`examine` every file in worker processes, yielding results in the order of `paths` as they are ready.
+
+    When a worker dies, the file being waited for is retried alone in a fresh one-worker pool (so the culprit is
+    found) and the files after it are resubmitted to a fresh pool.
+    """
+    pending = list(paths)
+    while pending:
+        pool = _pool(limits, workers)
+        futures = [pool.submit(examine, path, limits) for path in pending]
+        pending = []
+        for index, future in enumerate(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                _discard(limits, workers)
+                yield _alone(paths[len(paths) - len(futures) + index], limits)
+                pending = list(paths[len(paths) - len(futures) + index + 1:])
+                break
+
+
+def _alone(path: Path, limits: Limits) -> Examined:
+    try:
+        return _pool(limits, 1).submit(examine, path, limits).result()
+    except BrokenProcessPool:
+        _discard(limits, 1)
+        return _crashed(path)
 
 
 def _crashed(path: Path) -> Examined:
