@@ -60,6 +60,8 @@ def _targets(session: Session, project: str | None, period: str) -> list[tuple[i
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the inbox folder.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the files in place (an archived copy is kept).")]
+    = False,
 ) -> None:
     """Ingest return workbooks: store, archive and take them out of the inbox; quarantine hostile files."""
     settings = get_settings()
@@ -67,7 +69,7 @@ def ingest(
     files = _files(paths or [inbox])
     engine = get_engine(settings.db_url)
     create_schema(engine)
-    options = IngestOptions.from_settings(settings, remove_sources=True)
+    options = IngestOptions.from_settings(settings, remove_sources=not keep)
     try:
         results = ingest_files(engine, files, datetime.now(UTC), options)
     finally:

@@ -92,7 +92,7 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
     for path, found in zip(paths, examine_each(list(paths), options.limits, options.workers), strict=True):
         try:
             result = _ingest_one(engine, path, found, received_at, options, frames)
-        except SQLAlchemyError as exc:  # rolled back: nothing half-written; the file stays to be tried again
+        except (SQLAlchemyError, OSError) as exc:  # rolled back: nothing half-written; the file stays for a retry
             note = problem("ingest-failed", f"Storing the return failed ({type(exc).__name__}); nothing was "
                            "saved and the file was left where it was to be tried again.")
             results.append(IngestResult(path.name, found.sha256, "failed", (note,)))

@@ -51,7 +51,12 @@ class Examined:
 
 def examine(path: Path, limits: Limits) -> Examined:
     """Hash, screen and read one file; never raises for bad content (problems instead)."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        found = Examined(hashlib.sha256(str(path).encode()).hexdigest(), 0)
+        found.problems = [problem("unreadable-workbook", f"The file could not be read ({exc.strerror}).")]
+        return found
     found = Examined(hashlib.sha256(data).hexdigest(), len(data))
     found.problems = screen(data, limits)
     if found.problems:
