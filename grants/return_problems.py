@@ -36,7 +36,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unknown-project-or-period": (Severity.error, "The project or period in the workbook is not in the register."),
     "wrong-project": (Severity.error, "The workbook is for a different project than expected."),
     "wrong-period": (Severity.error, "The workbook is for a different period than expected."),
-    "ingest-failed": (Severity.error, "Storing the return failed (database or disk); nothing was saved, the file stays."),
+    "ingest-failed": (Severity.error, "Storing failed (database or disk); nothing was saved, the file stays."),
     "duplicate-file": (Severity.warning, "The very same file was received before; it is not counted twice."),
     "period-not-reported": (Severity.error, "The project does not report for this period."),
     "missing-defined-name": (Severity.error, "An input cell's name is missing or broken (cells pasted over)."),
