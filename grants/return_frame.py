@@ -107,8 +107,10 @@ def register_frame(session: Session, project_id: int, period_id: int) -> ReturnF
 def with_figures_to_date(session: Session, frame: ReturnFrame, as_of: date) -> ReturnFrame:
     """The frame with spend and outputs before its period, from the official earlier returns received by `as_of`."""
     earlier = set(frame.earlier_period_ids)
-    prior_ids = [r.id for (_, per), r in official_returns(session, as_of, project_id=frame.project.id).items()
-                 if per in earlier]
+    any_earlier = session.exec(select(m.Return.id).where(
+        m.Return.project_id == frame.project.id, col(m.Return.period_id).in_(earlier)).limit(1)).first()
+    official = official_returns(session, as_of, project_id=frame.project.id) if any_earlier is not None else {}
+    prior_ids = [r.id for (_, per), r in official.items() if per in earlier]
     spent: dict[int, int] = {}
     achieved: dict[int, int] = {}
     if prior_ids:

@@ -10,6 +10,8 @@ from grants import models as m
 from grants.return_problems import Problem, problem
 from grants.workbook_layout import META, TEMPLATE_ID, TEMPLATE_VERSION, signature_valid
 
+IdentityCache = dict[tuple[str, str, str], tuple[m.Project, m.ReportingPeriod] | None]
+
 
 @dataclass(frozen=True)
 class Expected:
@@ -20,9 +22,10 @@ class Expected:
 
 
 def identify(
-    session: Session, meta: dict[str, str], signing_key: bytes, expected: Expected = Expected()
+    session: Session, meta: dict[str, str], signing_key: bytes, expected: Expected = Expected(),
+    cache: IdentityCache | None = None,
 ) -> tuple[tuple[m.Project, m.ReportingPeriod] | None, list[Problem]]:
-    """((project, period), []) for a genuine return, else (None, [the problem])."""
+    """((project, period), []) for a genuine return, else (None, [the problem]). `cache`: lookups of one run."""
     where = {"sheet": META}
     if meta.get("template_id") != TEMPLATE_ID:
         return None, [problem("not-a-return", "This workbook is not a return issued by the grants team (its "
@@ -36,12 +39,18 @@ def identify(
         return None, [problem("signature-invalid", "This workbook's project and period details were changed or "
                               "copied from another workbook, so it cannot be trusted. Please fill in the return "
                               "we sent you for your project.", **where)]
-    found = session.exec(
-        select(m.Project, m.ReportingPeriod).join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id))
-        .join(m.ReportingPeriod, col(m.ReportingPeriod.grant_id) == col(m.Grant.id))
-        .where(m.Grant.reference == meta["grant"], m.Project.code == meta["project"],
-               m.ReportingPeriod.label == meta["period"])
-    ).first()
+    key = (meta["grant"], meta["project"], meta["period"])
+    if cache is None or key not in cache:
+        row = session.exec(
+            select(m.Project, m.ReportingPeriod).join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id))
+            .join(m.ReportingPeriod, col(m.ReportingPeriod.grant_id) == col(m.Grant.id))
+            .where(m.Grant.reference == key[0], m.Project.code == key[1], m.ReportingPeriod.label == key[2])
+        ).first()
+        found = (row[0], row[1]) if row is not None else None
+        if cache is not None:
+            cache[key] = found
+    else:
+        found = cache[key]
     if found is None:
         return None, [problem("unknown-project-or-period", f"Project {meta['project']!r}, period {meta['period']!r} "
                               f"of grant {meta['grant']!r} is not in the register.", **where)]

@@ -24,7 +24,7 @@ from grants import models as m
 from grants.db import session_scope
 from grants.return_checks import check_content, read_content
 from grants.return_frame import ReturnFrame, register_frame, with_figures_to_date
-from grants.return_identity import Expected, identify
+from grants.return_identity import Expected, IdentityCache, identify
 from grants.return_problems import Problem, has_errors, problem, problems_to_json
 from grants.return_store import store_return
 from grants.settings import Settings
@@ -62,6 +62,14 @@ class IngestOptions:
                    remove_sources)
 
 
+@dataclass
+class RunCache:
+    """What one run reads from the register once: identities and frames (without figures to date)."""
+
+    identities: IdentityCache = field(default_factory=dict)
+    frames: dict[tuple[int, int], ReturnFrame] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class IngestResult:
     """What became of one file: outcome accepted / rejected / duplicate / quarantined, and its problems."""
@@ -88,10 +96,10 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
                  ) -> list[IngestResult]:
     """Ingest each file (see the module docstring); one result per path, in order."""
     results = []
-    frames: dict[tuple[int, int], ReturnFrame] = {}  # the register's part, read once per project and period
+    cache = RunCache()
     for path, found in zip(paths, examine_each(list(paths), options.limits, options.workers), strict=True):
         try:
-            result = _ingest_one(engine, path, found, received_at, options, frames)
+            result = _ingest_one(engine, path, found, received_at, options, cache)
         except (SQLAlchemyError, OSError) as exc:  # rolled back: nothing half-written; the file stays for a retry
             note = problem("ingest-failed", f"Storing the return failed ({type(exc).__name__}); nothing was "
                            "saved and the file was left where it was to be tried again.")
@@ -104,7 +112,7 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
 
 
 def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: datetime, options: IngestOptions,
-                frames: dict[tuple[int, int], ReturnFrame]) -> IngestResult:
+                cache: RunCache) -> IngestResult:
     with session_scope(engine) as session:
         if _seen_before(session, found.sha256):
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
@@ -114,7 +122,8 @@ def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: dateti
         problems = found.problems or []
         identity = None
         if not problems:
-            identity, problems = identify(session, found.meta, options.signing_key, options.expected)
+            identity, problems = identify(session, found.meta, options.signing_key, options.expected,
+                                          cache.identities)
         if identity is None:
             stored = _keep(path, found.sha256, options.quarantine_dir, flat=True)
             _record(session, path, found, received_at, "quarantined", problems, stored)
@@ -122,9 +131,9 @@ def _ingest_one(engine: Engine, path: Path, found: Examined, received_at: dateti
         project, period = identity
         assert project.id is not None and period.id is not None
         key = (project.id, period.id)
-        if key not in frames:
-            frames[key] = register_frame(session, project.id, period.id)
-        frame = with_figures_to_date(session, frames[key], received_on(received_at))
+        if key not in cache.frames:
+            cache.frames[key] = register_frame(session, project.id, period.id)
+        frame = with_figures_to_date(session, cache.frames[key], received_on(received_at))
         content, problems = read_content(frame, found)
         problems += check_content(frame, content, found)
         accepted = not has_errors(problems)
