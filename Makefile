@@ -16,11 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/grants init
-	$(BIN)/grants status
+	$(BIN)/grants serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check grants flows tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint

@@ -6,17 +6,18 @@ import json
 import os
 import sys
 import traceback
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import render
+from flows.cli_chase import register as register_chase_commands
+from flows.cli_export import export_app
 from flows.cli_returns import ingest, template
+from flows.cli_support import AsOf, open_session, parse_as_of
 from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
 from grants.programme import check_files, load_programmes, programme_files
@@ -31,22 +32,13 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check the grant programme configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Date to assess as (YYYY-MM-DD); default today.")]
+app.add_typer(export_app, name="export")
+register_chase_commands(app)  # chase, digest, alerts
 
 
 def out() -> Console:
     """Console for results; wide enough for tables when not a terminal."""
     return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
-
-
-def parse_as_of(value: str | None) -> date:
-    """The --as-of date, or today in the configured timezone (entry points are the only clock readers)."""
-    if value is None:
-        return datetime.now(ZoneInfo(get_settings().timezone)).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise GrantsError(f"--as-of '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
 
 
 @app.command()
@@ -93,9 +85,7 @@ def status(
 ) -> None:
     """Per project: allocation, and per quarter the due date and the return's status."""
     day = parse_as_of(as_of)
-    engine = get_engine(get_settings().db_url)
-    create_schema(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         grants = grant_status(session, day, grant)
     if not grants:
         raise GrantsError("no grants loaded yet; run `grants init` first")
@@ -109,6 +99,18 @@ def status(
 
 app.command()(template)
 app.command()(ingest)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
+) -> None:
+    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    init()
+    status(as_of=None, grant=None, as_json=False)
+    from flows.serve import serve_engine  # Prefect is imported only by the commands that need it
+
+    serve_engine(get_settings().data_dir / "prefect", port)
 
 
 def main() -> None:

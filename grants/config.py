@@ -18,11 +18,13 @@ from pydantic import (
     Tag,
 )
 
+from grants.ladder import ChaseLadder
 from grants.money import to_decimal
 from grants.periods import QuarterBasis
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
+ORG_ID_PATTERN = r"^[A-Za-z0-9]+-[A-Za-z0-9]+(-[A-Za-z0-9._-]+)?$"
 PERIOD_LABEL = re.compile(r"^\d{4}(-\d{2})?-Q[1-4]$")
 
 
@@ -60,6 +62,7 @@ class Lead(Contact):
     """The project lead who fills in the quarterly return."""
 
     organisation: str = Field(min_length=1)
+    org_id: str | None = Field(default=None, pattern=ORG_ID_PATTERN)  # e.g. GB-CHC-1234567 (org-id.guide)
 
 
 class Reporting(Strict):
@@ -133,6 +136,15 @@ class Project(Strict):
     delivery_end: date | None = None
     budget_lines: list[BudgetLine] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
+    award_date: date | None = None  # when the allocation was decided; default open_data.award_date
+
+
+class OpenData(Strict):
+    """Publishing the grants made to projects as 360Giving open data."""
+
+    prefix: str = Field(pattern=r"^360G-[A-Za-z0-9_-]+$")  # the publisher's 360Giving identifier prefix
+    funder_org_id: str = Field(pattern=ORG_ID_PATTERN)  # the allocating organisation, e.g. GB-LAE-PLY
+    award_date: date | None = None  # default award date for every project
 
 
 class Grant(Strict):
@@ -153,6 +165,8 @@ class Grant(Strict):
     expected_funds_release: date | None = None
     conditions_confirmed: date | None = None
     reporting: Reporting = Field(default_factory=Reporting)
+    open_data: OpenData | None = None
+    chase: ChaseLadder = Field(default_factory=ChaseLadder)
 
 
 class ProgrammeFile(Strict):

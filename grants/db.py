@@ -24,7 +24,8 @@ def _normalise(url: str) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL. For SQLite: creates the folder, WAL journal, foreign keys on, 30 s busy timeout."""
+    """One engine per URL. For SQLite: creates the folder, WAL journal, foreign keys on, 30 s busy timeout, and
+    every transaction BEGIN IMMEDIATE (read-then-write transactions from concurrent processes don't fail)."""
     url = _normalise(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -35,11 +36,18 @@ def get_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        # Take the write lock when a transaction starts, not on its first write: two overlapping runs (a schedule
+        # firing during a manual run) then queue on busy_timeout instead of failing with "database is locked".
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -56,6 +56,7 @@ class Grant(SQLModel, table=True):
     due_working_days: int = 10
     closure_days: str = ""  # comma-separated ISO dates
     rules_json: str = Field(default="{}", sa_type=Text)  # per-grant thresholds and chase ladder (JSON)
+    open_data_json: str = Field(default="{}", sa_type=Text)  # 360Giving prefix, funder org id, award date
     config_file: str = ""
 
 
@@ -100,6 +101,8 @@ class Project(SQLModel, table=True):
     allocation_pence: int = _pence()  # type: ignore[assignment]
     delivery_start: date
     delivery_end: date
+    award_date: date | None = None
+    recipient_org_id: str | None = None
     active: bool = True  # false once removed from config (kept for its history)
 
 

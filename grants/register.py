@@ -91,6 +91,7 @@ def load_programme(session: Session, loaded: LoadedProgramme) -> Changes:
         "closure_days": ",".join(d.isoformat() for d in g.reporting.closure_days),
         "rules_json": json.dumps(g.model_dump(mode="json", include=RULE_BLOCKS), sort_keys=True),
         "config_file": str(loaded.file),
+        "open_data_json": g.open_data.model_dump_json() if g.open_data else "{}",
     }, changes)
     assert grant.id is not None
     for key, officer in loaded.programme.officers.items():
@@ -120,6 +121,7 @@ def _load_project(session: Session, grant: m.Grant, p: cfg.Project, changes: Cha
         "lead_organisation": p.lead.organisation, "lead_name": p.lead.name, "lead_email": str(p.lead.email),
         "officer_key": p.officer, "allocation_pence": to_pence(p.allocation),
         "delivery_start": p.delivery_start or grant.start, "delivery_end": p.delivery_end or grant.end,
+        "award_date": p.award_date, "recipient_org_id": p.lead.org_id,
         "active": True,
     }, changes)
     assert row.id is not None

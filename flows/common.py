@@ -1,0 +1,34 @@
+"""What every flow shares: the date it runs as, the database engine and publishing a table artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from prefect.artifacts import create_table_artifact
+from sqlalchemy.engine import Engine
+
+from flows.clock import today
+from grants.db import create_schema, get_engine
+from grants.settings import get_settings
+
+
+def resolve_as_of(as_of: date | None) -> date:
+    """The date a flow acts as: the one given (reruns, backfills, simulation) or today in Europe/London."""
+    return as_of or today()
+
+
+def engine() -> Engine:
+    """The configured database engine with the schema in place."""
+    eng = get_engine(get_settings().db_url)
+    create_schema(eng)
+    return eng
+
+
+def publish_table(key: str, rows: Sequence[dict[str, Any]], description: str) -> None:
+    """A table artifact a person can read in the Prefect UI (an empty table says so in its description)."""
+    if not rows:
+        rows = [{"result": "nothing to do"}]
+    safe = [{k: ("" if v is None else str(v)) for k, v in row.items()} for row in rows]
+    create_table_artifact(safe, key=key, description=description)

@@ -1,0 +1,142 @@
+"""The board's data set: everything the quarterly report shows, as plain values (filled from the checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Release:
+    """Money received from the funder: when and how much."""
+
+    received_on: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class GrantSummary:
+    """The grant at a glance: money in, money out, the forecast and the time left."""
+
+    reference: str
+    name: str
+    funder: str
+    intermediary: str | None
+    awarded: Decimal
+    expected_release: date | None
+    releases: list[Release]
+    paid_to_projects: Decimal
+    spent: Decimal
+    forecast_outturn: Decimal
+    spend_by: date
+    rag: str
+    reason: str
+
+    @property
+    def released(self) -> Decimal:
+        return sum((r.amount for r in self.releases), Decimal(0))
+
+    @property
+    def forecast_underspend(self) -> Decimal:
+        return max(self.awarded - self.forecast_outturn, Decimal(0))
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """One funded project's money and ratings, each rating with its reason."""
+
+    code: str
+    name: str
+    lead_organisation: str
+    allocation: Decimal
+    spent: Decimal
+    forecast: Decimal
+    spend_rag: str
+    spend_reason: str
+    outputs_rag: str
+    outputs_reason: str
+    overall_rag: str
+    overall_reason: str
+
+    @property
+    def spent_share(self) -> Decimal:
+        """Spent as a fraction of the allocation (0 when nothing is allocated)."""
+        return self.spent / self.allocation if self.allocation else Decimal(0)
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """A count target or milestone: what was promised, what the profile expects by now, what was achieved."""
+
+    project: str
+    name: str
+    unit: str
+    target: int
+    due: date
+    profile_to_date: int
+    achieved: int
+    rag: str
+    reason: str
+
+    @property
+    def share_of_target(self) -> Decimal:
+        return Decimal(self.achieved) / Decimal(self.target) if self.target else Decimal(0)
+
+
+@dataclass(frozen=True)
+class QuarterSpend:
+    """Cumulative planned and actual spend for the whole grant at the end of a quarter."""
+
+    label: str
+    profile: Decimal
+    actual: Decimal | None  # None for quarters whose returns are not in yet
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """A row of the risk register as the board sees it."""
+
+    id: int
+    scope: str
+    kind: str
+    title: str
+    likelihood: int
+    impact: int
+    score: int
+    rag: str
+    owner: str
+    mitigation: str
+    evidence: str
+    first_seen: date
+    last_seen: date
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    """One received return file, or an outstanding one (version 0, no received date)."""
+
+    project: str
+    period: str
+    due: date
+    received_on: date | None
+    version: int
+    status: str
+    problems: int
+
+
+@dataclass(frozen=True)
+class BoardData:
+    """The whole quarterly data set for one grant, as of a date."""
+
+    as_of: date
+    grant: GrantSummary
+    projects: list[ProjectRow]
+    outputs: list[OutputRow]
+    quarters: list[QuarterSpend]
+    risks: list[RiskRow] = field(default_factory=list)
+    returns: list[ReturnRow] = field(default_factory=list)
+
+    @property
+    def days_to_spend_by(self) -> int:
+        return (self.grant.spend_by - self.as_of).days
