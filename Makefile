@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench bench-check clean
+.PHONY: install run test lint bench bench-ingest bench-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-check
+bench: bench-ingest bench-check
+
+# Ingest benchmark (not part of the tests): BENCH_ARGS="--n 500" or "--large" (10,000 files).
+bench-ingest: $(STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 bench-check: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows import cli_monitoring, render
 from flows.cli_chase import register as register_chase_commands
 from flows.cli_export import export_app
+from flows.cli_returns import ingest, template
 from flows.cli_support import AsOf, open_session, parse_as_of
 from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
@@ -95,6 +96,10 @@ def status(
     console = out()
     for g in grants:
         render.grant_status(console, g)
+
+
+app.command()(template)
+app.command()(ingest)
 
 
 @app.command()

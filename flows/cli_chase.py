@@ -34,7 +34,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Print what would be sen
 
 def default_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
     """The pre-filled return workbook from the workbook writer (issue 3), signed with the configured key."""
-    from grants.workbook_writer import write_return_workbook  # type: ignore[import-not-found]
+    from grants.workbook_writer import write_return_workbook
 
     key = get_settings().signing_key.get_secret_value().encode()
     path: Path = write_return_workbook(session, project_id, period_id, out_dir, key)

@@ -301,3 +301,20 @@ class Notification(SQLModel, table=True):
     error: str = Field(default="", sa_type=Text)
     as_of: date | None = None
     sent_at: datetime = _timestamp()  # type: ignore[assignment]
+
+
+class ReceivedFile(SQLModel, table=True):
+    """Every file ingestion saw, with its SHA-256 and what became of it (accepted, rejected, duplicate, quarantined).
+
+    Files that could be identified also have a Return row (`return_id`); unidentifiable or hostile files only this.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(index=True)
+    name: str
+    size: int = 0
+    received_at: datetime = _timestamp()  # type: ignore[assignment]
+    outcome: str
+    return_id: int | None = Field(default=None, foreign_key="return.id")
+    problems_json: str = Field(default="[]", sa_type=Text)
+    stored_path: str = ""

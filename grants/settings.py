@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     notify_config: Path = Path("notify.yaml")
     timezone: str = "Europe/London"
     signing_key: SecretStr = SecretStr("development-only-signing-key-change-me")
+    # Limits on received return files (see grants/workbook_safety.py): anything beyond is quarantined unread.
+    return_max_file_mb: float = 5
+    return_max_uncompressed_mb: float = 50
+    return_max_rows: int = 2_000
+    return_max_cols: int = 100
+    return_parser_memory_mb: int = 1_024
+    return_parser_workers: int = 2
 
     @property
     def db_url(self) -> str:
