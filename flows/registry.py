@@ -13,6 +13,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.board import board_report
+from flows.engine import chase_returns, check_and_assess, ingest_returns, officer_digest
 
 TIMEZONE = "Europe/London"
 
@@ -28,6 +29,13 @@ class Job:
 
 
 JOBS: list[Job] = [
+    Job("ingest-returns", ingest_returns, "*/5 * * * *",
+        "Every 5 minutes: ingest returns from the inbox, reply to leads, re-check if anything was accepted"),
+    Job("chase-returns", chase_returns, "0 9 * * 1-5",
+        "Working-day mornings at 09:00: return packs at quarter end, reminders, chasers, escalations"),
+    Job("check-and-assess", check_and_assess, "30 6 * * *",
+        "Daily at 06:30: checks, RAG, the risk register and officer alerts"),
+    Job("officer-digest", officer_digest, "0 8 * * 1", "Mondays at 08:00: the officers' weekly digest"),
     Job("board-report", board_report, "0 7 20 1,4,7,10 *",
         "Quarterly, on the 20th of the month after each quarter ends: the board's status summary"),
 ]

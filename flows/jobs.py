@@ -1,0 +1,85 @@
+"""The engine's jobs as plain functions (no Prefect): each takes the day (and time) it acts as and returns rows
+saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and simulations can call them directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flows.cli_chase import default_pack_builder
+from grants.alerts import send_risk_alerts
+from grants.assessment import run_checks
+from grants.channels import build_sender, load_notify_config
+from grants.chasing import run_chase
+from grants.db import create_schema, get_engine, session_scope
+from grants.digest import send_digests
+from grants.notify import Sender
+from grants.replies import send_ingest_replies
+from grants.return_ingest import IngestOptions, inbox_files, ingest_files
+from grants.settings import get_settings
+from grants.workbook_sandbox import shutdown
+
+Rows = list[dict[str, Any]]
+
+
+def _sender() -> tuple[Sender, str]:
+    settings = get_settings()
+    config = load_notify_config(settings.notify_config)
+    return build_sender(config, settings.folder("outbox")), config.return_to or config.sender
+
+
+def _engine() -> Any:
+    engine = get_engine(get_settings().db_url)
+    create_schema(engine)
+    return engine
+
+
+def ingest_job(now: datetime) -> tuple[Rows, int]:
+    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted)."""
+    settings = get_settings()
+    files = inbox_files(settings.folder("inbox"))
+    if not files:
+        return [], 0
+    try:
+        results = ingest_files(_engine(), files, now, IngestOptions.from_settings(settings))
+    finally:
+        shutdown()
+    sender, return_to = _sender()
+    ids = [r.return_id for r in results if r.return_id is not None]
+    with session_scope(_engine()) as session:
+        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+    rows = [{"file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
+             "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
+    return rows, sum(1 for r in results if r.outcome == "accepted")
+
+
+def chase_job(as_of: date, now: datetime) -> Rows:
+    """Send the return packs, reminders, chasers and escalations due on `as_of` (each step once)."""
+    sender, return_to = _sender()
+    with session_scope(_engine()) as session:
+        outcomes = run_chase(session, as_of, now, sender, default_pack_builder, get_settings().data_dir / "packs",
+                             return_to=return_to)
+    return [{"kind": o.planned.message.kind, "project": o.planned.project_code, "period": o.planned.period_label,
+             "step": o.planned.message.step, "status": o.status} for o in outcomes]
+
+
+def check_job(as_of: date, now: datetime) -> Rows:
+    """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red."""
+    with session_scope(_engine()) as session:
+        run = run_checks(session, as_of)
+        rows: Rows = [{"rating": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag, "overall": r.overall_rag,
+                       "why": r.reasons.get("overall", "")} for r in run.ratings]
+    sender, _ = _sender()
+    with session_scope(_engine()) as session:
+        alerts = send_risk_alerts(session, as_of, now, sender)
+    rows += [{"rating": "alert", "overall": status, "why": str(alert)} for alert, status in alerts]
+    return rows
+
+
+def digest_job(as_of: date, now: datetime) -> Rows:
+    """Send this week's officer digest for every grant (once per ISO week)."""
+    sender, _ = _sender()
+    with session_scope(_engine()) as session:
+        sent = send_digests(session, as_of, now, sender)
+    return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]
