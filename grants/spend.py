@@ -133,7 +133,8 @@ def line_frame(ledger: Ledger) -> pd.DataFrame:
     rest = ledger.profile.merge(lines[["line_id", "reported_to"]], on="line_id")
     rest = rest[rest["position"] > rest["reported_to"].fillna(-1)]
     forecast_keys = set(zip(fc["line_id"], fc["forecast_position"], strict=True))
-    rest = rest[[k not in forecast_keys for k in zip(rest["line_id"], rest["position"], strict=True)]]
+    unforecast = [k not in forecast_keys for k in zip(rest["line_id"], rest["position"], strict=True)]
+    rest = rest.loc[pd.Series(unforecast, index=rest.index, dtype=bool)]  # a plain empty list would pick columns
     lines["plan_fill"] = lines["line_id"].map(rest.groupby("line_id")["planned"].sum()).fillna(0).astype("int64")
     lines["started"] = (lines["actual"] > 0) | (lines["profile"] > 0)
     lines["fill"] = lines["run_rate_fill"].where(lines["started"], lines["plan_fill"])
