@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect.artifacts import create_table_artifact
 from sqlalchemy.engine import Engine
 
-from flows.clock import today
+from flows.clock import now_utc, today
 from grants.db import create_schema, get_engine
 from grants.settings import get_settings
 
@@ -17,6 +18,14 @@ from grants.settings import get_settings
 def resolve_as_of(as_of: date | None) -> date:
     """The date a flow acts as: the one given (reruns, backfills, simulation) or today in Europe/London."""
     return as_of or today()
+
+
+def moment(as_of: date | None, at: time = time(12, 0)) -> datetime:
+    """When a flow acts: now for today's run; for a run as of another day (backfill, simulation) that day at `at`
+    Europe/London, so what it records (e.g. when a return was received) falls on the day it acts as."""
+    if as_of is None or as_of == today():
+        return now_utc()
+    return datetime.combine(as_of, at, tzinfo=ZoneInfo(get_settings().timezone))
 
 
 def engine() -> Engine:

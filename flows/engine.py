@@ -11,14 +11,13 @@ from datetime import date
 from prefect import flow
 
 from flows import jobs
-from flows.clock import now_utc
-from flows.common import publish_table, resolve_as_of
+from flows.common import moment, publish_table, resolve_as_of
 
 
 @flow(name="ingest-returns", retries=1, retry_delay_seconds=30)
 def ingest_returns(as_of: date | None = None) -> int:
     """Ingest the inbox; when anything was accepted, run the checks straight away."""
-    rows, accepted = jobs.ingest_job(now_utc())
+    rows, accepted = jobs.ingest_job(moment(as_of))
     publish_table("ingest-returns", rows, f"Files ingested ({accepted} accepted)")
     if accepted:
         check_and_assess(as_of)
@@ -29,7 +28,7 @@ def ingest_returns(as_of: date | None = None) -> int:
 def chase_returns(as_of: date | None = None) -> int:
     """Return packs, reminders, overdue chasers and escalations due today; returns how many were sent."""
     day = resolve_as_of(as_of)
-    rows = jobs.chase_job(day, now_utc())
+    rows = jobs.chase_job(day, moment(as_of))
     publish_table("chase-returns", rows, f"Messages due on {day:%d %b %Y}")
     return sum(1 for row in rows if row["status"] == "sent")
 
@@ -38,7 +37,7 @@ def chase_returns(as_of: date | None = None) -> int:
 def check_and_assess(as_of: date | None = None) -> int:
     """Checks, RAG ratings, the risk register, and alerts for risks that opened or turned red."""
     day = resolve_as_of(as_of)
-    rows = jobs.check_job(day, now_utc())
+    rows = jobs.check_job(day, moment(as_of))
     publish_table("check-and-assess", rows, f"Ratings and alerts as of {day:%d %b %Y}")
     return len(rows)
 
@@ -47,6 +46,6 @@ def check_and_assess(as_of: date | None = None) -> int:
 def officer_digest(as_of: date | None = None) -> int:
     """The weekly digest for officers; returns how many were sent (0 on a rerun in the same week)."""
     day = resolve_as_of(as_of)
-    rows = jobs.digest_job(day, now_utc())
+    rows = jobs.digest_job(day, moment(as_of))
     publish_table("officer-digest", rows, f"Digest for the week of {day:%d %b %Y}")
     return sum(1 for row in rows if row["status"] == "sent")

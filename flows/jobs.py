@@ -5,6 +5,7 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from flows.cli_chase import default_pack_builder
@@ -65,15 +66,22 @@ def chase_job(as_of: date, now: datetime) -> Rows:
 
 
 def check_job(as_of: date, now: datetime) -> Rows:
-    """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red."""
+    """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red.
+
+    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>),
+    and per alert (what: alert).
+    """
     with session_scope(_engine()) as session:
         run = run_checks(session, as_of)
-        rows: Rows = [{"rating": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag, "overall": r.overall_rag,
-                       "why": r.reasons.get("overall", "")} for r in run.ratings]
+        rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
+                       "overall": r.overall_rag, "detail": r.reasons.get("overall", "")} for r in run.ratings]
+        rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
+                  "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
     sender, _ = _sender()
     with session_scope(_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)
-    rows += [{"rating": "alert", "overall": status, "why": str(alert)} for alert, status in alerts]
+    rows += [{"what": "alert", "subject": alert.message.subject, "spend": "", "outputs": "", "overall": status,
+              "detail": alert.message.recipients} for alert, status in alerts]
     return rows
 
 
@@ -83,3 +91,8 @@ def digest_job(as_of: date, now: datetime) -> Rows:
     with session_scope(_engine()) as session:
         sent = send_digests(session, as_of, now, sender)
     return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]
+
+
+def report_job(as_of: date) -> list[Path]:
+    """The board report as of `as_of` (placeholder until the report issue lands: nothing written)."""
+    return []
