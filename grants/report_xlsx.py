@@ -63,6 +63,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
     released = ", ".join(f"£{r.amount:,.2f} on {r.received_on:%d %b %Y}" for r in g.releases) or "nothing yet"
     rows: list[tuple[str, Any, str]] = [
         ("Grant", f"{g.reference} {g.name}", ""), ("Funder", f"{g.funder}{via}", ""),
+        *([("Quarter", data.period, "")] if data.period else []),
         ("As of", data.as_of, "DD MMM YYYY"), ("Awarded", _money(g.awarded), GBP),
         ("Expected release", g.expected_release, "DD MMM YYYY"), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
@@ -71,7 +72,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
         ("Days to the spend-by date", data.days_to_spend_by, "0"), ("Overall RAG", g.rag, ""), ("Why", g.reason, ""),
     ]
     ws.title = "Summary"
-    ws.append(["Serious violence grant: board summary", ""])
+    ws.append([f"{g.name}: board summary", ""])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value, number_format in rows:
         ws.append([label, value])

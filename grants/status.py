@@ -181,7 +181,7 @@ def latest_ratings(session: Session, grant_id: int | None, as_of: date) -> dict[
 def _spend_figures(a: m.Assessment) -> tuple[Decimal | None, Decimal | None]:
     """(spent, forecast outturn) in pounds from the stored figures: the grant's totals, or a project's lines summed."""
     spend = json.loads(a.figures_json or "{}").get("spend") or {}
-    parts = [spend] if a.project_id is None else list(spend.values())
+    parts = ([spend] if spend else []) if a.project_id is None else list(spend.values())
     if not parts:
         return None, None
     return (from_pence(sum(int(p["actual"]) for p in parts)), from_pence(sum(int(p["outturn"]) for p in parts)))
