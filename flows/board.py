@@ -1,4 +1,5 @@
-"""Board report flow (quarterly): until the full report exists, a status summary published as an artifact."""
+"""Board report flow (quarterly): run the checks, write every grant's board report (Excel and HTML) to the
+reports folder, and publish one row per project (spend, outputs and overall RAG with the reason) and the files."""
 
 from __future__ import annotations
 
@@ -7,22 +8,22 @@ from datetime import date
 from prefect import flow
 
 from flows.common import engine, publish_table, resolve_as_of
+from grants.board_data import build_board_data
 from grants.db import session_scope
-from grants.money import format_gbp
-from grants.status import grant_status
+from grants.report import write_board_reports
+from grants.settings import get_settings
 
 
 @flow(name="board-report", log_prints=True)
 def board_report(as_of: date | None = None) -> list[dict[str, str]]:
-    """One row per project: allocation and the state of each quarter's return, as of the date."""
+    """Write the board reports as of the date; returns the artifact's rows (one per project)."""
     day = resolve_as_of(as_of)
     with session_scope(engine()) as session:
-        grants = grant_status(session, day)
-    rows = [
-        {"grant": g.reference, "project": p.name, "allocation": format_gbp(p.allocation),
-         **{period.label: period.state.value for period in p.periods}}
-        for g in grants for p in g.projects
-    ]
-    publish_table("board-report", rows, f"Status of every funded project as of {day:%d %b %Y}")
-    print(f"board report: {len(rows)} projects as of {day}")
+        boards = build_board_data(session, day)
+        paths = write_board_reports(boards, get_settings().folder("reports"))
+    rows = [{"grant": b.grant.reference, "project": p.name, "spend": p.spend_rag, "outputs": p.outputs_rag,
+             "overall": p.overall_rag, "reason": p.overall_reason} for b in boards for p in b.projects]
+    files = "\n".join(f"- `{path}`" for path in paths)
+    publish_table("board-report", rows, f"Board report as of {day:%d %b %Y}, written to:\n{files}")
+    print(f"board report as of {day}: {len(rows)} projects; " + ", ".join(str(p) for p in paths))
     return rows

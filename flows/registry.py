@@ -37,7 +37,7 @@ JOBS: list[Job] = [
         "Daily at 06:30: checks, RAG, the risk register and officer alerts"),
     Job("officer-digest", officer_digest, "0 8 * * 1", "Mondays at 08:00: the officers' weekly digest"),
     Job("board-report", board_report, "0 7 20 1,4,7,10 *",
-        "Quarterly, on the 20th of the month after each quarter ends: the board's status summary"),
+        "Quarterly, on the 20th of the month after each quarter ends: the board report (Excel and HTML)"),
 ]
 
 

@@ -136,6 +136,7 @@ class BoardData:
     quarters: list[QuarterSpend]
     risks: list[RiskRow] = field(default_factory=list)
     returns: list[ReturnRow] = field(default_factory=list)
+    period: str | None = None  # the quarter the report is about, when one was asked for
 
     @property
     def days_to_spend_by(self) -> int:

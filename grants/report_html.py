@@ -16,7 +16,7 @@ def render_board_html(data: BoardData) -> str:
     template = environment().get_template("report.html.j2")
     return template.render(
         data=data, g=data.grant,
-        risks=sorted(data.risks, key=lambda r: (-r.score, r.id)),
+        risks=sorted(data.risks, key=lambda r: -r.score),  # stable: ties keep the register's order
         spend_svg=Markup(spend_chart(data.quarters)),  # built from escaped values
         outputs_svg=Markup(outputs_chart(data.outputs)),
     )

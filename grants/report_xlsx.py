@@ -63,6 +63,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
     released = ", ".join(f"£{r.amount:,.2f} on {r.received_on:%d %b %Y}" for r in g.releases) or "nothing yet"
     rows: list[tuple[str, Any, str]] = [
         ("Grant", f"{g.reference} {g.name}", ""), ("Funder", f"{g.funder}{via}", ""),
+        *([("Reporting period", data.period, "")] if data.period else []),
         ("As of", data.as_of, "DD MMM YYYY"), ("Awarded", _money(g.awarded), GBP),
         ("Expected release", g.expected_release, "DD MMM YYYY"), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
@@ -71,7 +72,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
         ("Days to the spend-by date", data.days_to_spend_by, "0"), ("Overall RAG", g.rag, ""), ("Why", g.reason, ""),
     ]
     ws.title = "Summary"
-    ws.append(["Serious violence grant: board summary", ""])
+    ws.append([f"{g.name}: board summary", ""])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value, number_format in rows:
         ws.append([label, value])
@@ -129,7 +130,7 @@ def _outputs(ws: Worksheet, data: BoardData) -> None:
 def _risks(ws: Worksheet, data: BoardData) -> None:
     headers = ["ID", "Scope", "Kind", "Risk", "Likelihood", "Impact", "Score", "RAG", "Owner", "Mitigation",
                "Evidence", "First seen", "Last seen"]
-    ordered = sorted(data.risks, key=lambda r: (-r.score, r.id))
+    ordered = sorted(data.risks, key=lambda r: -r.score)  # stable: ties keep the register's order
     rows = [[r.id, r.scope, r.kind, r.title, r.likelihood, r.impact, r.score, r.rag, r.owner, r.mitigation,
              r.evidence, r.first_seen, r.last_seen] for r in ordered]
     _table(ws, headers, rows, {12: "DD MMM YYYY", 13: "DD MMM YYYY"},

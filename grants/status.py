@@ -66,13 +66,16 @@ class PeriodStatus:
 
 @dataclass(frozen=True)
 class RagSummary:
-    """The latest assessment on or before the status date (from `grants check`), with its reasons."""
+    """The latest assessment on or before the status date (from `grants check`), with its reasons and the money
+    behind the spend rating (None until a return has been received)."""
 
     as_of: date
     spend: str
     outputs: str
     overall: str
     reasons: dict[str, str]
+    spent: Decimal | None = None
+    forecast_outturn: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -170,5 +173,15 @@ def latest_ratings(session: Session, grant_id: int | None, as_of: date) -> dict[
     """{project_id (None for the grant): the latest assessment on or before `as_of`}."""
     rows = session.exec(select(m.Assessment).where(m.Assessment.grant_id == grant_id, m.Assessment.as_of <= as_of)
                         .order_by(col(m.Assessment.as_of)))
-    return {a.project_id: RagSummary(a.as_of, a.spend_rag, a.outputs_rag, a.overall_rag, json.loads(a.reasons_json))
+    return {a.project_id: RagSummary(a.as_of, a.spend_rag, a.outputs_rag, a.overall_rag, json.loads(a.reasons_json),
+                                     *_spend_figures(a))
             for a in rows}
+
+
+def _spend_figures(a: m.Assessment) -> tuple[Decimal | None, Decimal | None]:
+    """(spent, forecast outturn) in pounds from the stored figures: the grant's totals, or a project's lines summed."""
+    spend = json.loads(a.figures_json or "{}").get("spend") or {}
+    parts = ([spend] if spend else []) if a.project_id is None else list(spend.values())
+    if not parts:
+        return None, None
+    return (from_pence(sum(int(p["actual"]) for p in parts)), from_pence(sum(int(p["outturn"]) for p in parts)))

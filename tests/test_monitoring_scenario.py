@@ -4,7 +4,7 @@ Every rating and risk is asserted with its reason."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -13,64 +13,9 @@ from sqlmodel import Session, select
 from grants import models as m
 from grants.assessment import CheckRun, Rating, run_checks
 from grants.db import session_scope
-from grants.funds import record_payment, record_release
 from grants.risks import risk_register, update_risk
 from tests.factories import add_return, load_example
-
-Q1, Q2, Q3 = "2024-25-Q1", "2024-25-Q2", "2024-25-Q3"
-RECORDED = datetime(2024, 7, 1, 12, tzinfo=UTC)
-ALLOCATIONS = {"purple-flag": "12000", "community-coproduction": "15000", "active-bystander": "30000",
-               "man-culture": "15000", "impact-project": "20000", "speech-language": "13000",
-               "csa-prevention": "10000", "prevention-feasibility": "10000"}
-
-
-def _profile(session: Session, code: str, label: str) -> dict[str, int]:
-    """Spend exactly as profiled for a project's period (pence per budget line key)."""
-    rows = session.exec(select(m.BudgetLine.key, m.BudgetProfile.amount_pence).join(m.BudgetProfile)
-                        .join(m.Project).where(m.Project.code == code, m.BudgetProfile.period_label == label))
-    return dict(rows.all())
-
-
-def _forecast(session: Session, code: str, labels: list[str]) -> dict[tuple[str, str], int]:
-    return {(key, label): pence for label in labels for key, pence in _profile(session, code, label).items()}
-
-
-def _q1_returns(session: Session) -> None:
-    for code in ALLOCATIONS:
-        add_return(session, code, Q1, received=date(2024, 7, 10), spend=dict.fromkeys(_profile(session, code, Q1), 0))
-
-
-def _on_profile(session: Session, code: str, label: str, received: date, outputs: dict[str, int],
-                milestones: dict[str, date | None] | None = None) -> None:
-    later = ["2024-25-Q3", "2024-25-Q4"] if label == Q2 else ["2024-25-Q4"]
-    add_return(session, code, label, received=received, spend=_profile(session, code, label),
-               forecast=_forecast(session, code, later), outputs=outputs, milestones=milestones)
-
-
-def _q2_and_q3(session: Session) -> None:
-    oct10, jan10 = date(2024, 10, 10), date(2025, 1, 10)
-    _on_profile(session, "active-bystander", Q2, oct10, {"people_trained": 50, "schools_engaged": 1})
-    _on_profile(session, "active-bystander", Q3, jan10,
-                {"people_trained": 200, "trainers_trained": 8, "schools_engaged": 1},
-                {"training_package": date(2024, 10, 20)})
-    _on_profile(session, "man-culture", Q2, oct10, {"workshops": 3})
-    _on_profile(session, "man-culture", Q3, jan10, {"workshops": 2})
-    add_return(session, "impact-project", Q2, received=oct10, spend={"practitioners": 150000, "activities": 50000},
-               outputs={"children_supported": 12})
-    add_return(session, "impact-project", Q3, received=jan10, spend={"practitioners": 200000, "activities": 50000},
-               forecast={("practitioners", "2024-25-Q4"): 200000, ("activities", "2024-25-Q4"): 50000},
-               outputs={"children_supported": 15})
-    _on_profile(session, "speech-language", Q2, oct10, {"young_people_supported": 20})
-    add_return(session, "csa-prevention", Q2, received=oct10, spend={"campaign": 300000, "training": 100000},
-               outputs={"practitioners_trained": 30}, milestones={"campaign_launched": date(2024, 9, 15)})
-    add_return(session, "csa-prevention", Q3, received=jan10, spend={"campaign": 500000, "training": 200000},
-               outputs={"practitioners_trained": 40})
-    _on_profile(session, "purple-flag", Q2, oct10, {"nte_staff_trained": 60})
-    _on_profile(session, "purple-flag", Q3, jan10, {"nte_staff_trained": 60})
-    _on_profile(session, "community-coproduction", Q2, oct10, {"conversations_held": 10, "residents_engaged": 100})
-    _on_profile(session, "community-coproduction", Q3, jan10, {"conversations_held": 5, "residents_engaged": 60})
-    _on_profile(session, "prevention-feasibility", Q2, oct10, {})
-    _on_profile(session, "prevention-feasibility", Q3, jan10, {})
+from tests.scenario import Q3, on_profile, q1_returns, q2_and_q3, release_and_pay
 
 
 def _check(engine: Engine, day: date) -> CheckRun:
@@ -115,18 +60,11 @@ def test_conditions_confirmed_late_and_no_money_is_a_late_funds_release_risk(pro
     assert sum(k.startswith("late-funds-release:") for k in _open(programme)) == 9  # the grant and 8 projects
 
 
-def _release_and_pay(engine: Engine) -> None:
-    with session_scope(engine) as session:
-        record_release(session, "SVD-2024-25", "125000", date(2024, 7, 1), RECORDED)
-        for code, amount in ALLOCATIONS.items():
-            record_payment(session, code, amount, date(2024, 7, 8), RECORDED, reference=f"PO-{code}")
-
-
 def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_record(programme: Engine) -> None:
     _check(programme, date(2024, 6, 15))
-    _release_and_pay(programme)
+    release_and_pay(programme)
     with session_scope(programme) as session:
-        _q1_returns(session)
+        q1_returns(session)
     run = _check(programme, date(2024, 7, 20))
     closed = _risk(programme, "late-funds-release:SVD-2024-25")
     assert (closed.status, closed.closed_on, closed.first_seen) == ("closed", date(2024, 7, 20), date(2024, 6, 15))
@@ -143,10 +81,10 @@ def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_r
 def year(programme: Engine) -> CheckRun:
     """Checks on 24 Jan 2025: Q3 returns in (speech and language's is 7 working days overdue)."""
     _check(programme, date(2024, 6, 15))
-    _release_and_pay(programme)
+    release_and_pay(programme)
     with session_scope(programme) as session:
-        _q1_returns(session)
-        _q2_and_q3(session)
+        q1_returns(session)
+        q2_and_q3(session)
     return _check(programme, date(2025, 1, 24))
 
 
@@ -229,7 +167,7 @@ def test_rerun_for_the_same_date_changes_nothing_and_keeps_owner_and_mitigation(
 
 def test_late_return_closes_when_it_arrives_and_is_counted_late(year: CheckRun, programme: Engine) -> None:
     with session_scope(programme) as session:
-        _on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
+        on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
     run = _check(programme, date(2025, 1, 31))
     risk = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (risk.status, risk.closed_on) == ("closed", date(2025, 1, 31))
@@ -250,6 +188,6 @@ def test_rejected_return_is_an_amber_risk_until_an_accepted_version_arrives(year
     assert _rating(run, "Speech, language").reasons["returns"] == (
         "Returns: 2 on time, 0 late, 0 outstanding, 1 rejected (2024-25-Q3 rejected, not yet resubmitted)")
     with session_scope(programme) as session:
-        _on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
+        on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
     _check(programme, date(2025, 1, 31))
     assert _risk(programme, risk.key).status == "closed"
