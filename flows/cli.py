@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from flows import cli_monitoring, cli_report, render
+from flows import cli_demo, cli_monitoring, cli_report, render
 from flows.cli_chase import register as register_chase_commands
 from flows.cli_export import export_app
 from flows.cli_returns import ingest, template
@@ -36,6 +36,7 @@ cli_monitoring.register(app)
 app.add_typer(export_app, name="export")
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
+cli_demo.register(app)  # demo
 
 
 def out() -> Console:

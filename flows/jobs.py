@@ -11,12 +11,14 @@ from typing import Any
 from flows.cli_chase import default_pack_builder
 from grants.alerts import send_risk_alerts
 from grants.assessment import run_checks
+from grants.board_data import build_board_data
 from grants.channels import build_sender, load_notify_config
 from grants.chasing import run_chase
 from grants.db import create_schema, get_engine, session_scope
 from grants.digest import send_digests
 from grants.notify import Sender
 from grants.replies import send_ingest_replies
+from grants.report import write_board_reports
 from grants.return_ingest import IngestOptions, inbox_files, ingest_files
 from grants.settings import get_settings
 from grants.workbook_sandbox import shutdown
@@ -36,8 +38,11 @@ def _engine() -> Any:
     return engine
 
 
-def ingest_job(now: datetime) -> tuple[Rows, int]:
-    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted)."""
+def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]:
+    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted).
+
+    The sandboxed parser processes stop at the end unless `keep_workers` (a caller running many ingests in one
+    process, such as the demo, stops them itself with grants.workbook_sandbox.shutdown)."""
     settings = get_settings()
     files = inbox_files(settings.folder("inbox"))
     if not files:
@@ -45,7 +50,8 @@ def ingest_job(now: datetime) -> tuple[Rows, int]:
     try:
         results = ingest_files(_engine(), files, now, IngestOptions.from_settings(settings))
     finally:
-        shutdown()
+        if not keep_workers:
+            shutdown()
     sender, return_to = _sender()
     ids = [r.return_id for r in results if r.return_id is not None]
     with session_scope(_engine()) as session:
@@ -74,14 +80,15 @@ def check_job(as_of: date, now: datetime) -> Rows:
     with session_scope(_engine()) as session:
         run = run_checks(session, as_of)
         rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
-                       "overall": r.overall_rag, "detail": r.reasons.get("overall", "")} for r in run.ratings]
+                       "overall": r.overall_rag, "was": "", "detail": r.reasons.get("overall", "")}
+                      for r in run.ratings]
         rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
-                  "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
+                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
     sender, _ = _sender()
     with session_scope(_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)
     rows += [{"what": "alert", "subject": alert.message.subject, "spend": "", "outputs": "", "overall": status,
-              "detail": alert.message.recipients} for alert, status in alerts]
+              "was": "", "detail": alert.message.recipients} for alert, status in alerts]
     return rows
 
 
@@ -93,6 +100,13 @@ def digest_job(as_of: date, now: datetime) -> Rows:
     return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]
 
 
-def report_job(as_of: date) -> list[Path]:
-    """The board report as of `as_of` (placeholder until the report issue lands: nothing written)."""
-    return []
+
+def report_job(as_of: date) -> tuple[Rows, list[Path]]:
+    """Run the checks and write every grant's board report (Excel and HTML) into the reports folder;
+    (one row per project with its RAG and reason, the files written)."""
+    with session_scope(_engine()) as session:
+        boards = build_board_data(session, as_of)
+        paths = write_board_reports(boards, get_settings().folder("reports"))
+    rows: Rows = [{"grant": b.grant.reference, "project": p.name, "spend": p.spend_rag, "outputs": p.outputs_rag,
+                   "overall": p.overall_rag, "reason": p.overall_reason} for b in boards for p in b.projects]
+    return rows, paths

@@ -11,7 +11,7 @@ from datetime import date
 
 from grants import models as m
 from grants.ledger import Ledger
-from grants.periods import WorkingCalendar
+from grants.periods import WorkingCalendar, working_days_text
 from grants.status import ReturnState, return_state
 from grants.thresholds import MonitoringRules, worst
 
@@ -53,9 +53,9 @@ def rate_returns(returns: list[ReturnCheck], rules: MonitoringRules) -> Complian
     rejected = [r for r in returns if r.state is ReturnState.rejected]
     parts = [f"Returns: {on_time} on time", f"{len(late)} late", f"{len(overdue)} outstanding",
              f"{len(rejected)} rejected"]
-    details = [f"{r.label} due {r.due:%d %b %Y}, {r.working_days_late} working days overdue" for r in overdue]
+    details = [f"{r.label} due {r.due:%d %b %Y}, {working_days_text(r.working_days_late)} overdue" for r in overdue]
     details += [f"{r.label} rejected, not yet resubmitted" for r in rejected]
-    details += [f"{r.label} received {r.working_days_late} working days late" for r in late]
+    details += [f"{r.label} received {working_days_text(r.working_days_late)} late" for r in late]
     reason = ", ".join(parts) + (f" ({'; '.join(details)})" if details else "")
     return ComplianceCheck(returns, worst(*rags), reason)
 

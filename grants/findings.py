@@ -9,6 +9,7 @@ from grants import models as m
 from grants import scoring
 from grants.checks import Checks
 from grants.money import format_gbp
+from grants.periods import days_text, working_days_text
 from grants.risks import Finding, risk_key
 from grants.status import ReturnState
 from grants.thresholds import percent, risk_rag, share_of_time_left
@@ -40,7 +41,7 @@ def _grant_findings(checks: Checks, grant: m.Grant) -> list[Finding]:
         without = [p.name for p in checks.projects_of(grant) if not _sustained(checks, p)]
         if without:
             likelihood, impact = scoring.funding_ends_soon(days_left)
-            evidence = (f"Non-recurring funding ends {grant.spend_by:%d %b %Y} ({days_left} days); "
+            evidence = (f"Non-recurring funding ends {grant.spend_by:%d %b %Y} ({days_text(days_left)}); "
                         f"{len(without)} of {len(checks.projects_of(grant))} projects have no sustainability "
                         f"evidence: {', '.join(without)}")
             out.append(Finding(risk_key("funding-ends-soon", grant.reference), "funding-ends-soon", grant.id, None,
@@ -81,7 +82,8 @@ def _project_findings(checks: Checks, grant: m.Grant, project: m.Project) -> lis
             likelihood, impact = scoring.late_return(r.working_days_late, rules.return_red_working_days)
             out.append(Finding(risk_key("late-return", ref, code, r.label), "late-return", gid, pid,
                                f"{project.name}: {r.label} return overdue", likelihood, impact,
-                               f"{r.label} return due {r.due:%d %b %Y}: {r.working_days_late} working days overdue"))
+                               f"{r.label} return due {r.due:%d %b %Y}: "
+                               f"{working_days_text(r.working_days_late)} overdue"))
         elif r.state is ReturnState.rejected:
             likelihood, impact = scoring.rejected_return()
             out.append(Finding(risk_key("rejected-return", ref, code, r.label), "rejected-return", gid, pid,

@@ -17,6 +17,7 @@ from grants import models as m
 from grants.errors import GrantsError, NotFoundError
 from grants.ledger import Ledger, rows
 from grants.money import format_gbp, from_pence, to_decimal, to_pence
+from grants.periods import days_text
 from grants.thresholds import MonitoringRules, percent
 
 
@@ -61,10 +62,10 @@ def grant_funds(grant: m.Grant, received: int, first: date | None, as_of: date, 
         reason = f"Received {format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}"
     elif missing:
         reason = (f"Funds expected {grant.expected_funds_release:%d %b %Y}: {format_gbp(received, pence=True)} of "
-                  f"{format_gbp(grant.amount_pence, pence=True)} received by {as_of:%d %b %Y} ({days} days late"
+                  f"{format_gbp(grant.amount_pence, pence=True)} received by {as_of:%d %b %Y} ({days_text(days)} late"
                   f"{conditions}); {format_gbp(outstanding, pence=True)} outstanding")
     elif first is not None:
-        when = f"{days} days late" if days else "on time"
+        when = f"{days_text(days)} late" if days else "on time"
         reason = (f"Funds received {first:%d %b %Y} ({when}, expected {grant.expected_funds_release:%d %b %Y}): "
                   f"{format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}")
     else:
@@ -84,10 +85,10 @@ def project_funds(project: m.Project, expected: date | None, paid: int, first: d
     outstanding = max(project.allocation_pence - paid, 0)
     share = f"{left} of {window} days ({percent(left, window) if window else 0}%) of the delivery window"
     if missing and expected is not None:
-        reason = (f"No payment by {as_of:%d %b %Y} ({days} days after funds were expected {expected:%d %b %Y}): "
+        reason = (f"No payment by {as_of:%d %b %Y} ({days_text(days)} after funds were expected {expected:%d %b %Y}): "
                   f"{format_gbp(outstanding, pence=True)} outstanding; {share} left")
     elif first is not None:
-        when = f"{days} days after funds were expected" if days else "on time"
+        when = f"{days_text(days)} after funds were expected" if days else "on time"
         reason = (f"Paid {format_gbp(paid, pence=True)} of {format_gbp(project.allocation_pence, pence=True)}, "
                   f"first on {first:%d %b %Y} ({when}); {share} left then")
     else:

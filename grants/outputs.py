@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from grants import models as m
 from grants.ledger import Ledger
+from grants.periods import days_text
 from grants.thresholds import MonitoringRules, outputs_rag, percent
 
 QUARTER_MONTHS = Decimal(3)
@@ -143,7 +144,8 @@ def rate_milestone(target: m.Target, delivered_on: date | None, delivered: bool,
     if delivered:
         reason = f"{target.name}: delivered" + (f" {delivered_on:%d %b %Y}" if delivered_on else "")
     elif overdue:
-        reason = f"{target.name}: not delivered, due {target.due:%d %b %Y} ({(as_of - target.due).days} days overdue)"
+        late = days_text((as_of - target.due).days)
+        reason = f"{target.name}: not delivered, due {target.due:%d %b %Y} ({late} overdue)"
     else:
         reason = f"{target.name}: due {target.due:%d %b %Y}"
     return MilestoneCheck(target.id, target.key, target.name, target.due, target.is_condition,

@@ -60,6 +60,16 @@ class WorkingCalendar:
 ENGLAND_AND_WALES = WorkingCalendar()
 
 
+def days_text(n: int) -> str:
+    """'1 day', '45 days'."""
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def working_days_text(n: int) -> str:
+    """'1 working day', '7 working days'."""
+    return f"{n} working day{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Period:
     """One reporting quarter of a grant: label like '2024-25-Q2', its dates and its return due date."""

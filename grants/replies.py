@@ -7,6 +7,8 @@ Idempotent per return: the key is `reply:<return id>`, so calling it again after
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +67,17 @@ def _recorded(session: Session, ret: m.Return) -> dict[str, Any]:
             "milestones": [{"name": n, "delivered": r.delivered, "on": r.delivered_on} for n, r in milestones]}
 
 
+def _as_sent(archived: Path, source_name: str, return_id: int) -> Path:
+    """A copy of the archived original under the name the lead gave it (the archive names files by SHA-256), so the
+    rejection hands back the file they recognise: `<archive>/as-sent/<return id>/<their file name>`."""
+    name = re.sub(r"[^\w .()&'+,-]+", "_", Path(source_name.replace("\\", "/")).name).strip(" .") or archived.name
+    target = archived.parent / "as-sent" / str(return_id) / name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(archived, target)
+    return target
+
+
 def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) -> Outgoing | None:
     """The receipt or rejection for one return (None for a duplicate file, which needs no reply)."""
     if ret.status not in (*ACCEPTED, m.ReturnStatus.rejected) or ret.id is None:
@@ -88,7 +101,8 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
     kind = "receipt" if accepted else "rejection"
     rendered = render(kind, context)
     original = Path(ret.archive_path) if ret.archive_path else None
-    attachments = (original,) if not accepted and original is not None and original.is_file() else ()
+    attachments = ((_as_sent(original, ret.source_name, ret.id),)
+                   if not accepted and original is not None and original.is_file() else ())
     cc = (Address(officer.name, officer.email),) if officer and not accepted else ()
     tags = {f"lead-{project.code}"} | ({"officers"} if cc else set())
     return Outgoing(

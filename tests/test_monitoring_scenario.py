@@ -15,7 +15,7 @@ from grants.assessment import CheckRun, Rating, run_checks
 from grants.db import session_scope
 from grants.risks import risk_register, update_risk
 from tests.factories import add_return, load_example
-from tests.scenario import Q3, on_profile, q1_returns, q2_and_q3, release_and_pay
+from tests.scenario import ALLOCATIONS, Q3, on_profile, q1_returns, q2_and_q3, release_and_pay
 
 
 def _check(engine: Engine, day: date) -> CheckRun:
@@ -191,3 +191,18 @@ def test_rejected_return_is_an_amber_risk_until_an_accepted_version_arrives(year
         on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
     _check(programme, date(2025, 1, 31))
     assert _risk(programme, risk.key).status == "closed"
+
+
+def test_year_end_check_when_every_project_has_reported_every_quarter_rates_the_outturn_as_the_actual_spend(
+        programme: Engine) -> None:
+    release_and_pay(programme)
+    with session_scope(programme) as session:
+        q1_returns(session)
+        for label, received in (("2024-25-Q2", date(2024, 10, 10)), ("2024-25-Q3", date(2025, 1, 10)),
+                                ("2024-25-Q4", date(2025, 4, 8))):
+            for code in ALLOCATIONS:
+                on_profile(session, code, label, received, {})
+    run = _check(programme, date(2025, 4, 30))  # nothing left to forecast anywhere: no profile rows remain
+    r = _rating(run, "M.A.N Culture")
+    assert r.reasons["spend"] == ("Spent £15,000.00 of £15,000.00 profiled by 31 Mar 2025 (+0.0%); forecast outturn "
+                                  "£15,000.00 of £15,000.00 (run rate): on budget")

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from grants.periods import ENGLAND_AND_WALES, WorkingCalendar, quarter_of, reporting_periods
+from grants.periods import ENGLAND_AND_WALES, WorkingCalendar, quarter_of, reporting_periods, working_days_text
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,8 @@ def test_quarter_labels_follow_the_basis(day: date, basis: str, label: str, quar
 def test_grant_ending_before_it_starts_is_refused() -> None:
     with pytest.raises(ValueError, match="ends"):
         reporting_periods(date(2025, 4, 1), date(2025, 3, 31))
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 working days"), (1, "1 working day"), (7, "7 working days")])
+def test_working_days_text_is_singular_only_for_one(n: int, text: str) -> None:
+    assert working_days_text(n) == text

@@ -55,17 +55,18 @@ def test_receipt_lists_spend_outputs_milestones_and_warnings(engine: Engine, tmp
     assert attachment_names(mail) == []
 
 
-def test_rejection_lists_each_problem_with_sheet_cell_and_fix_and_attaches_the_original(
+def test_rejection_lists_each_problem_and_attaches_the_original_under_the_name_the_lead_sent(
     engine: Engine, tmp_path: Path
 ) -> None:
     load_example(engine)
-    original = tmp_path / "archive" / "active-bystander-Q3.xlsx"
-    original.parent.mkdir()
+    original = tmp_path / "archive" / "3f" / "3f9a0c.xlsx"  # archived by content hash
+    original.parent.mkdir(parents=True)
     original.write_bytes(b"PK\x03\x04 the lead's own file")
     with Session(engine) as session:
         ret = add_return(session, "active-bystander", "2024-25-Q3", received=date(2025, 1, 14),
                          status=m.ReturnStatus.rejected, problems_json=json.dumps(PROBLEMS))
         ret.archive_path = str(original)
+        ret.source_name = "Q3 return FINAL (2).xlsx"
         session.add(ret)
         session.commit()
         return_id = ret.id
@@ -78,7 +79,7 @@ def test_rejection_lists_each_problem_with_sheet_cell_and_fix_and_attaches_the_o
     text = body.get_content()
     assert 'Sheet "Spend", cell D7 (spend_actual)' in text and "type the pounds spent" in text
     assert 'Sheet "Sign-off", cell B4 (signed_name)' in text and "Nothing from it has been recorded" in text
-    assert attachment_names(mail) == ["active-bystander-Q3.xlsx"]
+    assert attachment_names(mail) == ["Q3 return FINAL (2).xlsx"]
     assert next(mail.iter_attachments()).get_payload(decode=True) == original.read_bytes()
 
 
