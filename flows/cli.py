@@ -116,6 +116,23 @@ def serve(
     serve_engine(get_settings().data_dir / "prefect", port)
 
 
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="The Prefect work pool (type process; created if missing).")] = "grants",
+) -> None:
+    """Register every scheduled job on a work pool of the Prefect server PREFECT_API_URL names, for workers on other
+    machines (`prefect worker start --pool NAME`); rerunning updates the deployments."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise GrantsError("set PREFECT_API_URL to the Prefect server to deploy to, e.g. http://prefect.internal:4200/api")
+    from flows.deploy import deploy_to_pool
+    from flows.registry import JOBS
+
+    deploy_to_pool(pool)
+    for job in JOBS:
+        typer.echo(f"deployed {job.name}/{job.name} on pool '{pool}': {job.cron} (Europe/London)")
+    typer.echo(f"Start a worker on each machine with: prefect worker start --pool {pool}")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
     try:

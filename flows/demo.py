@@ -260,6 +260,9 @@ def run_demo(folder: Path, *, prefect: bool = False, every_day: bool = False, ec
     "N days overdue", so the demo runs the morning check on Mondays and on days something happens (money recorded, a
     chase step sent; every ingest that accepts a return checks straight after). `every_day` runs it every morning.
     """
+    if prefect and not os.environ.get("PREFECT_API_URL"):
+        raise GrantsError("demo --prefect records its flow runs on a Prefect server: start `grants serve` in another "
+                          "terminal and set PREFECT_API_URL=http://127.0.0.1:4200/api")
     started = clock.perf_counter()
     use_folder(folder)
     settings = get_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"], ["demo"], ["deploy"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = _grants(*command, "--help")
     assert result.returncode == 0
@@ -51,3 +52,20 @@ def test_init_reports_no_changes_on_a_second_run(settings: Settings) -> None:
     assert first.stdout.startswith("SVD-2024-25: loaded (143 created)")
     second = _grants("init")
     assert second.stdout.startswith("SVD-2024-25: no changes (143 unchanged)")
+
+
+def test_deploy_without_a_prefect_server_named_is_one_line(settings: Settings) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], capture_output=True, text=True,
+                            check=False, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: set PREFECT_API_URL to the Prefect server to deploy to")
+
+
+def test_demo_with_prefect_but_no_server_named_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "demo", "--prefect", "--folder", str(tmp_path / "d")],
+                            capture_output=True, text=True, check=False, env=env)
+    assert result.returncode == 1
+    assert "start `grants serve` in another terminal" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
