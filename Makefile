@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench bench-ingest bench-check clean
+.PHONY: install run demo test lint bench bench-ingest bench-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/grants serve
+
+# The whole 2024/25 year of the example programme, simulated in data/demo/ (about half a minute).
+demo: $(STAMP)
+	$(BIN)/grants demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

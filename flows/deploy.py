@@ -26,6 +26,7 @@ def pool_deployments() -> list[RunnerDeployment]:
     return [
         job.flow.to_deployment(  # type: ignore[attr-defined]
             name=job.name, schedule=Cron(job.cron, timezone=TIMEZONE), description=job.description,
+            concurrency_limit=1,  # one run of a job at a time; a late run waits for the previous one
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
         for job in JOBS

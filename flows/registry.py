@@ -46,6 +46,7 @@ def deployments() -> list[RunnerDeployment]:
     return [
         job.flow.to_deployment(  # type: ignore[attr-defined]
             name=job.name, schedule=Cron(job.cron, timezone=TIMEZONE), description=job.description,
+            concurrency_limit=1,  # one run of a job at a time; a late run waits for the previous one
         )
         for job in JOBS
     ]

@@ -25,3 +25,8 @@ def test_board_report_next_runs_on_the_20th_after_each_quarter_at_7_london_time(
     when = runs["board-report"]
     assert (when.year, when.month, when.day, when.hour) == (2025, 7, 20, 7)
     assert when.utcoffset() is not None and when.utcoffset().total_seconds() == 3600  # BST
+
+
+def test_every_deployment_runs_one_at_a_time() -> None:
+    for deployment in deployments():
+        assert deployment.concurrency_limit == 1
