@@ -1,8 +1,8 @@
 """The risk register: findings from the checks become Risk rows that open, update and close themselves.
 
 A risk's `key` (kind, grant, project, detail) identifies it across runs. A run updates score, evidence and last
-seen; a risk no longer found closes; a closed risk found again reopens. Owner and mitigation belong to officers
-and are never touched by a run. A rerun for the same date changes nothing.
+seen; a risk no longer found closes; a closed risk found again reopens as a new episode (first seen that day).
+Owner and mitigation belong to officers and are never touched by a run. A rerun for the same date changes nothing.
 """
 
 from __future__ import annotations
@@ -123,8 +123,9 @@ def sync_register(
             continue
         values["last_seen"] = max(row["last_seen"], as_of)
         if any(row[k] != v for k, v in values.items()):
-            updates.append({"id": row["id"], **values})
             change = "reopened" if row["status"] != "open" else "updated"
+            reopened = {"first_seen": as_of} if change == "reopened" else {}  # a new episode (alerts key on it)
+            updates.append({"id": row["id"], **values, **reopened})
             changes.append(RiskChange(row["id"], f.key, f.kind, change, row["rag"], values["rag"], row["score"],
                                       f.score, f.evidence))
     for key, row in existing.items():  # open risks no longer found close themselves

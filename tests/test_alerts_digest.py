@@ -14,6 +14,8 @@ from grants.alerts import alert_change, send_risk_alerts
 from grants.channels import OutboxChannel
 from grants.digest import send_digests
 from grants.notify import Sender
+from grants.risks import Finding, sync_register
+from grants.thresholds import MonitoringRules
 from tests.factories import add_return, load_example, project
 
 OFFICER = "community.safety.officer@example.org"
@@ -115,3 +117,25 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
     assert risks.index("16 RED: Year-end underspend") < risks.index("9 RED: Q3 return late")
     assert "overdue-1 to impact.project@example.org: 3 attempts" in text
     assert (tmp_path / "digest_1_2025-W04.eml").exists()
+
+
+def test_a_risk_that_closes_and_opens_again_alerts_officers_again(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    with Session(engine) as session:
+        grant = session.exec(select(m.Grant)).one()
+        assert grant.id is not None
+        grant_id, project_id = grant.id, project(session, "active-bystander").id
+    late = Finding("late-return:SVD:active-bystander:2024-25-Q2", "late-return", grant_id, project_id,
+                   "Q2 return overdue", 5, 2, "1 working day overdue")
+    alerts = []
+    for day, found in ((date(2024, 10, 15), [late]), (date(2024, 10, 16), []), (date(2024, 11, 4), [late])):
+        with Session(engine) as session:
+            changes = sync_register(session, found, [grant_id], day, {grant_id: MonitoringRules()})
+            session.commit()
+        alerts += [(day, c.change) for c in changes] + [(day, a[0]) for a in _alerts(engine, tmp_path, day)]
+    assert alerts == [(date(2024, 10, 15), "opened"), (date(2024, 10, 15), "opened"),
+                      (date(2024, 10, 16), "closed"),
+                      (date(2024, 11, 4), "reopened"), (date(2024, 11, 4), "opened")]
+    with Session(engine) as session:
+        assert session.exec(select(m.Risk)).one().first_seen == date(2024, 11, 4)
+    assert len(list(tmp_path.glob("risk_*.eml"))) == 2
