@@ -72,7 +72,7 @@ def demo(folder: Folder = None, prefect: Prefect = False, every_day: EveryDay = 
                   f"{len(result.outcomes)} files from leads, {len(list(outbox.glob('*.eml')))} messages.")
     console.print(f"Outbox (every message as an .eml file): {outbox}")
     console.print(f"Board reports: {settings.folder('reports')}")
-    for path in result.reports[-2:]:
+    for path in sorted(settings.folder("reports").glob(f"board-report-*-{END}.*")):  # the year-end report
         console.print(f"  {path}")
     console.print(f"Received returns (archived originals): {settings.folder('archive')}")
     console.print(f"Database: {settings.db_url}")
