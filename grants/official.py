@@ -1,4 +1,4 @@
-"""Which received return is the official one for a project and period, as of a date.
+"""Which received return is the official one for a project and period, as of a date, and what it reported.
 
 Every file is kept. The official return is the latest (by version) accepted one received by `as_of`; a return that a
 later accepted version superseded was official until that version arrived.
@@ -6,7 +6,10 @@ later accepted version superseded was official until that version arrived.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +17,15 @@ from grants import models as m
 from grants.status import received_on
 
 COUNTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one return reported for its period: spend per budget line (pence) and achieved per count target."""
+
+    spend: dict[int, int] = field(default_factory=dict)
+    outputs: dict[int, int] = field(default_factory=dict)
 
 
 def official_returns(
@@ -25,8 +37,44 @@ def official_returns(
         statement = statement.where(m.Return.project_id == project_id)
     if grant_id is not None:
         statement = statement.join(m.Project).where(m.Project.grant_id == grant_id)
-    official: dict[tuple[int, int], m.Return] = {}
-    for row in session.exec(statement.order_by(col(m.Return.version), col(m.Return.id))):
-        if received_on(row.received_at) <= as_of:
-            official[(row.project_id, row.period_id)] = row
+    rows = session.exec(statement.order_by(col(m.Return.version), col(m.Return.id))).all()
+    return _latest((((r.project_id, r.period_id), r.received_at, r) for r in rows), as_of)
+
+
+def official_figures(
+    session: Session, as_of: date, project_id: int, period_ids: Collection[int] | None = None
+) -> dict[int, Figures]:
+    """{period_id: what its official return reported} for one project, only `period_ids` if given (lines only,
+    no Return objects: the light query ingest needs)."""
+    statement = select(m.Return.period_id, m.Return.received_at, m.Return.id).where(
+        col(m.Return.status).in_(COUNTED), m.Return.project_id == project_id)
+    if period_ids is not None:
+        statement = statement.where(col(m.Return.period_id).in_(list(period_ids)))
+    rows = session.exec(statement.order_by(col(m.Return.version), col(m.Return.id))).all()
+    latest = _latest((((project_id, period_id), at, return_id) for period_id, at, return_id in rows), as_of)
+    official = {period_id: return_id for (_, period_id), return_id in latest.items()}
+    if not official:
+        return {}
+    figures = {period_id: Figures() for period_id in official}
+    period_of = {return_id: period_id for period_id, return_id in official.items()}
+    ids = list(period_of)
+    for return_id, line_id, pence in session.exec(select(
+            m.ReturnSpend.return_id, m.ReturnSpend.budget_line_id, m.ReturnSpend.actual_pence)
+            .where(col(m.ReturnSpend.return_id).in_(ids))):
+        spend = figures[period_of[return_id]].spend
+        spend[line_id] = spend.get(line_id, 0) + pence
+    for return_id, target_id, achieved in session.exec(select(
+            m.ReturnOutput.return_id, m.ReturnOutput.target_id, m.ReturnOutput.achieved)
+            .where(col(m.ReturnOutput.return_id).in_(ids))):
+        outputs = figures[period_of[return_id]].outputs
+        outputs[target_id] = outputs.get(target_id, 0) + achieved
+    return figures
+
+
+def _latest(rows: Iterable[tuple[tuple[int, int], datetime, T]], as_of: date) -> dict[tuple[int, int], T]:
+    """The last row per (project, period) received by `as_of`, from rows in version order."""
+    official: dict[tuple[int, int], T] = {}
+    for key, received_at, row in rows:
+        if received_on(received_at) <= as_of:
+            official[key] = row
     return official
