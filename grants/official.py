@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from grants import models as m
@@ -18,6 +19,10 @@ from grants.status import received_on
 
 COUNTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
 T = TypeVar("T")
+_SPEND = select(col(m.ReturnSpend.return_id), col(m.ReturnSpend.budget_line_id), col(m.ReturnSpend.actual_pence)).where(
+    col(m.ReturnSpend.return_id).in_(bindparam("ids", expanding=True)))
+_OUTPUTS = select(col(m.ReturnOutput.return_id), col(m.ReturnOutput.target_id), col(m.ReturnOutput.achieved)).where(
+    col(m.ReturnOutput.return_id).in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -44,30 +49,24 @@ def official_returns(
 def official_figures(
     session: Session, as_of: date, project_id: int, period_ids: Collection[int] | None = None
 ) -> dict[int, Figures]:
-    """{period_id: what its official return reported} for one project, only `period_ids` if given (lines only,
-    no Return objects: the light query ingest needs)."""
-    statement = select(m.Return.period_id, m.Return.received_at, m.Return.id).where(
-        col(m.Return.status).in_(COUNTED), m.Return.project_id == project_id)
+    """{period_id: what its official return reported} for one project, only `period_ids` if given. Plain column
+    queries on the session's connection (no Return objects): ingest reads this for every project it sees."""
+    statement = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
+        col(m.Return.status).in_(COUNTED), col(m.Return.project_id) == project_id)
     if period_ids is not None:
         statement = statement.where(col(m.Return.period_id).in_(list(period_ids)))
-    rows = session.exec(statement.order_by(col(m.Return.version), col(m.Return.id))).all()
+    conn = session.connection()
+    rows = conn.execute(statement.order_by(col(m.Return.version), col(m.Return.id))).all()
     latest = _latest((((project_id, period_id), at, return_id) for period_id, at, return_id in rows), as_of)
-    official = {period_id: return_id for (_, period_id), return_id in latest.items()}
-    if not official:
-        return {}
-    figures = {period_id: Figures() for period_id in official}
-    period_of = {return_id: period_id for period_id, return_id in official.items()}
-    ids = list(period_of)
-    for return_id, line_id, pence in session.exec(select(
-            m.ReturnSpend.return_id, m.ReturnSpend.budget_line_id, m.ReturnSpend.actual_pence)
-            .where(col(m.ReturnSpend.return_id).in_(ids))):
-        spend = figures[period_of[return_id]].spend
-        spend[line_id] = spend.get(line_id, 0) + pence
-    for return_id, target_id, achieved in session.exec(select(
-            m.ReturnOutput.return_id, m.ReturnOutput.target_id, m.ReturnOutput.achieved)
-            .where(col(m.ReturnOutput.return_id).in_(ids))):
-        outputs = figures[period_of[return_id]].outputs
-        outputs[target_id] = outputs.get(target_id, 0) + achieved
+    period_of = {return_id: period_id for (_, period_id), return_id in latest.items()}
+    figures = {period_id: Figures() for period_id in period_of.values()}
+    if period_of:
+        for return_id, line_id, pence in conn.execute(_SPEND, {"ids": list(period_of)}):
+            spend = figures[period_of[return_id]].spend
+            spend[line_id] = spend.get(line_id, 0) + pence
+        for return_id, target_id, achieved in conn.execute(_OUTPUTS, {"ids": list(period_of)}):
+            outputs = figures[period_of[return_id]].outputs
+            outputs[target_id] = outputs.get(target_id, 0) + achieved
     return figures
 
 
