@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from grants.db import session_scope
+from grants.return_archive import staging_folder
 from grants.return_intake import BatchIntake, IngestOptions, IngestResult, RunCache, failed
 from grants.status import received_on
 from grants.workbook_reader import Examined
@@ -46,7 +47,8 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
     """Ingest each file (see the module docstring); one result per path, in order."""
     results: list[IngestResult] = []
     cache = RunCache()
-    examined = zip(paths, examine_each(list(paths), options.limits, options.workers), strict=True)
+    staging = _staging(options)
+    examined = zip(paths, examine_each(list(paths), options.limits, options.workers, staging), strict=True)
     # The workers read ahead while a batch is stored; a batch is gathered before its transaction starts, so the
     # transaction (and SQLite's write lock) is never held while waiting for a worker.
     while batch := list(islice(examined, max(1, options.batch_files))):
@@ -69,6 +71,16 @@ def _ingest_batch(engine: Engine, batch: Batch, received_at: datetime, options: 
     if options.remove_sources:
         remove_sources(batch, results)
     return results
+
+
+def _staging(options: IngestOptions) -> Path | None:
+    """The folder workers stage copies in (None if it can't be made: the originals are copied instead)."""
+    folder = staging_folder(options.archive_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def remove_sources(batch: Batch, results: Sequence[IngestResult]) -> None:

@@ -10,8 +10,6 @@ released files; only the register (identities, frames without figures) is kept f
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +21,7 @@ from sqlmodel import Session, col
 
 from grants import models as m
 from grants.official import Figures, official_figures
+from grants.return_archive import discard, final_name, keep
 from grants.return_checks import ReturnContent, check_content, read_content
 from grants.return_frame import ReturnFrame, figures_before, register_frame
 from grants.return_identity import Expected, IdentityCache, identify
@@ -129,6 +128,7 @@ class BatchIntake:
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
                            "not counted again.")
             self._record(path, found, "duplicate", [note], "")
+            discard(found.staged)
             return IngestResult(path.name, found.sha256, "duplicate", (note,)), None, None
         problems = found.problems or []
         identity = None
@@ -136,7 +136,7 @@ class BatchIntake:
             identity, problems = identify(self.session, found.meta, self.options.signing_key, self.options.expected,
                                           self.cache.identities)
         if identity is None:
-            stored = self._keep(path, found.sha256, self.options.quarantine_dir, flat=True)
+            stored = self._keep(path, found, self.options.quarantine_dir, flat=True)
             self._record(path, found, "quarantined", problems, stored)
             return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored), None, None
         project, period = identity
@@ -144,7 +144,7 @@ class BatchIntake:
         content, problems = read_content(frame, found)
         problems += check_content(frame, content, found)
         accepted = not has_errors(problems)
-        stored = self._keep(path, found.sha256, self.options.archive_dir, flat=False)
+        stored = self._keep(path, found, self.options.archive_dir, flat=False)
         ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,
                            sha256=found.sha256, archive_path=stored, received_at=self.received_at,
                            template_version=found.meta.get("template_version", ""))
@@ -177,17 +177,13 @@ class BatchIntake:
             "outcome": outcome, "return_id": return_id, "problems_json": problems_to_json(problems),
             "stored_path": stored})
 
-    def _keep(self, path: Path, sha256: str, folder: Path, *, flat: bool) -> str:
-        """Copy the original to a content-addressed name in `folder` (atomic, idempotent); returns where it is."""
-        suffix = "".join(c for c in path.suffix.lower() if c.isalnum() or c == ".")[:8] or ".bin"
-        target = folder / (f"{sha256}{suffix}" if flat else f"{sha256[:2]}/{sha256}{suffix}")
+    def _keep(self, path: Path, found: Examined, folder: Path, *, flat: bool) -> str:
+        """The content-addressed copy in `folder`, made before the commit (see grants/return_archive.py)."""
+        target = final_name(folder, found.sha256, path.name, flat=flat)
         if target.parent not in self.cache.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.cache.folders.add(target.parent)
-        if not target.exists():
-            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-            shutil.copyfile(path, partial)
-            partial.replace(target)
+        keep(target, found.sha256, found.staged, path)
         return str(target)
 
 

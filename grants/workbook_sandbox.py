@@ -48,8 +48,10 @@ def shutdown() -> None:
         _pools.pop(key).shutdown(wait=True, cancel_futures=True)
 
 
-def examine_each(paths: Sequence[Path], limits: Limits, workers: int = 2) -> Iterator[Examined]:
-    """`examine` every file in worker processes, yielding results in the order of `paths` as they are ready.
+def examine_each(paths: Sequence[Path], limits: Limits, workers: int = 2, staging: Path | None = None
+                 ) -> Iterator[Examined]:
+    """`examine` every file in worker processes, yielding results in the order of `paths` as they are ready
+    (`staging`: where the workers stage a copy of each file's bytes).
 
     When a worker dies, the file being waited for is retried alone in a fresh one-worker pool (so the culprit is
     found) and the files after it are resubmitted to a fresh pool.
@@ -57,21 +59,21 @@ def examine_each(paths: Sequence[Path], limits: Limits, workers: int = 2) -> Ite
     pending = list(paths)
     while pending:
         pool = _pool(limits, workers)
-        futures = [pool.submit(examine, path, limits) for path in pending]
+        futures = [pool.submit(examine, path, limits, staging) for path in pending]
         pending = []
         for index, future in enumerate(futures):
             try:
                 yield future.result()
             except BrokenProcessPool:
                 _discard(limits, workers)
-                yield _alone(paths[len(paths) - len(futures) + index], limits)
+                yield _alone(paths[len(paths) - len(futures) + index], limits, staging)
                 pending = list(paths[len(paths) - len(futures) + index + 1:])
                 break
 
 
-def _alone(path: Path, limits: Limits) -> Examined:
+def _alone(path: Path, limits: Limits, staging: Path | None) -> Examined:
     try:
-        return _pool(limits, 1).submit(examine, path, limits).result()
+        return _pool(limits, 1).submit(examine, path, limits, staging).result()
     except BrokenProcessPool:
         _discard(limits, 1)
         return _crashed(path)

@@ -186,4 +186,9 @@ def test_outcomes_do_not_depend_on_the_batch_size(
     assert [(p.code, p.cell) for p in results[2].problems] == [("cumulative-over-budget-line", "F8")]
     assert _stored(engine)[0] == [("a.xlsx", 1, "superseded"), ("b.xlsx", 2, "rejected"), ("c.xlsx", 1, "accepted"),
                                   ("e.xlsx", 3, "accepted")]
+    with Session(engine) as session:
+        archived = {Path(r.archive_path) for r in session.exec(select(m.Return))}
+    archive = tmp_path / "archive"
+    assert {p for p in archive.rglob("*") if p.is_file()} == archived  # staged copies all moved or discarded
+    assert list((archive / ".incoming").iterdir()) == [] and list(inbox.iterdir()) == []
 
