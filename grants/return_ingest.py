@@ -63,6 +63,7 @@ def _ingest_batch(engine: Engine, batch: Batch, received_at: datetime, options: 
             intake = BatchIntake(session, received_at, received_on(received_at), options, cache)
             intake.start([found.sha256 for _, found in batch])
             results = [intake.take(path, found) for path, found in batch]
+            intake.finish()
     except (SQLAlchemyError, OSError) as exc:  # the batch's transaction failed as a whole: nothing of it was saved
         cache.forget()
         if len(batch) == 1:

@@ -2,8 +2,10 @@
 
 Every file gets its own savepoint: a database or disk failure while taking one in rolls back only that file's rows
 (its outcome is `failed`, its source stays where it was) and the batch carries on. What the batch remembers between
-files (the hashes it has taken in, the official figures to date per project) changes only once a file's savepoint
-is released, so a rolled-back file leaves no trace in it either. Everything read here is read inside the batch's
+files (the hashes it has taken in, the official figures to date per project, the line and ReceivedFile rows still
+to insert) changes only once a file's savepoint is released, so a rolled-back file leaves no trace in it either.
+`finish` inserts those rows (one executemany per table) before the batch commits; if that fails, the whole batch
+does, and the caller tries its files again one per transaction. Everything read here is read inside the batch's
 transaction (on SQLite it holds the write lock from its start), so it sees every committed run and this batch's own
 released files; only the register (identities, frames without figures) is kept for the whole run.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
@@ -26,7 +28,7 @@ from grants.return_checks import ReturnContent, check_content, read_content
 from grants.return_frame import ReturnFrame, figures_before, register_frame
 from grants.return_identity import Expected, IdentityCache, identify
 from grants.return_problems import Problem, has_errors, problem, problems_to_json
-from grants.return_store import store_return
+from grants.return_store import PendingRows, store_return
 from grants.settings import Settings
 from grants.workbook_reader import Examined
 from grants.workbook_safety import Limits
@@ -35,7 +37,6 @@ MB = 1_000_000
 _SEEN = (select(col(m.ReceivedFile.sha256))
          .where(col(m.ReceivedFile.sha256).in_(bindparam("hashes", expanding=True)),
                 col(m.ReceivedFile.outcome) != "duplicate"))
-_INSERT_RECEIVED = insert(m.ReceivedFile)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class BatchIntake:
     cache: RunCache
     seen: set[str] = field(default_factory=set)
     figures: dict[int, dict[int, Figures]] = field(default_factory=dict)  # project -> period -> official figures
+    rows: PendingRows = field(default_factory=PendingRows)  # of the files taken in so far
+    _file_rows: PendingRows = field(default_factory=PendingRows)  # of the file being taken in
 
     def start(self, hashes: Sequence[str]) -> None:
         """Read which of the batch's files were received before (one query for the whole batch)."""
@@ -113,11 +116,13 @@ class BatchIntake:
 
     def take(self, path: Path, found: Examined) -> IngestResult:
         """The file's outcome; `failed` (nothing of it written) if the database or the disk failed."""
+        self._file_rows = PendingRows()
         try:
             with self.session.begin_nested():
                 result, frame, content = self._take(path, found)
         except (SQLAlchemyError, OSError) as exc:  # rolled back to the savepoint: nothing of this file is written
             return failed(path, found, exc)
+        self.rows.extend(self._file_rows)
         self.seen.add(found.sha256)
         if frame is not None and content is not None:
             self._accepted(frame, content)
@@ -147,7 +152,7 @@ class BatchIntake:
         stored = self._keep(path, found, self.options.archive_dir, flat=False)
         ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,
                            sha256=found.sha256, archive_path=stored, received_at=self.received_at,
-                           template_version=found.meta.get("template_version", ""))
+                           template_version=found.meta.get("template_version", ""), rows=self._file_rows)
         self._record(path, found, ret.status, problems, stored, ret.id)
         result = IngestResult(path.name, found.sha256, ret.status, tuple(problems), project.code, period.label,
                               ret.id, ret.version, stored)
@@ -170,9 +175,13 @@ class BatchIntake:
                           {target_ids[k]: v for k, v in content.outputs.items()})
         self.figures.setdefault(frame.project.id or 0, {})[frame.period.id or 0] = figures
 
+    def finish(self) -> None:
+        """Insert the rows of every file taken in (call before the batch commits)."""
+        self.rows.insert(self.session.connection())
+
     def _record(self, path: Path, found: Examined, outcome: str, problems: Sequence[Problem], stored: str,
                 return_id: int | None = None) -> None:
-        self.session.connection().execute(_INSERT_RECEIVED, {
+        self._file_rows.add(m.ReceivedFile, {
             "sha256": found.sha256, "name": path.name, "size": found.size, "received_at": self.received_at,
             "outcome": outcome, "return_id": return_id, "problems_json": problems_to_json(problems),
             "stored_path": stored})

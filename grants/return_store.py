@@ -2,7 +2,9 @@
 
 Runs inside the caller's transaction (ingest gives each file its own savepoint), so a failure leaves nothing
 half-written. Everything goes through Core statements built once at import, on the session's connection: building
-and compiling ORM statements per file was most of ingest's time. Lines go in with one executemany per table.
+and compiling ORM statements per file was most of ingest's time. The Return row is written at once (its id is
+needed); its lines, like the ReceivedFile rows, are collected in `PendingRows` and inserted for a whole batch with
+one executemany per table before the batch commits.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from grants import models as m
 from grants.return_checks import ReturnContent
@@ -27,7 +29,8 @@ _VERSIONS = select(func.count()).select_from(m.Return).where(*_SAME_RETURN)
 _SUPERSEDE = (update(m.Return).where(*_SAME_RETURN, col(m.Return.status) == str(m.ReturnStatus.accepted))
               .values(status=str(m.ReturnStatus.superseded)))
 _INSERT_RETURN = insert(m.Return)
-_INSERT_LINES = tuple(insert(t) for t in (m.ReturnSpend, m.ReturnForecast, m.ReturnOutput, m.ReturnMilestone))
+_INSERTS: dict[type[SQLModel], Any] = {t: insert(t) for t in (m.ReturnSpend, m.ReturnForecast, m.ReturnOutput,
+                                                                  m.ReturnMilestone, m.ReceivedFile)}
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,10 @@ class StoredReturn:
 def store_return(
     session: Session, frame: ReturnFrame, content: ReturnContent | None, problems: Sequence[Problem], *,
     source_name: str, sha256: str, archive_path: str, received_at: datetime, template_version: str,
+    rows: PendingRows,
 ) -> StoredReturn:
-    """Add the Return (accepted with its lines if `content`, else rejected without lines); an accepted one
-    supersedes the earlier accepted version for the same project and period."""
+    """Add the Return (accepted with its lines, added to `rows`, if `content`, else rejected without lines); an
+    accepted one supersedes the earlier accepted version for the same project and period."""
     project_id, period_id = frame.project.id, frame.period.id
     assert project_id is not None and period_id is not None
     conn = session.connection()
@@ -67,22 +71,43 @@ def store_return(
     assert key is not None
     return_id = int(key[0])
     if content is not None:
-        _lines(conn, frame, content, return_id)
+        rows.add_lines(frame, content, return_id)
     return StoredReturn(return_id, version, status)
 
 
-def _lines(conn: Connection, frame: ReturnFrame, content: ReturnContent, return_id: int) -> None:
-    line_ids = {b.key: b.id for b in frame.lines}
-    target_ids = {t.key: t.id for t in frame.targets}
-    rows: tuple[list[dict[str, Any]], ...] = (
-        [{"return_id": return_id, "budget_line_id": line_ids[k], "actual_pence": v}
-         for k, v in content.spend.items()],
-        [{"return_id": return_id, "budget_line_id": line_ids[k], "period_label": label, "amount_pence": v}
-         for (k, label), v in content.forecast.items()],
-        [{"return_id": return_id, "target_id": target_ids[k], "achieved": v} for k, v in content.outputs.items()],
-        [{"return_id": return_id, "target_id": target_ids[k], "delivered": a.delivered, "delivered_on": a.on,
-          "evidence": a.evidence} for k, a in content.milestones.items()],
-    )
-    for statement, table_rows in zip(_INSERT_LINES, rows, strict=True):
-        if table_rows:
-            conn.execute(statement, table_rows)
+class PendingRows:
+    """Rows waiting to be inserted at the end of the batch: lines of stored returns and ReceivedFile rows."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type[SQLModel], list[dict[str, Any]]] = {table: [] for table in _INSERTS}
+
+    def add_lines(self, frame: ReturnFrame, content: ReturnContent, return_id: int) -> None:
+        """The spend, forecast, output and milestone rows of a return."""
+        line_ids = {b.key: b.id for b in frame.lines}
+        target_ids = {t.key: t.id for t in frame.targets}
+        self.rows[m.ReturnSpend] += [{"return_id": return_id, "budget_line_id": line_ids[k], "actual_pence": v}
+                                     for k, v in content.spend.items()]
+        self.rows[m.ReturnForecast] += [
+            {"return_id": return_id, "budget_line_id": line_ids[k], "period_label": label, "amount_pence": v}
+            for (k, label), v in content.forecast.items()]
+        self.rows[m.ReturnOutput] += [{"return_id": return_id, "target_id": target_ids[k], "achieved": v}
+                                      for k, v in content.outputs.items()]
+        self.rows[m.ReturnMilestone] += [
+            {"return_id": return_id, "target_id": target_ids[k], "delivered": a.delivered, "delivered_on": a.on,
+             "evidence": a.evidence} for k, a in content.milestones.items()]
+
+    def add(self, table: type[SQLModel], row: dict[str, Any]) -> None:
+        """Any other row (a ReceivedFile)."""
+        self.rows[table].append(row)
+
+    def extend(self, other: PendingRows) -> None:
+        """Take over another collection's rows (a file's, once its savepoint is released)."""
+        for table, rows in other.rows.items():
+            self.rows[table] += rows
+
+    def insert(self, conn: Connection) -> None:
+        """Insert everything, one executemany per table, and start empty again."""
+        for table, statement in _INSERTS.items():
+            if self.rows[table]:
+                conn.execute(statement, self.rows[table])
+                self.rows[table] = []

@@ -17,7 +17,11 @@ from grants import return_ingest, return_intake
 from tests.factories import load_example
 from tests.returns_kit import _stop_parser_pool, fill, ingest, issue  # noqa: F401
 
-POISON_PENCE = 424242  # spend of £4,242.42 on a line: the test trigger fails the insert of that spend row
+POISON_PENCE = 424242  # a poisoned return: design spend £4,242.42, "poison" in its file name
+# Where a test trigger makes storing the poisoned return fail: its Return row (inside the file's savepoint) or its
+# spend rows (inserted with the whole batch's rows at the end: the batch fails and is retried one file at a time).
+POISON_STAGES = {"in-its-savepoint": ('"return"', "NEW.source_name LIKE '%poison%'"),
+                 "at-the-batch-end": ("returnspend", f"NEW.actual_pence = {POISON_PENCE}")}
 
 
 @pytest.fixture
@@ -33,21 +37,22 @@ def _returns(engine: Engine, tmp_path: Path, inbox: Path, *spend_design: object,
              ) -> list[Path]:
     """Filled Active Bystander returns in the inbox, one per design spend given (in that order)."""
     blank = issue(engine, tmp_path / "issued", label=label)
-    return [fill(blank, {"spend__design": value}, inbox / f"{i:02d}-{label}.xlsx") for i, value in
-            enumerate(spend_design)]
+    return [fill(blank, {"spend__design": value}, inbox / (
+        f"{i:02d}-{'poison' if value == POISON_PENCE / 100 else 'fine'}-{label}.xlsx"))
+        for i, value in enumerate(spend_design)]
 
 
-def _fail_spend_inserts(engine: Engine) -> None:
-    """A real database failure in the middle of storing a return: inserting the poison spend row raises."""
+def _poison(engine: Engine, stage: str) -> None:
+    """A real database failure while storing the poisoned return (a trigger raising)."""
+    table, condition = POISON_STAGES[stage]
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON returnspend WHEN NEW.actual_pence = "
-                              f"{POISON_PENCE} BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"))
+            conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON {table} WHEN {condition} "
+                              "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"))
         else:
-            conn.execute(text(f"CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.actual_pence = "
-                              f"{POISON_PENCE} THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ "
-                              "LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER poison BEFORE INSERT ON returnspend FOR EACH ROW EXECUTE FUNCTION "
+            conn.execute(text(f"CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF {condition} THEN RAISE "
+                              "EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"))
+            conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION "
                               "poison()"))
 
 
@@ -62,14 +67,18 @@ def _stored(engine: Engine) -> tuple[list[tuple[str, int, str]], list[tuple[str,
     return returns, received, spend
 
 
-def test_a_file_failing_mid_store_rolls_back_only_itself_and_the_rest_of_the_batch_is_stored(
-    engine: Engine, tmp_path: Path, inbox: Path
+@pytest.mark.parametrize("stage", POISON_STAGES)
+def test_a_file_failing_to_store_rolls_back_only_itself_and_the_rest_of_the_batch_is_stored(
+    engine: Engine, tmp_path: Path, inbox: Path, stage: str
 ) -> None:
     first, poisoned, last = _returns(engine, tmp_path, inbox, 100, POISON_PENCE / 100, 150)
-    _fail_spend_inserts(engine)
+    _poison(engine, stage)
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda conn: commits.append(1))
     results = ingest(engine, tmp_path, first, poisoned, last)
     assert [(r.outcome, r.version) for r in results] == [("accepted", 1), ("failed", None), ("accepted", 2)]
     assert [p.code for p in results[1].problems] == ["ingest-failed"]
+    assert len(commits) == (1 if stage == "in-its-savepoint" else 2)  # else: the batch failed, then one per file
     returns, received, spend = _stored(engine)
     # The poisoned file's Return row, its superseding of version 1 and its ReceivedFile are all rolled back.
     assert returns == [(first.name, 1, "superseded"), (last.name, 2, "accepted")]
@@ -78,20 +87,22 @@ def test_a_file_failing_mid_store_rolls_back_only_itself_and_the_rest_of_the_bat
     assert poisoned.exists() and not first.exists() and not last.exists()
 
 
+@pytest.mark.parametrize("stage", POISON_STAGES)
 def test_a_file_failing_first_leaves_the_register_it_read_usable_by_the_next_files(
-    engine: Engine, tmp_path: Path, inbox: Path
+    engine: Engine, tmp_path: Path, inbox: Path, stage: str
 ) -> None:
     poisoned, good = _returns(engine, tmp_path, inbox, POISON_PENCE / 100, 100)
-    _fail_spend_inserts(engine)
+    _poison(engine, stage)
     results = ingest(engine, tmp_path, poisoned, good)
     assert [(r.outcome, r.version) for r in results] == [("failed", None), ("accepted", 1)]
 
 
+@pytest.mark.parametrize("stage", POISON_STAGES)
 def test_a_failing_last_file_does_not_supersede_the_accepted_version_before_it(
-    engine: Engine, tmp_path: Path, inbox: Path
+    engine: Engine, tmp_path: Path, inbox: Path, stage: str
 ) -> None:
     first, poisoned = _returns(engine, tmp_path, inbox, 100, POISON_PENCE / 100)
-    _fail_spend_inserts(engine)
+    _poison(engine, stage)
     assert [r.outcome for r in ingest(engine, tmp_path, first, poisoned)] == ["accepted", "failed"]
     assert _stored(engine)[0] == [(first.name, 1, "accepted")]
 
