@@ -19,6 +19,13 @@ from grants.status import received_on
 
 COUNTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
 T = TypeVar("T")
+_OF_PROJECT = col(m.Return.project_id) == bindparam("project")
+_ACCEPTED = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
+    _OF_PROJECT, col(m.Return.status) == str(m.ReturnStatus.accepted))
+_SUPERSEDED_PERIODS = select(col(m.Return.period_id)).distinct().where(
+    _OF_PROJECT, col(m.Return.status) == str(m.ReturnStatus.superseded))
+_HISTORY = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
+    _OF_PROJECT, col(m.Return.status).in_(COUNTED)).order_by(col(m.Return.version), col(m.Return.id))
 _SPEND = select(col(m.ReturnSpend.return_id), col(m.ReturnSpend.budget_line_id), col(m.ReturnSpend.actual_pence)).where(
     col(m.ReturnSpend.return_id).in_(bindparam("ids", expanding=True)))
 _OUTPUTS = select(col(m.ReturnOutput.return_id), col(m.ReturnOutput.target_id), col(m.ReturnOutput.achieved)).where(
@@ -51,15 +58,12 @@ def official_figures(
 ) -> dict[int, Figures]:
     """{period_id: what its official return reported} for one project, only `period_ids` if given. Plain column
     queries on the session's connection (no Return objects): ingest reads this for every project it sees."""
-    statement = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
-        col(m.Return.status).in_(COUNTED), col(m.Return.project_id) == project_id)
-    if period_ids is not None:
-        statement = statement.where(col(m.Return.period_id).in_(list(period_ids)))
     conn = session.connection()
-    rows = conn.execute(statement.order_by(col(m.Return.version), col(m.Return.id))).all()
-    latest = _latest((((project_id, period_id), at, return_id) for period_id, at, return_id in rows), as_of)
-    period_of = {return_id: period_id for (_, period_id), return_id in latest.items()}
-    figures = {period_id: Figures() for period_id in period_of.values()}
+    official = official_return_ids(session, as_of, project_id)
+    if period_ids is not None:
+        official = {period: rid for period, rid in official.items() if period in set(period_ids)}
+    period_of = {return_id: period_id for period_id, return_id in official.items()}
+    figures = {period_id: Figures() for period_id in official}
     if period_of:
         for return_id, line_id, pence in conn.execute(_SPEND, {"ids": list(period_of)}):
             spend = figures[period_of[return_id]].spend
@@ -68,6 +72,24 @@ def official_figures(
             outputs = figures[period_of[return_id]].outputs
             outputs[target_id] = outputs.get(target_id, 0) + achieved
     return figures
+
+
+def official_return_ids(session: Session, as_of: date, project_id: int) -> dict[int, int]:
+    """{period_id: id of its official return} for a project. Usually that is each period's one accepted return: an
+    accepted version supersedes the one before, so it has the highest version. The whole history (every version
+    ever counted) is read only when an accepted one arrived after `as_of`, or the rule does not hold."""
+    conn = session.connection()
+    params = {"project": project_id}
+    accepted: dict[int, int] = {}
+    settled = True
+    for period_id, received_at, return_id in conn.execute(_ACCEPTED, params):
+        settled = settled and period_id not in accepted and received_on(received_at) <= as_of
+        accepted[period_id] = return_id
+    if settled and set(conn.execute(_SUPERSEDED_PERIODS, params).scalars()) <= accepted.keys():
+        return accepted
+    rows = conn.execute(_HISTORY, params)
+    return {period_id: rid for (_, period_id), rid in
+            _latest((((project_id, period_id), at, rid) for period_id, at, rid in rows), as_of).items()}
 
 
 def _latest(rows: Iterable[tuple[tuple[int, int], datetime, T]], as_of: date) -> dict[tuple[int, int], T]:
