@@ -5,7 +5,8 @@ renamed, so a staged file is always whole). The main process then gives the copy
 <sha><ext> for a return or quarantine/<sha><ext>, with one rename. The copy is made before the file's transaction
 commits; the original leaves the inbox only after it. Without a staged copy (the worker crashed, the staging folder
 is on another file system) the original is copied instead, and refused if it no longer hashes to what was read.
-A final copy that already exists is kept only if its bytes still hash to its name. Nothing here touches the database.
+Either way the final name is replaced atomically, so a copy already there (left by an earlier failed attempt, say)
+ends up holding exactly the bytes that were read. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -43,10 +44,7 @@ def final_name(folder: Path, sha256: str, source_name: str, *, flat: bool) -> Pa
 
 def keep(target: Path, sha256: str, staged: str, source: Path) -> None:
     """Make `target` hold the file's bytes: move the staged copy there, else copy `source` if it still hashes to
-    `sha256` (OSError otherwise: the file changed since it was read). The folder must exist."""
-    if _intact(target, sha256):
-        discard(staged)
-        return
+    `sha256` (FileChangedError otherwise: the file changed since it was read). The folder must exist."""
     if staged:
         try:
             os.replace(staged, target)
@@ -70,9 +68,3 @@ def discard(staged: str) -> None:
 class FileChangedError(OSError):
     """The original's bytes are no longer the ones that were hashed and read."""
 
-
-def _intact(target: Path, sha256: str) -> bool:
-    try:
-        return hashlib.sha256(target.read_bytes()).hexdigest() == sha256
-    except FileNotFoundError:
-        return False

@@ -47,14 +47,14 @@ def test_without_a_staged_copy_an_original_changed_since_it_was_read_is_refused(
     assert not target.exists() and list(target.parent.iterdir()) == []
 
 
-def test_an_existing_copy_is_kept_only_if_it_still_hashes_to_its_name(folders: tuple[Path, Path, Path]) -> None:
+def test_a_copy_already_there_ends_up_holding_the_bytes_that_were_read(folders: tuple[Path, Path, Path]) -> None:
     source, staging, target = folders
     target.write_bytes(b"half a file left by a crash")
     keep(target, SHA, "", source)
     assert target.read_bytes() == DATA
-    staged = stage(DATA, SHA, staging)
-    keep(target, SHA, staged, source)  # already intact: the staged copy is not needed
-    assert target.read_bytes() == DATA and not Path(staged).exists()
+    target.write_bytes(b"half a file left by a crash")
+    keep(target, SHA, stage(DATA, SHA, staging), source)
+    assert target.read_bytes() == DATA and list(staging.iterdir()) == []
 
 
 def test_staging_into_a_missing_folder_gives_no_staged_copy(tmp_path: Path) -> None:
