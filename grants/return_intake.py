@@ -121,6 +121,7 @@ class BatchIntake:
             with self.session.begin_nested():
                 result, frame, content = self._take(path, found)
         except (SQLAlchemyError, OSError) as exc:  # rolled back to the savepoint: nothing of this file is written
+            discard(found.staged)  # if still staged; the next run stages the file again
             return failed(path, found, exc)
         self.rows.extend(self._file_rows)
         self.seen.add(found.sha256)

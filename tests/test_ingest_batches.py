@@ -85,6 +85,7 @@ def test_a_file_failing_to_store_rolls_back_only_itself_and_the_rest_of_the_batc
     assert received == [(first.name, "accepted"), (last.name, "accepted")]
     assert spend == 8
     assert poisoned.exists() and not first.exists() and not last.exists()
+    assert list((tmp_path / "archive" / ".incoming").iterdir()) == []
 
 
 @pytest.mark.parametrize("stage", POISON_STAGES)
