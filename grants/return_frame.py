@@ -6,6 +6,7 @@ checks compare what a lead entered against it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from grants import models as m
 from grants.errors import NotFoundError
-from grants.official import official_returns
+from grants.official import Figures, official_figures
 from grants.workbook_layout import InputField, Subject, input_fields
 
 
@@ -106,18 +107,23 @@ def register_frame(session: Session, project_id: int, period_id: int) -> ReturnF
 
 def with_figures_to_date(session: Session, frame: ReturnFrame, as_of: date) -> ReturnFrame:
     """The frame with spend and outputs before its period, from the official earlier returns received by `as_of`."""
-    earlier = set(frame.earlier_period_ids)
-    any_earlier = session.exec(select(m.Return.id).where(
-        m.Return.project_id == frame.project.id, col(m.Return.period_id).in_(earlier)).limit(1)).first()
-    official = official_returns(session, as_of, project_id=frame.project.id) if any_earlier is not None else {}
-    prior_ids = [r.id for (_, per), r in official.items() if per in earlier]
+    earlier = official_figures(session, as_of, frame.project.id or 0, frame.earlier_period_ids)
+    return figures_before(frame, earlier)
+
+
+def figures_before(frame: ReturnFrame, by_period: Mapping[int, Figures]) -> ReturnFrame:
+    """The frame with spend and outputs summed over the official returns of the periods before its own
+    (`by_period`: period id -> what its official return reported; other periods are ignored)."""
     spent: dict[int, int] = {}
     achieved: dict[int, int] = {}
-    if prior_ids:
-        for s in session.exec(select(m.ReturnSpend).where(col(m.ReturnSpend.return_id).in_(prior_ids))):
-            spent[s.budget_line_id] = spent.get(s.budget_line_id, 0) + s.actual_pence
-        for o in session.exec(select(m.ReturnOutput).where(col(m.ReturnOutput.return_id).in_(prior_ids))):
-            achieved[o.target_id] = achieved.get(o.target_id, 0) + o.achieved
+    for period_id in frame.earlier_period_ids:
+        figures = by_period.get(period_id)
+        if figures is None:
+            continue
+        for line_id, pence in figures.spend.items():
+            spent[line_id] = spent.get(line_id, 0) + pence
+        for target_id, count in figures.outputs.items():
+            achieved[target_id] = achieved.get(target_id, 0) + count
     return replace(
         frame, lines=[replace(b, spent_before_pence=spent.get(b.id, 0)) for b in frame.lines],
         targets=[replace(t, achieved_before=achieved.get(t.id, 0)) for t in frame.targets],

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     return_max_cols: int = 100
     return_parser_memory_mb: int = 1_024
     return_parser_workers: int = 2
+    return_ingest_batch_files: int = 50  # files stored per transaction, each in its own savepoint
 
     @property
     def db_url(self) -> str:

@@ -1,7 +1,8 @@
 """Read a screened return workbook: its metadata and every defined name's cell value (python-calamine).
 
 Defined names come from xl/workbook.xml, parsed with defusedxml; values come from calamine, the fastest reader
-measured. `examine` does the whole job for one file (hash, screen, read) and is what the sandbox runs.
+measured. `examine` does the whole job for one file (hash, screen, read, stage a copy of the bytes it read) and is
+what the sandbox runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import python_calamine
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from grants.return_archive import stage
 from grants.return_problems import Problem, problem
 from grants.workbook_layout import META, META_KEYS
 from grants.workbook_safety import Limits, column_number, screen
@@ -47,10 +49,12 @@ class Examined:
     meta: dict[str, str] = field(default_factory=dict)
     cells: dict[str, NamedCell] = field(default_factory=dict)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> its (unusable) reference
+    staged: str = ""  # a copy of the bytes read, to be archived or quarantined (grants/return_archive.py)
 
 
-def examine(path: Path, limits: Limits) -> Examined:
-    """Hash, screen and read one file; never raises for bad content (problems instead)."""
+def examine(path: Path, limits: Limits, staging: Path | None = None) -> Examined:
+    """Hash, screen and read one file; never raises for bad content (problems instead). With `staging`, also write
+    the bytes that were hashed and read there (for the archive or quarantine copy)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -58,6 +62,8 @@ def examine(path: Path, limits: Limits) -> Examined:
         found.problems = [problem("unreadable-workbook", f"The file could not be read ({exc.strerror}).")]
         return found
     found = Examined(hashlib.sha256(data).hexdigest(), len(data))
+    if staging is not None:
+        found.staged = stage(data, found.sha256, staging)
     found.problems = screen(data, limits)
     if found.problems:
         return found
