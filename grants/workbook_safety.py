@@ -19,8 +19,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,7})"')
 DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
-UNSAFE_XML = (b"<!doctype", b"<!entity")
-PROLOGUE_BYTES = 4096
+# Anywhere in the part, not only its first bytes: a long comment or processing instruction can push a DTD down.
+# In XML text and attributes "<" is always escaped, so these can only be markup.
+UNSAFE_XML = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> list[Problem]:
         if not lower.endswith((".xml", ".rels", ".vml")):
             continue
         data = archive.read(info)
-        if any(marker in data[:PROLOGUE_BYTES].lower() for marker in UNSAFE_XML):
+        if UNSAFE_XML.search(data):
             return [problem("unsafe-xml", f"Part {info.filename} declares XML entities or a DTD, which Excel "
                             "never writes; the file was not opened.")]
         if lower.startswith("xl/worksheets/") and (too_far := _too_far(data, limits)):

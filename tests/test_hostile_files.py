@@ -130,6 +130,15 @@ def test_xml_entity_expansion_is_rejected(sqlite: Engine, tmp_path: Path, good: 
     _quarantined_alone(sqlite, tmp_path, path, "unsafe-xml")
 
 
+def test_a_dtd_pushed_past_the_first_kilobytes_by_a_comment_is_still_rejected(sqlite: Engine, tmp_path: Path,
+                                                                             good: Path) -> None:
+    lol = (b'<?xml version="1.0"?><!--' + b" padding" * 2_000 + b'--><!dOcTyPe lolz [<!ENTITY lol "lol">]>'
+           b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+           b"<si><t>&lol;</t></si></sst>")
+    path = rezip(good, tmp_path / "late-dtd.xlsx", add={"xl/sharedStrings.xml": lol})
+    _quarantined_alone(sqlite, tmp_path, path, "unsafe-xml")
+
+
 def test_a_workbook_that_crashes_the_reader_is_quarantined_and_the_others_still_ingested(
     sqlite: Engine, tmp_path: Path, good: Path
 ) -> None:
