@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sqlmodel import Session, col, select
 from grants import models as m
 from grants.messages import render
 from grants.notify import Address, Outgoing, Sender, send_once
+from grants.return_problems import PROBLEM_KEYS, Problem
 from grants.status import received_on
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
@@ -29,23 +29,10 @@ def reply_key(return_id: int) -> str:
     return f"reply:{return_id}"
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One problem found in a return (as ingestion stores it in problems_json)."""
-
-    code: str
-    severity: str
-    sheet: str
-    cell: str
-    field: str
-    message: str
-
-
 def problems_of(ret: m.Return) -> list[Problem]:
     """The return's problems, errors first; tolerant of missing keys."""
     raw: list[dict[str, Any]] = json.loads(ret.problems_json or "[]")
-    items = [Problem(*(str(p.get(k) or "") for k in ("code", "severity", "sheet", "cell", "field", "message")))
-             for p in raw]
+    items = [Problem(*(str(p.get(k) or "") for k in PROBLEM_KEYS)) for p in raw]
     return sorted(items, key=lambda p: (p.severity != "error", p.sheet, p.cell))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
 
@@ -74,6 +74,9 @@ class Problem:
     def to_json(self) -> dict[str, str]:
         """The stored form: keys exactly code, severity, sheet, cell, field, message."""
         return asdict(self)
+
+
+PROBLEM_KEYS = tuple(f.name for f in fields(Problem))  # the stored keys, in order
 
 
 def problem(code: str, message: str, *, sheet: str = "", cell: str = "", field: str = "") -> Problem:
