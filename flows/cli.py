@@ -17,8 +17,8 @@ from flows import cli_demo, cli_monitoring, cli_report, render
 from flows.cli_chase import register as register_chase_commands
 from flows.cli_export import export_app
 from flows.cli_returns import ingest, template
-from flows.cli_support import AsOf, open_session, parse_as_of
-from grants.db import create_schema, get_engine, session_scope
+from flows.cli_support import AsOf, configured_engine, open_session, parse_as_of
+from grants.db import session_scope
 from grants.errors import GrantsError
 from grants.programme import check_files, load_programmes, programme_files
 from grants.register import initialise
@@ -49,8 +49,7 @@ def init() -> None:
     """Create the database schema and load (upsert) every grant programme in the config folder."""
     settings = get_settings()
     programmes = load_programmes(settings.config_dir)
-    engine = get_engine(settings.db_url)
-    create_schema(engine)
+    engine = configured_engine()
     with session_scope(engine) as session:
         results = initialise(session, programmes)
     for reference, changes in results:

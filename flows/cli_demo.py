@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import render
+from flows.cli_support import open_session
 from flows.demo import END, DemoResult, run_demo, spent_by_project, summary
-from grants.db import get_engine, session_scope
 from grants.money import format_gbp
 from grants.risks import risk_register
 from grants.settings import get_settings
@@ -36,7 +36,7 @@ def _console() -> Console:
 def sent_and_recorded(result: DemoResult) -> Table:
     """Per project: the files the leads sent, how many were accepted, the spend they reported, the spend recorded."""
     sent = summary(result)
-    with session_scope(get_engine(get_settings().db_url)) as session:
+    with open_session() as session:
         recorded = spent_by_project(session)
     table = Table(title="What the leads sent and what the engine recorded")
     for heading in ("Project", "Files sent", "Accepted", "Spend reported", "Spend recorded", "Agree"):
@@ -54,7 +54,7 @@ def demo(folder: Folder = None, prefect: Prefect = False, every_day: EveryDay = 
     target = folder or get_settings().data_dir / "demo"
     console = _console()
     result = run_demo(target, prefect=prefect, every_day=every_day, echo=(lambda _: None) if quiet else console.print)
-    with session_scope(get_engine(get_settings().db_url)) as session:
+    with open_session() as session:
         statuses = grant_status(session, END)
         register = risk_register(session)
     console.print()

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, select
 
+from flows.cli_support import configured_engine, open_session
 from grants import models as m
-from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError, NotFoundError
 from grants.return_ingest import IngestOptions, IngestResult, inbox_files, ingest_files
 from grants.return_problems import has_errors
@@ -35,9 +35,7 @@ def template(
         raise GrantsError("give either --project CODE or --all")
     settings = get_settings()
     folder = out_dir or settings.folder("outbox") / "returns"
-    engine = get_engine(settings.db_url)
-    create_schema(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         for project_id, period_id in _targets(session, project, period):
             path = write_return_workbook(session, project_id, period_id, folder,
                                          settings.signing_key.get_secret_value().encode())
@@ -67,8 +65,7 @@ def ingest(
     settings = get_settings()
     inbox = settings.folder("inbox")
     files = _files(paths or [inbox])
-    engine = get_engine(settings.db_url)
-    create_schema(engine)
+    engine = configured_engine()
     options = IngestOptions.from_settings(settings, remove_sources=not keep)
     try:
         results = ingest_files(engine, files, datetime.now(UTC), options)

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from flows.clock import today
@@ -28,10 +29,15 @@ def parse_as_of(value: str | None) -> date:
         raise GrantsError(f"--as-of '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
 
 
+def configured_engine() -> Engine:
+    """The configured database engine with the schema in place (created if missing)."""
+    engine = get_engine(get_settings().db_url)
+    create_schema(engine)
+    return engine
+
+
 @contextmanager
 def open_session() -> Iterator[Session]:
     """A committed-on-success session on the configured database (schema created if missing)."""
-    engine = get_engine(get_settings().db_url)
-    create_schema(engine)
-    with session_scope(engine) as session:
+    with session_scope(configured_engine()) as session:
         yield session

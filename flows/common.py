@@ -1,4 +1,4 @@
-"""What every flow shares: the date it runs as, the database engine and publishing a table artifact."""
+"""What every flow shares: the date (and moment) it runs as, and publishing a table artifact."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect.artifacts import create_table_artifact
-from sqlalchemy.engine import Engine
 
 from flows.clock import now_utc, today
-from grants.db import create_schema, get_engine
 from grants.settings import get_settings
 
 
@@ -26,13 +24,6 @@ def moment(as_of: date | None, at: time = time(12, 0)) -> datetime:
     if as_of is None or as_of == today():
         return now_utc()
     return datetime.combine(as_of, at, tzinfo=ZoneInfo(get_settings().timezone))
-
-
-def engine() -> Engine:
-    """The configured database engine with the schema in place."""
-    eng = get_engine(get_settings().db_url)
-    create_schema(eng)
-    return eng
 
 
 def publish_table(key: str, rows: Sequence[dict[str, Any]], description: str) -> None:

@@ -30,9 +30,9 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
 from flows import jobs
+from flows.cli_support import open_session
 from flows.demo_script import GRANT, PAYMENTS_ON, RELEASE, Submission, submissions
 from grants import models as m
-from grants.db import create_schema, get_engine, session_scope
 from grants.errors import GrantsError
 from grants.funds import record_payment, record_release
 from grants.money import from_pence
@@ -220,8 +220,9 @@ class Year:
 
 def _officer(day: date, year: Year) -> bool:
     """The officers' actions of the day (the funds release, the payments); True if they did anything."""
-    engine = get_engine(get_settings().db_url)
-    with session_scope(engine) as session:
+    if day not in (RELEASE[0], PAYMENTS_ON):
+        return False
+    with open_session() as session:
         if day == RELEASE[0]:
             record_release(session, GRANT, RELEASE[1], day, _at(day, 11))
             year.say(day, "officer", f"records £{Decimal(RELEASE[1]):,.2f} received from the PCC (expected 01 May)")
@@ -233,7 +234,7 @@ def _officer(day: date, year: Year) -> bool:
                 record_payment(session, project.code, str(from_pence(project.allocation_pence)), day, _at(day, 11),
                                grant_reference=GRANT, reference=f"PO-{project.code}")
             year.say(day, "officer", f"records payment of every allocation to the {len(projects)} projects")
-    return day in (RELEASE[0], PAYMENTS_ON)
+    return True
 
 
 def _plan(session: Session) -> list[Submission]:
@@ -266,9 +267,7 @@ def run_demo(folder: Path, *, prefect: bool = False, every_day: bool = False, ec
     started = clock.perf_counter()
     use_folder(folder)
     settings = get_settings()
-    engine = get_engine(settings.db_url)
-    create_schema(engine)
-    with session_scope(engine) as session:
+    with open_session() as session:
         initialise(session, load_programmes(settings.config_dir))
         plan = _plan(session)
     result = DemoResult(folder.resolve(), plan)

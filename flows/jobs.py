@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from flows.cli_chase import default_pack_builder
+from flows.cli_support import configured_engine
 from grants.alerts import send_risk_alerts
 from grants.assessment import run_checks
 from grants.board_data import build_board_data
 from grants.channels import build_sender, load_notify_config
 from grants.chasing import run_chase
-from grants.db import create_schema, get_engine, session_scope
+from grants.db import session_scope
 from grants.digest import send_digests
 from grants.notify import Sender
 from grants.replies import send_ingest_replies
@@ -32,12 +33,6 @@ def _sender() -> tuple[Sender, str]:
     return build_sender(config, settings.folder("outbox")), config.return_to or config.sender
 
 
-def _engine() -> Any:
-    engine = get_engine(get_settings().db_url)
-    create_schema(engine)
-    return engine
-
-
 def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]:
     """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted).
 
@@ -48,13 +43,13 @@ def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]
     if not files:
         return [], 0
     try:
-        results = ingest_files(_engine(), files, now, IngestOptions.from_settings(settings))
+        results = ingest_files(configured_engine(), files, now, IngestOptions.from_settings(settings))
     finally:
         if not keep_workers:
             shutdown()
     sender, return_to = _sender()
     ids = [r.return_id for r in results if r.return_id is not None]
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
     rows = [{"file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
              "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
@@ -64,7 +59,7 @@ def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]
 def chase_job(as_of: date, now: datetime) -> Rows:
     """Send the return packs, reminders, chasers and escalations due on `as_of` (each step once)."""
     sender, return_to = _sender()
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         outcomes = run_chase(session, as_of, now, sender, default_pack_builder, get_settings().data_dir / "packs",
                              return_to=return_to)
     return [{"kind": o.planned.message.kind, "project": o.planned.project_code, "period": o.planned.period_label,
@@ -77,7 +72,7 @@ def check_job(as_of: date, now: datetime) -> Rows:
     One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>),
     and per alert (what: alert).
     """
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         run = run_checks(session, as_of)
         rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
                        "overall": r.overall_rag, "was": "", "detail": r.reasons.get("overall", "")}
@@ -85,7 +80,7 @@ def check_job(as_of: date, now: datetime) -> Rows:
         rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
                   "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
     sender, _ = _sender()
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)
     rows += [{"what": "alert", "subject": alert.message.subject, "spend": "", "outputs": "", "overall": status,
               "was": "", "detail": alert.message.recipients} for alert, status in alerts]
@@ -95,7 +90,7 @@ def check_job(as_of: date, now: datetime) -> Rows:
 def digest_job(as_of: date, now: datetime) -> Rows:
     """Send this week's officer digest for every grant (once per ISO week)."""
     sender, _ = _sender()
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         sent = send_digests(session, as_of, now, sender)
     return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]
 
@@ -104,7 +99,7 @@ def digest_job(as_of: date, now: datetime) -> Rows:
 def report_job(as_of: date) -> tuple[Rows, list[Path]]:
     """Run the checks and write every grant's board report (Excel and HTML) into the reports folder;
     (one row per project with its RAG and reason, the files written)."""
-    with session_scope(_engine()) as session:
+    with session_scope(configured_engine()) as session:
         boards = build_board_data(session, as_of)
         paths = write_board_reports(boards, get_settings().folder("reports"))
     rows: Rows = [{"grant": b.grant.reference, "project": p.name, "spend": p.spend_rag, "outputs": p.outputs_rag,

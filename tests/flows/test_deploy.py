@@ -10,7 +10,7 @@ import sys
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 
-from flows.common import engine
+from flows.cli_support import configured_engine as engine
 from flows.deploy import deploy_to_pool
 from flows.registry import JOBS, TIMEZONE
 from grants.settings import Settings

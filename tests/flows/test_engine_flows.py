@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from flows.common import engine
+from flows.cli_support import configured_engine as engine
 from flows.engine import chase_returns, check_and_assess, ingest_returns, officer_digest
 from grants import models as m
 from grants.db import session_scope
