@@ -190,9 +190,11 @@ class Year:
             from flows.engine import ingest_returns
 
             ingest_returns(as_of=day)  # checks straight after when something was accepted
+            recorded = _recorded_outcomes([path.name for _, path in dropped])
             for sub, path in dropped:
-                self.result.outcomes.append((sub, "see the Prefect UI"))
-                self.say(day, "ingest", f"{path.name}: see the ingest-returns run in the Prefect UI")
+                outcome = recorded.get(path.name, "not ingested")
+                self.result.outcomes.append((sub, outcome))
+                self.say(day, "ingest", f"{path.name}: {outcome} (details in the ingest-returns run in the Prefect UI)")
             return
         rows, accepted = jobs.ingest_job(_at(day, 10), keep_workers=True)
         by_name = {Path(str(row["file"])).name: row for row in rows}
@@ -216,6 +218,14 @@ class Year:
         _, paths = jobs.report_job(day)
         self.result.reports += paths
         self.say(day, "report", ", ".join(p.name for p in paths))
+
+
+def _recorded_outcomes(names: list[str]) -> dict[str, str]:
+    """What ingest recorded for each file name (the latest file of that name)."""
+    with open_session() as session:
+        rows = session.exec(select(m.ReceivedFile.name, m.ReceivedFile.outcome)
+                            .where(col(m.ReceivedFile.name).in_(names)).order_by(col(m.ReceivedFile.id)))
+        return dict(rows.all())
 
 
 def _officer(day: date, year: Year) -> bool:
