@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from grants import models as m
-from grants.assessment import run_checks
-from grants.db import create_schema, get_engine, session_scope
+from grants.kernel import models as m
+from grants.kernel.db import create_schema, get_engine, session_scope
+from grants.monitoring.assessment import run_checks
 
 PROJECTS, LINES, AS_OF = 10, 3, date(2025, 1, 24)
 QUARTERS = [("2024-25-Q1", date(2024, 4, 1), date(2024, 6, 30), date(2024, 7, 12)),

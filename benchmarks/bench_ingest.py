@@ -25,13 +25,13 @@ from sqlmodel import Session, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grants import models as m  # noqa: E402
-from grants.db import create_schema, get_engine, session_scope  # noqa: E402
-from grants.programme import load_programmes  # noqa: E402
-from grants.register import initialise  # noqa: E402
-from grants.return_ingest import IngestOptions, ingest_files  # noqa: E402
-from grants.workbook_sandbox import shutdown  # noqa: E402
-from grants.workbook_writer import write_return_workbook  # noqa: E402
+from grants.kernel import models as m  # noqa: E402
+from grants.kernel.db import create_schema, get_engine, session_scope  # noqa: E402
+from grants.programme.loader import load_programmes  # noqa: E402
+from grants.programme.register import initialise  # noqa: E402
+from grants.returns.ingest import IngestOptions, ingest_files  # noqa: E402
+from grants.returns.sandbox import shutdown  # noqa: E402
+from grants.returns.writer import write_return_workbook  # noqa: E402
 
 KEY = b"benchmark-key"
 PERIODS = ("2024-25-Q2", "2024-25-Q3")

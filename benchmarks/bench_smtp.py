@@ -14,8 +14,8 @@ from tempfile import TemporaryDirectory
 
 from aiosmtpd.controller import Controller
 
-from grants.channels import AppriseChannel
-from grants.notify import Address, Outgoing, Sender
+from grants.messaging.channels import AppriseChannel
+from grants.messaging.notify import Address, Outgoing, Sender
 from tests.notify_support import Inbox, free_port
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from grants.settings import get_settings
+from grants.kernel.settings import get_settings
 
 
 def today() -> date:

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import Engine, make_url
 
-from grants.db import create_schema, get_engine
-from grants.settings import Settings, get_settings
+from grants.kernel.db import create_schema, get_engine
+from grants.kernel.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config"

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from grants import models as m
-from grants.db import session_scope
-from grants.programme import load_programmes
-from grants.register import initialise
+from grants.kernel import models as m
+from grants.kernel.db import session_scope
+from grants.programme.loader import load_programmes
+from grants.programme.register import initialise
 from tests.conftest import EXAMPLE_CONFIG
 
 

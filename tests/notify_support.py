@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from openpyxl import Workbook
 from sqlmodel import Session
 
-from grants import models as m
+from grants.kernel import models as m
 
 
 @dataclass

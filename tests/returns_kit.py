@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from grants.db import session_scope
-from grants.return_ingest import IngestOptions, IngestResult, ingest_files
-from grants.workbook_sandbox import shutdown
-from grants.workbook_writer import write_return_workbook
+from grants.kernel.db import session_scope
+from grants.returns.ingest import IngestOptions, IngestResult, ingest_files
+from grants.returns.sandbox import shutdown
+from grants.returns.writer import write_return_workbook
 from tests.factories import period, project
 
 KEY = b"test-signing-key"

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from grants import models as m
-from grants.assessment import run_checks
-from grants.db import session_scope
-from grants.funds import record_payment, record_release
+from grants.kernel import models as m
+from grants.kernel.db import session_scope
+from grants.monitoring.assessment import run_checks
+from grants.monitoring.funds import record_payment, record_release
 from tests.factories import add_return
 
 Q1, Q2, Q3 = "2024-25-Q1", "2024-25-Q2", "2024-25-Q3"

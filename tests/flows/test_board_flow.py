@@ -10,8 +10,8 @@ from typing import Any
 from openpyxl import load_workbook
 from prefect.client.orchestration import get_client
 
-from flows.board import board_report
-from grants.settings import Settings
+from flows.engine.board import board_report
+from grants.kernel.settings import Settings
 from tests.factories import load_example
 from tests.scenario import live_until_q3
 
@@ -25,7 +25,7 @@ async def _artifact(key: str) -> tuple[list[dict[str, str]], str]:
 
 
 def test_board_report_writes_both_formats_to_the_reports_folder(settings: Settings) -> None:
-    from flows.cli_support import configured_engine as engine
+    from flows.database import configured_engine as engine
 
     load_example(engine())
     rows = board_report(as_of=date(2024, 7, 13))
@@ -42,7 +42,7 @@ def test_board_report_writes_both_formats_to_the_reports_folder(settings: Settin
 def test_board_report_artifact_has_each_project_rag_and_reason_and_the_files(settings: Settings) -> None:
     import asyncio
 
-    from flows.cli_support import configured_engine as engine
+    from flows.database import configured_engine as engine
 
     load_example(engine())
     live_until_q3(engine())

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flows.cli_support import configured_engine
-from flows.demo import DemoResult, Year
-from flows.demo_script import Submission
-from grants.settings import Settings
+from flows.database import configured_engine
+from flows.demo.script import Submission
+from flows.demo.year import DemoResult, Year
+from grants.kernel.settings import Settings
 from tests.factories import load_example
 from tests.returns_kit import fill, issue
 

@@ -10,10 +10,10 @@ import sys
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 
-from flows.cli_support import configured_engine as engine
-from flows.deploy import deploy_to_pool
-from flows.registry import JOBS, TIMEZONE
-from grants.settings import Settings
+from flows.database import configured_engine as engine
+from flows.engine.deploy import deploy_to_pool
+from flows.engine.registry import JOBS, TIMEZONE
+from grants.kernel.settings import Settings
 from tests.factories import load_example
 
 

@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlmodel import select
 
-from flows.cli_support import configured_engine as engine
-from flows.engine import chase_returns, check_and_assess, ingest_returns, officer_digest
-from grants import models as m
-from grants.db import session_scope
-from grants.settings import Settings
+from flows.database import configured_engine as engine
+from flows.engine.flows import chase_returns, check_and_assess, ingest_returns, officer_digest
+from grants.kernel import models as m
+from grants.kernel.db import session_scope
+from grants.kernel.settings import Settings
 from tests.factories import load_example
 from tests.notify_support import read_eml
 from tests.returns_kit import fill, issue

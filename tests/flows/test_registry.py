@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flows.registry import JOBS, TIMEZONE, deployments, next_runs
+from flows.engine.registry import JOBS, TIMEZONE, deployments, next_runs
 
 
 def test_job_names_are_unique() -> None:

@@ -1,0 +1,162 @@
+"""The `grants` command line: init, config check, status. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from flows.cli import demo as cli_demo
+from flows.cli import monitoring as cli_monitoring
+from flows.cli import render
+from flows.cli import report as cli_report
+from flows.cli.chase import register as register_chase_commands
+from flows.cli.export import export_app
+from flows.cli.returns import ingest, template
+from flows.cli.support import AsOf, parse_as_of
+from flows.database import configured_engine, open_session
+from grants.kernel.db import session_scope
+from grants.kernel.errors import GrantsError
+from grants.kernel.settings import get_settings
+from grants.programme.loader import check_files, load_programmes, programme_files
+from grants.programme.register import initialise
+from grants.programme.status import grant_status
+
+app = typer.Typer(
+    help="Grant monitoring engine: returns, checks, risks and chasing for fixed-term grants.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+)
+config_app = typer.Typer(help="Check the grant programme configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+cli_monitoring.register(app)
+
+app.add_typer(export_app, name="export")
+register_chase_commands(app)  # chase, digest, alerts
+cli_report.register(app)  # report
+cli_demo.register(app)  # demo
+
+
+def out() -> Console:
+    """Console for results; wide enough for tables when not a terminal."""
+    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema and load (upsert) every grant programme in the config folder."""
+    settings = get_settings()
+    programmes = load_programmes(settings.config_dir)
+    engine = configured_engine()
+    with session_scope(engine) as session:
+        results = initialise(session, programmes)
+    for reference, changes in results:
+        typer.echo(f"{reference}: {changes.verdict} ({changes.summary()})")
+    typer.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
+
+
+@config_app.command("check")
+def config_check(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Grant files to check; default config/grants/*.yaml")
+    ] = None,
+) -> None:
+    """Validate grant programme files; prints each problem with its file and key path, exit 1 on errors."""
+    files = paths or programme_files(get_settings().config_dir)
+    if not files:
+        raise GrantsError(f"no grant files found in {get_settings().grants_config_dir}")
+    loaded, problems = check_files(list(files))
+    for problem in problems:
+        typer.echo(str(problem))
+    errors = sum(1 for p in problems if p.severity == "error")
+    if errors:
+        typer.echo(f"{errors} error(s) in {len(files)} file(s)", err=True)
+        raise typer.Exit(1)
+    for item in loaded:
+        g = item.programme.grant
+        typer.echo(f"ok: {item.file}: {g.reference}, {len(item.programme.projects)} projects, £{g.amount:,.2f}")
+
+
+@app.command()
+def status(
+    as_of: AsOf = None,
+    grant: Annotated[str | None, typer.Option(help="Only this grant reference.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+) -> None:
+    """Per project: allocation, and per quarter the due date and the return's status."""
+    day = parse_as_of(as_of)
+    with open_session() as session:
+        grants = grant_status(session, day, grant)
+    if not grants:
+        raise GrantsError("no grants loaded yet; run `grants init` first")
+    if as_json:
+        typer.echo(json.dumps([g.to_json() for g in grants], indent=2))
+        return
+    console = out()
+    for g in grants:
+        render.grant_status(console, g)
+
+
+app.command()(template)
+app.command()(ingest)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
+) -> None:
+    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    init()
+    status(as_of=None, grant=None, as_json=False)
+    from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
+
+    serve_engine(get_settings().data_dir / "prefect", port)
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="The Prefect work pool (type process; created if missing).")] = "grants",
+) -> None:
+    """Register every scheduled job on a work pool of the Prefect server PREFECT_API_URL names, for workers on other
+    machines (`prefect worker start --pool NAME`); rerunning updates the deployments."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise GrantsError("set PREFECT_API_URL to the Prefect server to deploy to, e.g. http://prefect.internal:4200/api")
+    from flows.engine.deploy import deploy_to_pool
+    from flows.engine.registry import JOBS
+
+    deploy_to_pool(pool)
+    for job in JOBS:
+        typer.echo(f"deployed {job.name}/{job.name} on pool '{pool}': {job.cron} (Europe/London)")
+    typer.echo(f"Start a worker on each machine with: prefect worker start --pool {pool}")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
+    try:
+        app()
+    except GrantsError as exc:
+        _fail(str(exc), 1)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        _fail(f"database error: {str(cause).strip().splitlines()[0]}", 2)
+    except Exception as exc:  # the last resort: never a traceback unless asked for
+        _fail(f"unexpected {type(exc).__name__}: {exc}", 2)
+
+
+def _fail(message: str, code: int) -> None:
+    if os.environ.get("GRANTS_DEBUG"):
+        traceback.print_exc()
+    else:
+        message += "" if code == 1 else " (set GRANTS_DEBUG=1 to see the traceback)"
+    typer.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""CLI commands for chasing and notifications: `grants chase`, `grants digest`, `grants alerts`.
+
+Each reads the clock once (today in the configured timezone unless --as-of is given), loads the notify config
+(settings.notify_config; none means the outbox only) and prints one row per message: kind, to, cc, project, period,
+step and what happened (planned with --dry-run; sent, failed or skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from flows.cli.support import AsOf, parse_as_of
+from flows.clock import now_utc
+from flows.database import open_session
+from flows.engine.jobs import default_pack_builder
+from grants.kernel.settings import get_settings
+from grants.messaging.alerts import send_risk_alerts
+from grants.messaging.channels import build_sender, load_notify_config
+from grants.messaging.chasing import run_chase
+from grants.messaging.digest import send_digests
+from grants.messaging.notify import Outgoing, Sender
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a notification command needs: the session, the day, the time, the sender and the reply address."""
+
+    session: Session
+    as_of: date
+    now: datetime
+    sender: Sender
+    return_to: str
+
+
+@contextmanager
+def _run(as_of: str | None) -> Iterator[Run]:
+    settings = get_settings()
+    day = parse_as_of(as_of)
+    config = load_notify_config(settings.notify_config)
+    sender = build_sender(config, settings.folder("outbox"))
+    with open_session() as session:
+        yield Run(session, day, now_utc(), sender, config.return_to or config.sender)
+
+
+def _table(rows: list[tuple[Outgoing, str, str, str]]) -> None:
+    table = Table()
+    for name in ("kind", "to", "cc", "project", "period", "step", "status"):
+        table.add_column(name)
+    for message, project, period, status in rows:
+        table.add_row(message.kind, ", ".join(a.email for a in message.to), ", ".join(a.email for a in message.cc),
+                      project, period, message.step, status)
+    Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table if rows else "Nothing to send.")
+
+
+def chase(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Send the return packs, reminders, overdue chasers and escalations due today (each step once)."""
+    with _run(as_of) as run:
+        outcomes = run_chase(run.session, run.as_of, run.now, run.sender, default_pack_builder,
+                             get_settings().data_dir / "packs", return_to=run.return_to, dry_run=dry_run)
+        _table([(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes])
+
+
+def digest(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Send this week's officer digest for each grant (once per ISO week)."""
+    with _run(as_of) as run:
+        _table([(message, "", "", status) for message, status in
+                send_digests(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)])
+
+
+def alerts(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+    """Alert officers to risks that opened or turned red since the last alert (one per change)."""
+    with _run(as_of) as run:
+        _table([(p.message, p.risk.key, "", status) for p, status in
+                send_risk_alerts(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)])
+
+
+def register(app: typer.Typer) -> None:
+    """Add the notification commands to the `grants` CLI."""
+    app.command()(chase)
+    app.command()(digest)
+    app.command()(alerts)

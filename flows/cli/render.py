@@ -1,0 +1,115 @@
+"""Human-readable rendering of domain results (rich tables) for the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from grants.kernel.money import format_gbp
+from grants.monitoring.assessment import CheckRun
+from grants.monitoring.risks import RegisterRow
+from grants.programme.status import GrantStatus, RagSummary, ReturnState
+
+STATE_STYLE = {
+    ReturnState.not_yet_open: "dim",
+    ReturnState.open: "yellow",
+    ReturnState.overdue: "bold red",
+    ReturnState.rejected: "red",
+    ReturnState.accepted: "green",
+    ReturnState.accepted_late: "dark_orange",
+}
+
+
+def grant_status(console: Console, g: GrantStatus) -> None:
+    """A grant header line, then one row per project with each period's return state."""
+    via = f" via {g.intermediary}" if g.intermediary else ""
+    console.print(f"[bold]{g.reference}[/bold] {g.name}: {format_gbp(g.amount)} from {g.funder}{via}")
+    console.print(
+        f"Allocated {format_gbp(g.allocated)} to {len(g.projects)} projects; spend by {g.spend_by:%d %b %Y}; "
+        f"as of {g.as_of:%d %b %Y}"
+    )
+    table = Table(show_lines=False)
+    table.add_column("Project")
+    table.add_column("Lead organisation")
+    table.add_column("Allocation", justify="right")
+    periods = g.projects[0].periods if g.projects else []
+    for period in periods:
+        table.add_column(f"{period.label}\ndue {period.due:%a %d %b %Y}")
+    rated = any(p.rag for p in g.projects)
+    if rated:
+        for heading in ("Spend", "Outputs", "Overall"):
+            table.add_column(heading)
+    for project in g.projects:
+        cells = []
+        for period in project.periods:
+            style = STATE_STYLE[period.state]
+            cells.append(f"[{style}]{period.state.value}[/{style}]")
+        table.add_row(project.name, project.lead_organisation, format_gbp(project.allocation), *cells,
+                      *(_rag_cells(project.rag) if rated else []))
+    table.add_section()
+    table.add_row("Total", "", format_gbp(g.allocated), *["" for _ in periods],
+                  *(_rag_cells(g.rag) if rated else []))
+    console.print(table)
+    if rated:
+        for name, rag in [(p.name, p.rag) for p in g.projects] + [("Grant", g.rag)]:
+            if rag is not None:
+                console.print(f"{_rag(rag.overall)} {name}: {rag.reasons.get('overall', '')}", highlight=False)
+
+
+RAG_STYLE = {"red": "bold red", "amber": "dark_orange", "green": "green"}
+
+
+def _rag(value: str) -> str:
+    style = RAG_STYLE.get(value, "")
+    return f"[{style}]{value.upper()}[/{style}]" if style else value
+
+
+def _rag_cells(rag: RagSummary | None) -> list[str]:
+    if rag is None:
+        return ["", "", ""]
+    return [_rag(rag.spend), _rag(rag.outputs), _rag(rag.overall)]
+
+
+def check_run(console: Console, run: CheckRun) -> None:
+    """Each rating with its reasons, then what changed in the risk register."""
+    console.print(f"Checks as of {run.as_of:%d %b %Y}: {len(run.ratings)} assessments "
+                  f"({run.assessments_written} written), {len(run.risk_changes)} risk changes")
+    for r in run.ratings:
+        label = r.name if r.project_id is not None else f"GRANT {r.name}"
+        console.print(f"{_rag(str(r.overall_rag))} {label}", highlight=False)
+        for part in ("spend", "outputs", "milestones", "returns", "funds"):
+            if part in r.reasons:
+                console.print(f"    {part}: {r.reasons[part]}", highlight=False)
+    for c in run.risk_changes:
+        console.print(f"risk {c.change}: {c.key} -> {_rag(c.new_rag)} ({c.new_score})"
+                      + (" [bold]ESCALATED[/bold]" if c.escalated else ""), highlight=False)
+
+
+def check_json(run: CheckRun) -> dict[str, Any]:
+    """The run as plain JSON-ready data."""
+    return {
+        "as_of": run.as_of.isoformat(), "assessments_written": run.assessments_written,
+        "ratings": [{"grant_id": r.grant_id, "project_id": r.project_id, "name": r.name, "spend": str(r.spend_rag),
+                     "outputs": str(r.outputs_rag), "overall": str(r.overall_rag), "reasons": r.reasons}
+                    for r in run.ratings],
+        "risk_changes": [c.__dict__ | {"escalated": c.escalated} for c in run.risk_changes],
+    }
+
+
+def risk_register(console: Console, rows: list[RegisterRow]) -> None:
+    """The register as a table, highest score first."""
+    if not rows:
+        console.print("No risks on the register.")
+        return
+    table = Table(show_lines=True)
+    for heading in ("ID", "Risk", "L x I", "RAG", "Status", "Owner / mitigation", "Evidence", "Seen"):
+        table.add_column(heading)
+    for r in rows:
+        scope = f"{r.grant} {r.project}" if r.project else r.grant
+        table.add_row(str(r.id), f"{r.title}\n[dim]{r.kind} · {scope}[/dim]",
+                      f"{r.likelihood} x {r.impact} = {r.score}", _rag(r.rag), r.status,
+                      f"{r.owner or '-'}\n{r.mitigation or '-'}", r.evidence,
+                      f"{r.first_seen:%d %b %Y} to {r.last_seen:%d %b %Y}")
+    console.print(table)

@@ -1,0 +1,22 @@
+"""Board report flow (quarterly): run the checks, write every grant's board report (Excel and HTML) to the
+reports folder, and publish one row per project (spend, outputs and overall RAG with the reason) and the files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+
+from flows.engine import jobs
+from flows.engine.common import publish_table, resolve_as_of
+
+
+@flow(name="board-report", log_prints=True)
+def board_report(as_of: date | None = None) -> list[dict[str, str]]:
+    """Write the board reports as of the date; returns the artifact's rows (one per project)."""
+    day = resolve_as_of(as_of)
+    rows, paths = jobs.report_job(day)
+    files = "\n".join(f"- `{path}`" for path in paths)
+    publish_table("board-report", rows, f"Board report as of {day:%d %b %Y}, written to:\n{files}")
+    print(f"board report as of {day}: {len(rows)} projects; " + ", ".join(str(p) for p in paths))
+    return rows

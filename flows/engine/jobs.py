@@ -1,0 +1,118 @@
+"""The engine's jobs as plain functions (no Prefect): each takes the day (and time) it acts as and returns rows
+saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and simulations can call them directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from flows.database import configured_engine
+from grants.kernel.db import session_scope
+from grants.kernel.settings import get_settings
+from grants.messaging.alerts import send_risk_alerts
+from grants.messaging.channels import build_sender, load_notify_config
+from grants.messaging.chasing import run_chase
+from grants.messaging.digest import send_digests
+from grants.messaging.notify import Sender
+from grants.messaging.replies import send_ingest_replies
+from grants.monitoring.assessment import run_checks
+from grants.reporting.board_data import build_board_data
+from grants.reporting.report import write_board_reports
+from grants.returns.ingest import IngestOptions, inbox_files, ingest_files
+from grants.returns.sandbox import shutdown
+
+Rows = list[dict[str, Any]]
+
+
+def default_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
+    """The pre-filled return workbook from the workbook writer , signed with the configured key."""
+    from grants.returns.writer import write_return_workbook
+
+    key = get_settings().signing_key.get_secret_value().encode()
+    path: Path = write_return_workbook(session, project_id, period_id, out_dir, key)
+    return path
+
+
+
+def _sender() -> tuple[Sender, str]:
+    settings = get_settings()
+    config = load_notify_config(settings.notify_config)
+    return build_sender(config, settings.folder("outbox")), config.return_to or config.sender
+
+
+def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]:
+    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted).
+
+    The sandboxed parser processes stop at the end unless `keep_workers` (a caller running many ingests in one
+    process, such as the demo, stops them itself with grants.returns.sandbox.shutdown)."""
+    settings = get_settings()
+    files = inbox_files(settings.folder("inbox"))
+    if not files:
+        return [], 0
+    try:
+        results = ingest_files(configured_engine(), files, now, IngestOptions.from_settings(settings))
+    finally:
+        if not keep_workers:
+            shutdown()
+    sender, return_to = _sender()
+    ids = [r.return_id for r in results if r.return_id is not None]
+    with session_scope(configured_engine()) as session:
+        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+    rows = [{"file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
+             "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
+    return rows, sum(1 for r in results if r.outcome == "accepted")
+
+
+def chase_job(as_of: date, now: datetime) -> Rows:
+    """Send the return packs, reminders, chasers and escalations due on `as_of` (each step once)."""
+    sender, return_to = _sender()
+    with session_scope(configured_engine()) as session:
+        outcomes = run_chase(session, as_of, now, sender, default_pack_builder, get_settings().data_dir / "packs",
+                             return_to=return_to)
+    return [{"kind": o.planned.message.kind, "project": o.planned.project_code, "period": o.planned.period_label,
+             "step": o.planned.message.step, "status": o.status} for o in outcomes]
+
+
+def check_job(as_of: date, now: datetime) -> Rows:
+    """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red.
+
+    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>),
+    and per alert (what: alert).
+    """
+    with session_scope(configured_engine()) as session:
+        run = run_checks(session, as_of)
+        rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
+                       "overall": r.overall_rag, "was": "", "detail": r.reasons.get("overall", "")}
+                      for r in run.ratings]
+        rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
+                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
+    sender, _ = _sender()
+    with session_scope(configured_engine()) as session:
+        alerts = send_risk_alerts(session, as_of, now, sender)
+    rows += [{"what": "alert", "subject": alert.message.subject, "spend": "", "outputs": "", "overall": status,
+              "was": "", "detail": alert.message.recipients} for alert, status in alerts]
+    return rows
+
+
+def digest_job(as_of: date, now: datetime) -> Rows:
+    """Send this week's officer digest for every grant (once per ISO week)."""
+    sender, _ = _sender()
+    with session_scope(configured_engine()) as session:
+        sent = send_digests(session, as_of, now, sender)
+    return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]
+
+
+
+def report_job(as_of: date) -> tuple[Rows, list[Path]]:
+    """Run the checks and write every grant's board report (Excel and HTML) into the reports folder;
+    (one row per project with its RAG and reason, the files written)."""
+    with session_scope(configured_engine()) as session:
+        boards = build_board_data(session, as_of)
+        paths = write_board_reports(boards, get_settings().folder("reports"))
+    rows: Rows = [{"grant": b.grant.reference, "project": p.name, "spend": p.spend_rag, "outputs": p.outputs_rag,
+                   "overall": p.overall_rag, "reason": p.overall_reason} for b in boards for p in b.projects]
+    return rows, paths

@@ -1,0 +1,48 @@
+"""`grants serve`: the engine's main job. Starts a local Prefect server (unless PREFECT_API_URL names one) and
+serves every deployment in the registry on its schedule until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import typer
+from prefect import serve
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows.clock import now_utc
+from flows.engine.registry import deployments, next_runs
+from flows.engine.server import local_prefect_server
+
+
+def _announce(api_url: str) -> None:
+    ui = api_url.removesuffix("/api")
+    typer.echo(f"Prefect UI: {ui}")
+    typer.echo("Scheduled jobs (Europe/London):")
+    for job, when in next_runs(now_utc()):
+        typer.echo(f"  {job.name:<16} {job.cron:<20} next {when:%a %d %b %Y %H:%M}  {job.description}")
+    typer.echo("Press Ctrl-C to stop.")
+
+
+def _serve(api_url: str) -> None:
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        _announce(api_url)
+        serve(*deployments(), print_starting_message=False)
+
+
+def serve_engine(prefect_home: Path, port: int) -> None:
+    """Serve every deployment against PREFECT_API_URL, or a local server started (and stopped) here."""
+    # Ctrl-C must stop the engine even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        existing = os.environ.get("PREFECT_API_URL")
+        if existing:
+            _serve(existing)
+            return
+        typer.echo(f"Starting a local Prefect server (data in {prefect_home}) ...")
+        with local_prefect_server(prefect_home, port) as api_url:
+            _serve(api_url)
+    except KeyboardInterrupt:
+        pass
+    typer.echo("Stopped.")

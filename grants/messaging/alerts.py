@@ -1,0 +1,97 @@
+"""Immediate alerts to officers when a risk opens or turns red: one per change, never repeated daily.
+
+A risk's episode is its key and first-seen date. The first alert of an episode goes when the risk is open (key
+`risk:<key>:<first seen>:<rag>`); one more goes if it later turns red. A risk closed and reopened later is a new
+episode (new first-seen date) and alerts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from grants.kernel import models as m
+from grants.messaging.messages import render
+from grants.messaging.notify import Address, Outgoing, Sender, already_sent, send_once
+
+
+def alert_key(risk: m.Risk) -> str:
+    """The idempotency key of an alert about this risk in its current RAG."""
+    return f"risk:{risk.key}:{risk.first_seen.isoformat()}:{risk.rag}"
+
+
+def alert_change(risk: m.Risk, sent: set[str]) -> str | None:
+    """'opened', 'turned red' or None (nothing new to say) for one risk, given the alert keys already sent."""
+    if risk.status != "open":
+        return None
+    episode = f"risk:{risk.key}:{risk.first_seen.isoformat()}:"
+    if not any(key.startswith(episode) for key in sent):
+        return "opened"
+    if risk.rag == m.RAG.red and alert_key(risk) not in sent:
+        return "turned red"
+    return None
+
+
+@dataclass(frozen=True)
+class PlannedAlert:
+    """An alert to send about one risk."""
+
+    risk: m.Risk
+    change: str
+    message: Outgoing
+
+
+def _officers_for(session: Session, risk: m.Risk) -> tuple[list[m.Officer], list[m.Officer]]:
+    officers = {o.key: o for o in session.exec(select(m.Officer).where(m.Officer.grant_id == risk.grant_id))}
+    if risk.project_id is not None:
+        project = session.get(m.Project, risk.project_id)
+        keys = {project.officer_key} if project else set()
+    else:
+        keys = set(session.exec(select(m.Project.officer_key).where(
+            m.Project.grant_id == risk.grant_id, col(m.Project.active).is_(True))))
+    to = [officers[k] for k in sorted(keys) if k in officers]
+    managers = {o.manager_key for o in to if o.manager_key} - keys
+    return to, [officers[k] for k in sorted(managers) if k in officers]
+
+
+def plan_risk_alerts(session: Session, as_of: date, now: datetime, sent: Iterable[str] | None = None) -> list[
+        PlannedAlert]:
+    """Alerts due for open risks, highest score first. Red alerts copy the officers' managers."""
+    sent_keys = set(sent) if sent is not None else already_sent(session)
+    risks = session.exec(select(m.Risk).where(m.Risk.status == "open").order_by(col(m.Risk.score).desc(),
+                                                                                col(m.Risk.key)))
+    out = []
+    for risk in risks:
+        change = alert_change(risk, sent_keys)
+        if change is None:
+            continue
+        to, managers = _officers_for(session, risk)
+        project = session.get(m.Project, risk.project_id) if risk.project_id else None
+        grant = session.get(m.Grant, risk.grant_id)
+        context = {"risk": risk, "change": change, "project_name": project.name if project else "",
+                   "grant_name": grant.name if grant else "", "as_of": as_of}
+        rendered = render("risk_alert", context)
+        cc = managers if risk.rag == m.RAG.red else []
+        message = Outgoing(
+            key=alert_key(risk), kind="risk-alert", subject=rendered.subject, text=rendered.text, html=rendered.html,
+            to=tuple(Address(o.name, o.email) for o in to), cc=tuple(Address(o.name, o.email) for o in cc),
+            tags=frozenset({"officers"} | ({"managers"} if cc else set())), grant_id=risk.grant_id,
+            project_id=risk.project_id, step=change, created=now,
+        )
+        if message.to:
+            out.append(PlannedAlert(risk, change, message))
+    return out
+
+
+def send_risk_alerts(
+    session: Session, as_of: date, now: datetime, sender: Sender, *, dry_run: bool = False
+) -> list[tuple[PlannedAlert, str]]:
+    """Send each due risk alert once; call after every check/risk run. Returns (alert, status) pairs."""
+    planned = plan_risk_alerts(session, as_of, now)
+    session.commit()
+    if dry_run:
+        return [(p, "planned") for p in planned]
+    return [(p, send_once(session, p.message, sender, as_of, now)) for p in planned]

@@ -1,0 +1,107 @@
+"""The pure chase planner: from periods, returns, the ladder, what was already sent and `as_of`, the steps due today.
+
+Rules (each has a test in tests/test_chase_plan.py):
+- nothing is sent on a non-working day; a step missed then (or while the engine was down) goes on the next run;
+- only the latest due step of a period is sent, once (idempotency key), and never once a later step was sent;
+- no chaser once an accepted return exists;
+- a rejected return gets the rejection reply instead: steps that fall within `rejection_pause_working_days` of the
+  rejection are skipped; if no corrected return comes, chasing resumes with the next step after the pause;
+- nothing is sent after `stop_working_days_after_due` (by then the late-return risk carries it);
+- if the return pack never went out, the step sent to the lead carries the pre-filled workbook instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from grants.programme.ladder import ChaseLadder, ChaseStep, Role, StepKind
+from grants.programme.periods import WorkingCalendar
+
+ACCEPTED = ("accepted", "superseded")
+REJECTED = "rejected"
+
+
+def chase_key(project_id: int, period_id: int, step: str) -> str:
+    """The idempotency key of one chase step for one project and period."""
+    return f"chase:{project_id}:{period_id}:{step}"
+
+
+@dataclass(frozen=True)
+class PeriodReturns:
+    """One project's return for one period: the dates that drive the ladder and every file received (day, status)."""
+
+    project_id: int
+    period_id: int
+    period_end: date
+    due: date
+    received: tuple[tuple[date, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """A step to send today for one project and period; `late` if its day has passed, `with_pack` if it must carry
+    the pre-filled workbook because the pack itself never went out."""
+
+    project_id: int
+    period_id: int
+    step: ChaseStep
+    late: bool
+    with_pack: bool
+
+    @property
+    def key(self) -> str:
+        return chase_key(self.project_id, self.period_id, self.step.name)
+
+
+def plan_chase(
+    items: Iterable[PeriodReturns], ladder: ChaseLadder, calendar: WorkingCalendar, sent: Iterable[str], as_of: date
+) -> list[DueStep]:
+    """The chase steps to send on `as_of`, at most one per project and period."""
+    if not calendar.is_working_day(as_of):
+        return []
+    sent_keys = frozenset(sent)
+    out = []
+    for item in items:
+        step = due_step(item, ladder, calendar, sent_keys, as_of)
+        if step is not None:
+            out.append(step)
+    return out
+
+
+def due_step(
+    item: PeriodReturns, ladder: ChaseLadder, calendar: WorkingCalendar, sent: frozenset[str], as_of: date
+) -> DueStep | None:
+    """The one step due for this project and period on `as_of`, or None."""
+    seen = [(day, status) for day, status in item.received if day <= as_of]
+    if any(status in ACCEPTED for _, status in seen):
+        return None
+    if as_of > ladder.last_day(item.due, calendar):
+        return None
+    steps = ladder.steps(item.period_end, item.due, calendar)
+    reached = [step for step in steps if step.day <= as_of]
+    if not reached:
+        return None
+    latest = reached[-1]
+    later = steps[len(reached) - 1:]
+    if any(chase_key(item.project_id, item.period_id, step.name) in sent for step in later):
+        return None
+    if _paused_by_rejection(seen, latest, ladder, calendar):
+        return None
+    pack_sent = any(
+        chase_key(item.project_id, item.period_id, step.name) in sent for step in steps
+        if step.kind == StepKind.return_pack
+    )
+    with_pack = latest.kind != StepKind.return_pack and Role.lead in latest.to and not pack_sent
+    return DueStep(item.project_id, item.period_id, latest, latest.day < as_of, with_pack)
+
+
+def _paused_by_rejection(
+    seen: Sequence[tuple[date, str]], step: ChaseStep, ladder: ChaseLadder, calendar: WorkingCalendar
+) -> bool:
+    rejected = [day for day, status in seen if status == REJECTED]
+    if not rejected:
+        return False
+    pause_end = calendar.add_working_days(max(rejected), ladder.rejection_pause_working_days)
+    return step.day <= pause_end

@@ -1,0 +1,122 @@
+"""The weekly digest for officers: returns received, outstanding and overdue, RAG changes over the week, open risks
+by score, and notifications that failed to send. One per grant per ISO week (key `digest:<grant>:<year>-W<week>`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from grants.kernel import models as m
+from grants.messaging.messages import render
+from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.programme.status import ReturnState, received_on, return_state
+
+
+def digest_key(grant_id: int, as_of: date) -> str:
+    """One digest per grant per ISO week."""
+    year, week, _ = as_of.isocalendar()
+    return f"digest:{grant_id}:{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """A project's return for one period, as the digest lists it."""
+
+    project: str
+    period: str
+    due: date
+    detail: str
+
+
+def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[ReturnLine]]:
+    periods = list(session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id)
+                                .order_by(col(m.ReportingPeriod.start))))
+    projects = list(session.exec(select(m.Project).where(m.Project.grant_id == grant.id,
+                                                         col(m.Project.active).is_(True)).order_by(col(m.Project.id))))
+    files: dict[tuple[int, int], list[m.Return]] = {}
+    for ret in session.exec(select(m.Return).where(col(m.Return.project_id).in_([p.id for p in projects]))):
+        files.setdefault((ret.project_id, ret.period_id), []).append(ret)
+    out: dict[str, list[ReturnLine]] = {"received": [], "outstanding": [], "overdue": []}
+    for project in projects:
+        for period in periods:
+            if period.end >= as_of or period.end < project.delivery_start or period.start > project.delivery_end:
+                continue
+            rows = files.get((project.id or 0, period.id or 0), [])
+            for ret in sorted(rows, key=lambda r: r.version):
+                if as_of - timedelta(days=6) <= received_on(ret.received_at) <= as_of:
+                    out["received"].append(ReturnLine(project.name, period.label, period.due,
+                                                      f"version {ret.version} {ret.status}"))
+            state = return_state(period.end, period.due,
+                                 [(received_on(r.received_at), r.status) for r in rows], as_of)
+            if state == ReturnState.open:
+                out["outstanding"].append(ReturnLine(project.name, period.label, period.due, "not yet received"))
+            elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > period.due):
+                out["overdue"].append(ReturnLine(project.name, period.label, period.due, state.value))
+    return out
+
+
+def _rag_changes(session: Session, grant: m.Grant, as_of: date) -> list[dict[str, Any]]:
+    names = {p.id: p.name for p in session.exec(select(m.Project).where(m.Project.grant_id == grant.id))}
+    rows = session.exec(select(m.Assessment).where(m.Assessment.grant_id == grant.id, m.Assessment.as_of <= as_of)
+                        .order_by(col(m.Assessment.as_of)))
+    now: dict[int | None, m.Assessment] = {}
+    before: dict[int | None, m.Assessment] = {}
+    for row in rows:
+        now[row.project_id] = row
+        if row.as_of <= as_of - timedelta(days=7):
+            before[row.project_id] = row
+    changes = []
+    for project_id, current in now.items():
+        previous = before.get(project_id)
+        if previous is not None and previous.overall_rag != current.overall_rag:
+            changes.append({"scope": names.get(project_id, "") if project_id else "Whole grant",
+                            "was": previous.overall_rag, "now": current.overall_rag, "as_of": current.as_of})
+    return changes
+
+
+def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, Any]:
+    """Everything the digest shows for one grant as of a date."""
+    risks = session.exec(select(m.Risk).where(m.Risk.grant_id == grant.id, m.Risk.status == "open")
+                         .order_by(col(m.Risk.score).desc(), col(m.Risk.key))).all()
+    failed = session.exec(select(m.Notification).where(
+        m.Notification.status == "failed", or_(m.Notification.grant_id == grant.id,
+                                               col(m.Notification.grant_id).is_(None)))
+        .order_by(col(m.Notification.sent_at))).all()
+    return {"grant_name": grant.name, "as_of": as_of, "week_from": as_of - timedelta(days=6),
+            **_returns(session, grant, as_of), "rag_changes": _rag_changes(session, grant, as_of),
+            "risks": list(risks), "failed": list(failed)}
+
+
+def plan_digests(session: Session, as_of: date, now: datetime) -> list[Outgoing]:
+    """One digest per grant to all its officers (skipping grants without officers)."""
+    out = []
+    for grant in session.exec(select(m.Grant).order_by(col(m.Grant.reference))):
+        assert grant.id is not None
+        officers = session.exec(select(m.Officer).where(m.Officer.grant_id == grant.id)
+                                .order_by(col(m.Officer.key))).all()
+        if not officers:
+            continue
+        rendered = render("digest", digest_context(session, grant, as_of))
+        managers = {o.manager_key for o in officers if o.manager_key}
+        out.append(Outgoing(
+            key=digest_key(grant.id, as_of), kind="digest", subject=rendered.subject, text=rendered.text,
+            html=rendered.html, to=tuple(Address(o.name, o.email) for o in officers),
+            tags=frozenset({"officers"} | ({"managers"} if managers else set())), grant_id=grant.id,
+            step=digest_key(grant.id, as_of).rsplit(":", 1)[1], created=now,
+        ))
+    return out
+
+
+def send_digests(
+    session: Session, as_of: date, now: datetime, sender: Sender, *, dry_run: bool = False
+) -> list[tuple[Outgoing, str]]:
+    """Send this week's digest for every grant once (a rerun in the same ISO week sends nothing)."""
+    planned = plan_digests(session, as_of, now)
+    session.commit()
+    if dry_run:
+        return [(p, "planned") for p in planned]
+    return [(p, send_once(session, p, sender, as_of, now)) for p in planned]

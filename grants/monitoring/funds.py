@@ -1,0 +1,194 @@
+"""Funds release: money the grant received (FundsRelease) vs when it was expected, and payments to projects.
+
+A late release matters because the money cannot be carried forward: every day it is late comes out of the
+projects' delivery windows. Recording releases and payments is validated here (amount positive and exact to the
+penny, grant and project known, no duplicate, never more than the award or the allocation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session, func, select
+
+from grants.kernel import models as m
+from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
+from grants.monitoring.ledger import Ledger, rows
+from grants.programme.periods import days_text
+from grants.programme.thresholds import MonitoringRules, percent
+
+
+@dataclass(frozen=True)
+class FundsCheck:
+    """Money in (grant) or money out (project) as of a date, with days late and what is outstanding."""
+
+    expected: date | None
+    due_amount: int
+    received: int
+    first_received: date | None
+    days_late: int
+    outstanding: int
+    window_days_left: int
+    window_days: int
+    late: bool
+    reason: str
+
+    @property
+    def window_left_pct(self) -> Decimal:
+        return percent(self.window_days_left, self.window_days) if self.window_days else Decimal(0)
+
+
+def _days_late(expected: date | None, first: date | None, as_of: date, grace: int) -> tuple[int, bool]:
+    """(days late, still missing): money not received by expected + grace is late until it arrives."""
+    if expected is None:
+        return 0, False
+    if first is not None:
+        return max((first - expected).days, 0), False
+    late = as_of > expected + timedelta(days=grace)
+    return (max((as_of - expected).days, 0), True) if late else (0, False)
+
+
+def grant_funds(grant: m.Grant, received: int, first: date | None, as_of: date, rules: MonitoringRules) -> FundsCheck:
+    """The grant's funds release: expected date vs releases recorded by `as_of`."""
+    days, missing = _days_late(grant.expected_funds_release, first, as_of, rules.funds_release_grace_days)
+    outstanding = max(grant.amount_pence - received, 0)
+    window = (grant.spend_by - grant.start).days + 1
+    left = max((grant.spend_by - max(as_of, grant.start)).days + 1, 0) if missing else window
+    conditions = f"; conditions confirmed {grant.conditions_confirmed:%d %b %Y}" if grant.conditions_confirmed else ""
+    if grant.expected_funds_release is None:
+        reason = f"Received {format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}"
+    elif missing:
+        reason = (f"Funds expected {grant.expected_funds_release:%d %b %Y}: {format_gbp(received, pence=True)} of "
+                  f"{format_gbp(grant.amount_pence, pence=True)} received by {as_of:%d %b %Y} ({days_text(days)} late"
+                  f"{conditions}); {format_gbp(outstanding, pence=True)} outstanding")
+    elif first is not None:
+        when = f"{days_text(days)} late" if days else "on time"
+        reason = (f"Funds received {first:%d %b %Y} ({when}, expected {grant.expected_funds_release:%d %b %Y}): "
+                  f"{format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}")
+    else:
+        reason = f"Funds expected {grant.expected_funds_release:%d %b %Y}"
+    return FundsCheck(grant.expected_funds_release, grant.amount_pence, received, first, days, outstanding, left,
+                      window, missing, reason)
+
+
+def project_funds(project: m.Project, expected: date | None, paid: int, first: date | None, as_of: date,
+                  rules: MonitoringRules) -> FundsCheck:
+    """Payments to one project: none by the grant's expected release date (+ grace) is late."""
+    days, missing = _days_late(expected, first, as_of, rules.funds_release_grace_days)
+    window = (project.delivery_end - project.delivery_start).days + 1
+    from_day = first if first is not None else as_of
+    left = max((project.delivery_end - max(from_day, project.delivery_start)).days + 1, 0)
+    left = min(left, window)
+    outstanding = max(project.allocation_pence - paid, 0)
+    share = f"{left} of {window} days ({percent(left, window) if window else 0}%) of the delivery window"
+    if missing and expected is not None:
+        reason = (f"No payment by {as_of:%d %b %Y} ({days_text(days)} after funds were expected {expected:%d %b %Y}): "
+                  f"{format_gbp(outstanding, pence=True)} outstanding; {share} left")
+    elif first is not None:
+        when = f"{days_text(days)} after funds were expected" if days else "on time"
+        reason = (f"Paid {format_gbp(paid, pence=True)} of {format_gbp(project.allocation_pence, pence=True)}, "
+                  f"first on {first:%d %b %Y} ({when}); {share} left then")
+    else:
+        reason = f"No payment yet; {format_gbp(outstanding, pence=True)} to pay"
+    return FundsCheck(expected, project.allocation_pence, paid, first, days, outstanding, left, window, missing,
+                      reason)
+
+
+def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dict[int, FundsCheck],
+                                                                                dict[int, FundsCheck]]:
+    """({grant_id: FundsCheck}, {project_id: FundsCheck}) as of the ledger's date."""
+    rel = ledger.releases.groupby("grant_id").agg(amount=("amount", "sum"), first=("received_on", "min"))
+    pay = ledger.payments.groupby("project_id").agg(amount=("amount", "sum"), first=("paid_on", "min"))
+    received = {int(g): (int(a), f) for g, a, f in rows(rel.reset_index(), "grant_id", "amount", "first")}
+    paid = {int(p): (int(a), f) for p, a, f in rows(pay.reset_index(), "project_id", "amount", "first")}
+    grants = {g.id: g for g in ledger.grants}
+    grant_out = {}
+    for grant_id, grant in grants.items():
+        assert grant_id is not None
+        amount, first = received.get(grant_id, (0, None))
+        grant_out[grant_id] = grant_funds(grant, amount, first, ledger.as_of, rules[grant_id])
+    project_out = {}
+    for project in ledger.projects:
+        assert project.id is not None
+        amount, first = paid.get(project.id, (0, None))
+        expected = grants[project.grant_id].expected_funds_release
+        project_out[project.id] = project_funds(project, expected, amount, first, ledger.as_of,
+                                                rules[project.grant_id])
+    return grant_out, project_out
+
+
+def _amount(text: str) -> int:
+    try:
+        amount = to_decimal(text)
+    except ValueError as exc:
+        raise GrantsError(f"amount {exc}") from None
+    if amount <= 0:
+        raise GrantsError(f"amount must be positive (got {text})")
+    return to_pence(amount)
+
+
+def find_grant(session: Session, reference: str) -> m.Grant:
+    """The grant with this reference, or NotFoundError naming the known ones."""
+    grant = session.exec(select(m.Grant).where(m.Grant.reference == reference)).one_or_none()
+    if grant is None:
+        known = ", ".join(session.exec(select(m.Grant.reference))) or "none loaded; run `grants init`"
+        raise NotFoundError(f"no grant with reference '{reference}' (known: {known})")
+    return grant
+
+
+def find_project(session: Session, code: str, grant_reference: str | None = None) -> m.Project:
+    """The project with this code (in the named grant when given); errors when unknown or ambiguous."""
+    statement = select(m.Project).where(m.Project.code == code)
+    if grant_reference is not None:
+        statement = statement.where(m.Project.grant_id == find_grant(session, grant_reference).id)
+    found = list(session.exec(statement))
+    if not found:
+        raise NotFoundError(f"no project with code '{code}'" + (f" in {grant_reference}" if grant_reference else ""))
+    if len(found) > 1:
+        raise GrantsError(f"project code '{code}' is in {len(found)} grants; say which with --grant")
+    return found[0]
+
+
+def record_release(session: Session, reference: str, amount: str, received_on: date, recorded_at: datetime,
+                   note: str = "") -> m.FundsRelease:
+    """Record money received for a grant; refuses duplicates and releases beyond the award."""
+    grant, pence = find_grant(session, reference), _amount(amount)
+    so_far = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0))
+                          .where(m.FundsRelease.grant_id == grant.id)).one()
+    if session.exec(select(m.FundsRelease).where(m.FundsRelease.grant_id == grant.id,
+                                                 m.FundsRelease.amount_pence == pence,
+                                                 m.FundsRelease.received_on == received_on)).first():
+        raise GrantsError(f"a release of {format_gbp(pence, pence=True)} on {received_on} is already recorded "
+                          f"for {reference}")
+    if so_far + pence > grant.amount_pence:
+        raise GrantsError(f"releases would total {format_gbp(from_pence(so_far + pence))}, more than the "
+                          f"{format_gbp(from_pence(grant.amount_pence))} award of {reference}")
+    assert grant.id is not None
+    row = m.FundsRelease(grant_id=grant.id, amount_pence=pence, received_on=received_on, note=note,
+                         recorded_at=recorded_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_payment(session: Session, code: str, amount: str, paid_on: date, recorded_at: datetime, *,
+                   grant_reference: str | None = None, reference: str = "") -> m.Payment:
+    """Record a payment to a project; refuses duplicates and payments beyond the allocation."""
+    project, pence = find_project(session, code, grant_reference), _amount(amount)
+    so_far = session.exec(select(func.coalesce(func.sum(m.Payment.amount_pence), 0))
+                          .where(m.Payment.project_id == project.id)).one()
+    if session.exec(select(m.Payment).where(m.Payment.project_id == project.id, m.Payment.amount_pence == pence,
+                                            m.Payment.paid_on == paid_on, m.Payment.reference == reference)).first():
+        raise GrantsError(f"a payment of {format_gbp(pence, pence=True)} on {paid_on} is already recorded for {code}")
+    if so_far + pence > project.allocation_pence:
+        raise GrantsError(f"payments would total {format_gbp(from_pence(so_far + pence))}, more than the "
+                          f"{format_gbp(from_pence(project.allocation_pence))} allocation of {code}")
+    assert project.id is not None
+    row = m.Payment(project_id=project.id, amount_pence=pence, paid_on=paid_on, reference=reference,
+                    recorded_at=recorded_at)
+    session.add(row)
+    session.flush()
+    return row

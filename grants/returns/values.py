@@ -1,0 +1,134 @@
+"""Reading what a person typed into an input cell: accept what they obviously meant, else say how to fix it.
+
+"£1,250.00", " 1250 ", a number stored as text and (where the layout says so) a blank all read as a person would
+expect; "about 300" is a problem naming the cell and giving an example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from grants.kernel.money import PENNY
+from grants.returns.layout import BLANK_WORDS, NO_WORDS, YES_WORDS, FieldKind, InputField
+from grants.returns.problems import Problem, problem
+from grants.returns.reader import CellValue, NamedCell
+
+EXCEL_EPOCH = date(1899, 12, 30)
+DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%B %d %Y")
+Value = Decimal | int | bool | date | str | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The value read from a cell (None for blank) or the problem that stopped it."""
+
+    value: Value
+    problem: Problem | None = None
+
+
+def is_blank(value: CellValue) -> bool:
+    """Empty, whitespace, or a word meaning 'nothing' (n/a, nil, none, -)."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in BLANK_WORDS)
+
+
+def read_field(field: InputField, cell: NamedCell) -> Reading:
+    """Read one input cell as its field's kind; blanks are None (or 0 where the layout says blank is zero)."""
+    if is_blank(cell.value) and field.kind != FieldKind.yes_no:
+        if field.required:
+            return _bad("required-field-missing", field, cell, f"{field.label} is blank ({_where(cell)}); "
+                        "please fill it in.")
+        return Reading(Decimal("0.00") if field.kind == FieldKind.money and field.blank_is_zero
+                       else 0 if field.kind == FieldKind.whole and field.blank_is_zero else None)
+    reader = {FieldKind.money: _money, FieldKind.whole: _count, FieldKind.date: _date,
+              FieldKind.yes_no: _yes_no, FieldKind.text: _text}[field.kind]
+    return reader(field, cell)
+
+
+def _where(cell: NamedCell) -> str:
+    return f"sheet '{cell.sheet}', cell {cell.cell}"
+
+
+def _bad(code: str, field: InputField, cell: NamedCell, message: str) -> Reading:
+    return Reading(None, problem(code, message, sheet=cell.sheet, cell=cell.cell, field=field.name))
+
+
+def _number(value: CellValue) -> Decimal | None:
+    """A Decimal from a number or from text like '£1,250.00' / ' 1250 '; None if it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int | float):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    text = value.strip().replace("£", "").replace(",", "").replace(" ", "").removeprefix("GBP")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _money(field: InputField, cell: NamedCell) -> Reading:
+    amount = _number(cell.value)
+    if amount is None:
+        return _bad("not-a-number", field, cell, f"{field.label} in cell {cell.cell} (sheet '{cell.sheet}') is "
+                    f"text '{cell.value}'; enter a number in pounds, e.g. 300")
+    if amount < 0:
+        return _bad("negative-amount", field, cell, f"{field.label} in cell {cell.cell} is {amount}; amounts "
+                    "cannot be negative. Enter refunds as a note in the narrative.")
+    rounded = amount.quantize(PENNY)
+    if abs(amount - rounded) > Decimal("0.000001"):
+        return _bad("too-many-decimals", field, cell, f"{field.label} in cell {cell.cell} is {amount}; give "
+                    "pounds and pence only, e.g. 1250.50")
+    return Reading(rounded)
+
+
+def _count(field: InputField, cell: NamedCell) -> Reading:
+    number = _number(cell.value)
+    if number is None:
+        return _bad("not-a-number", field, cell, f"{field.label} in cell {cell.cell} (sheet '{cell.sheet}') is "
+                    f"text '{cell.value}'; enter a whole number, e.g. 12")
+    if number < 0:
+        return _bad("negative-amount", field, cell, f"{field.label} in cell {cell.cell} is {number}; a count "
+                    "cannot be negative.")
+    if number != number.to_integral_value():
+        return _bad("not-whole-number", field, cell, f"{field.label} in cell {cell.cell} is {number}; outputs "
+                    "are whole numbers, e.g. 12")
+    return Reading(int(number))
+
+
+def _date(field: InputField, cell: NamedCell) -> Reading:
+    value = cell.value
+    if isinstance(value, datetime):
+        return Reading(value.date())
+    if isinstance(value, date):
+        return Reading(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 30_000 < value < 80_000:
+        return Reading(EXCEL_EPOCH + timedelta(days=int(value)))
+    if isinstance(value, str):
+        for fmt in DATE_FORMATS:
+            try:
+                return Reading(datetime.strptime(value.strip(), fmt).date())
+            except ValueError:
+                continue
+    return _bad("not-a-date", field, cell, f"{field.label} in cell {cell.cell} (sheet '{cell.sheet}') is "
+                f"'{value}', not a date; enter a date like 15/09/2024")
+
+
+def _yes_no(field: InputField, cell: NamedCell) -> Reading:
+    value = cell.value
+    if isinstance(value, bool):
+        return Reading(value)
+    text = "" if value is None else str(value).strip().lower()
+    if text in YES_WORDS or text in NO_WORDS:
+        return Reading(text in YES_WORDS)
+    return _bad("invalid-choice", field, cell, f"{field.label} in cell {cell.cell} is '{value}'; choose Yes or No")
+
+
+def _text(field: InputField, cell: NamedCell) -> Reading:
+    value = cell.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    return Reading(str(value).strip())

@@ -1,0 +1,71 @@
+"""The command line: every command has --help; failures are one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grants.kernel.settings import Settings
+
+
+def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"], ["demo"], ["deploy"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = _grants(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_bad_date_is_one_line(settings: Settings) -> None:
+    result = _grants("status", "--as-of", "31/03/2025")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --as-of '31/03/2025' is not a date; use YYYY-MM-DD, e.g. 2024-07-01"
+
+
+def test_init_with_no_config_files_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    result = _grants("init", env={"GRANTS_CONFIG_DIR": str(tmp_path / "empty")})
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no grant files (*.yaml) found" in result.stderr
+
+
+def test_unreachable_database_is_one_line_without_traceback(settings: Settings) -> None:
+    result = _grants("status", env={"GRANTS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: database error:")
+    assert "Traceback" not in result.stderr
+
+
+def test_init_reports_no_changes_on_a_second_run(settings: Settings) -> None:
+    first = _grants("init")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("SVD-2024-25: loaded (143 created)")
+    second = _grants("init")
+    assert second.stdout.startswith("SVD-2024-25: no changes (143 unchanged)")
+
+
+def test_deploy_without_a_prefect_server_named_is_one_line(settings: Settings) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], capture_output=True, text=True,
+                            check=False, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: set PREFECT_API_URL to the Prefect server to deploy to")
+
+
+def test_demo_with_prefect_but_no_server_named_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "demo", "--prefect", "--folder", str(tmp_path / "d")],
+                            capture_output=True, text=True, check=False, env=env)
+    assert result.returncode == 1
+    assert "start `grants serve` in another terminal" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

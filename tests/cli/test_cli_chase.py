@@ -1,0 +1,53 @@
+"""`grants chase`, `grants digest`, `grants alerts` from the command line: dry runs, sending once, config errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from grants.kernel.settings import Settings
+
+
+def _grants(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
+                          env={**os.environ, "COLUMNS": "250"})
+
+
+@pytest.mark.parametrize("command", ["chase", "digest", "alerts"])
+def test_notification_commands_have_help(command: str) -> None:
+    result = _grants(command, "--help")
+    assert result.returncode == 0 and "--dry-run" in result.stdout and "--as-of" in result.stdout
+
+
+def test_chase_dry_run_prints_the_table_and_sends_nothing_then_sends_once(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    dry = _grants("chase", "--as-of", "2025-01-29", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    rows = [line for line in dry.stdout.splitlines() if "escalation" in line]
+    assert len(rows) == 8 and all("head.of.community.safety@example.org" in r and "planned" in r for r in rows)
+    outbox = settings.folder("outbox")
+    assert not outbox.exists() or not list(outbox.iterdir())
+    sent = _grants("chase", "--as-of", "2025-01-29")
+    assert sent.returncode == 0 and sent.stdout.count(" sent ") == 8
+    assert len(list(outbox.glob("chase_*_escalation.eml"))) == 8
+    assert _grants("chase", "--as-of", "2025-01-29").stdout.strip() == "Nothing to send."
+    assert _grants("chase", "--as-of", "2025-01-25").stdout.strip() == "Nothing to send."  # a Saturday
+
+
+def test_digest_and_alerts_commands_send_once(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    first = _grants("digest", "--as-of", "2025-01-24")
+    assert first.returncode == 0 and "2025-W04" in first.stdout and " sent " in first.stdout
+    assert " skipped " in _grants("digest", "--as-of", "2025-01-24").stdout
+    assert _grants("alerts", "--as-of", "2025-01-24", "--dry-run").stdout.strip() == "Nothing to send."
+
+
+def test_bad_notify_config_is_one_line_without_the_secret(settings: Settings) -> None:
+    settings.notify_config.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchanels: []\n")
+    result = _grants("chase", "--as-of", "2025-01-29", "--dry-run")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "chanels" in line and "s3cretpw" not in line

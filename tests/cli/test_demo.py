@@ -1,0 +1,135 @@
+"""`grants demo` simulates the whole 2024/25 year once; its final state matches what its scripted leads sent."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.demo.script import LEADS, submissions
+from flows.demo.year import END, MARKER, DemoResult, run_demo, spent_by_project, summary, use_folder
+from grants.kernel import models as m
+from grants.kernel.db import get_engine
+from grants.kernel.errors import GrantsError
+from grants.kernel.settings import get_settings
+from grants.programme.status import ReturnState, grant_status
+from tests.conftest import EXAMPLE_CONFIG
+from tests.notify_support import attachment_names, read_eml
+
+ENV = ("DATA_DIR", "DATABASE_URL", "NOTIFY_CONFIG", "CONFIG_DIR", "INBOX_DIR", "ARCHIVE_DIR", "QUARANTINE_DIR",
+       "OUTBOX_DIR", "REPORTS_DIR")
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
+    """The demo run once for the module, its settings restored afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ENV:
+            patch.setenv(f"GRANTS_{name}", os.environ.get(f"GRANTS_{name}", ""))
+        patch.setenv("GRANTS_CONFIG_DIR", str(EXAMPLE_CONFIG))
+        get_settings.cache_clear()
+        lines: list[str] = []
+        yield run_demo(tmp_path_factory.mktemp("demo") / "demo", echo=lines.append)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def db(year: DemoResult) -> Iterator[Session]:
+    with Session(get_engine(f"sqlite:///{year.folder / 'grants.db'}")) as session:
+        yield session
+
+
+def test_every_file_the_leads_sent_was_accepted_or_rejected_as_scripted(year: DemoResult) -> None:
+    assert len(year.outcomes) == len(year.submissions) == 4 * len(LEADS) + 1
+    assert [(s.code, s.period, outcome) for s, outcome in year.outcomes] == [
+        (s.code, s.period, s.expect) for s in year.submissions]
+    assert [(s.code, s.period) for s, outcome in year.outcomes if outcome == "rejected"] == [
+        ("speech-language", "2024-25-Q2")]
+
+
+def test_the_spend_recorded_for_each_project_is_the_spend_its_lead_reported(year: DemoResult, db: Session) -> None:
+    sent = {code: row["spent"] for code, row in summary(year).items()}
+    assert spent_by_project(db) == sent
+    assert sent["community-coproduction"] == Decimal("19500.00")  # the overspending lead
+    assert sent["purple-flag"] == Decimal("4560.00")  # the underspending lead
+
+
+def test_final_status_shows_the_late_lead_late_every_quarter_and_the_rest_on_time(year: DemoResult,
+                                                                                  db: Session) -> None:
+    [status] = grant_status(db, END)
+    states = {p.code: {q.label: q.state for q in p.periods} for p in status.projects}
+    assert set(states["impact-project"].values()) == {ReturnState.accepted_late}
+    for code in set(states) - {"impact-project"}:
+        assert set(states[code].values()) == {ReturnState.accepted}, code
+    assert status.rag is not None and status.rag.as_of == END
+
+
+def test_final_ratings_give_each_scripted_behaviour_its_rag_and_reason(db: Session, year: DemoResult) -> None:
+    [status] = grant_status(db, END)
+    rag = {p.code: p.rag for p in status.projects}
+    assert all(r is not None for r in rag.values())
+    man, bystander = rag["man-culture"], rag["active-bystander"]
+    flag, coproduction = rag["purple-flag"], rag["community-coproduction"]
+    assert man is not None and man.overall == "green"
+    assert bystander is not None and (bystander.spend, bystander.outputs) == ("green", "red")
+    assert "People trained in Active Bystander 350 of 500 by 31 Mar 2025: target missed" in bystander.reasons["outputs"]
+    assert flag is not None and flag.spend == "red" and "£7,440.00 (62.0%) underspend" in flag.reasons["spend"]
+    assert coproduction is not None and coproduction.spend == "red"
+    assert "over the £15,000.00 allocation by £4,500.00" in coproduction.reasons["spend"]
+
+
+def test_funds_released_two_months_late_opened_the_risk_and_closed_it_when_paid(db: Session) -> None:
+    risk = db.exec(select(m.Risk).where(m.Risk.key == "late-funds-release:SVD-2024-25")).one()
+    assert (risk.status, risk.closed_on) == ("closed", date(2024, 7, 1))
+    released = db.exec(select(m.FundsRelease)).one()
+    assert (released.received_on, released.amount_pence) == (date(2024, 7, 1), 12_500_000)
+
+
+def test_the_outbox_holds_the_packs_the_rejection_with_its_file_and_the_escalation_of_the_late_return(
+        year: DemoResult) -> None:
+    mails = [read_eml(p) for p in sorted((year.folder / "outbox").glob("*.eml"))]
+    packs = [e for e in mails if ": quarterly return for " in str(e["Subject"])
+             and any(n.startswith("return-") for n in attachment_names(e))]
+    assert len(packs) >= 4 * len(LEADS)
+    [rejection] = [e for e in mails if "speech.language@example.org" in str(e["To"])
+                   and str(e["Subject"]).startswith("Please correct and resend") and "2024-25-Q2" in str(e["Subject"])]
+    assert attachment_names(rejection) == ["2024-25-Q2 return - speech-language.xlsx"]
+    escalations = [e for e in mails if "Escalation: Impact Project" in str(e["Subject"])]
+    assert [e for e in escalations if "2024-25-Q3" in str(e["Subject"])
+            and "head.of.community.safety@example.org" in str(e["Cc"]) + str(e["To"])]
+
+
+def test_board_reports_are_written_each_quarter_and_at_year_end(year: DemoResult) -> None:
+    names = sorted(p.name for p in year.reports)
+    assert "board-report-SVD-2024-25-2025-01-20.xlsx" in names
+    assert f"board-report-SVD-2024-25-{END}.html" in names
+    assert all(p.exists() for p in year.reports)
+
+
+def test_the_script_sends_one_file_per_lead_per_quarter_plus_the_rejected_one() -> None:
+    due = {f"2024-25-Q{n}": date(2024, 7, 12) for n in range(1, 5)}
+    profiles = {lead.code: {"line": {q: Decimal(100) for q in due}} for lead in LEADS}
+    files = submissions(profiles, due)
+    assert len(files) == 33 and [f.expect for f in files].count("rejected") == 1
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(GrantsError, match="not empty and was not made by `grants demo`"):
+        use_folder(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert not (tmp_path / MARKER).exists()
+
+
+def test_demo_command_refuses_a_foreign_folder_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--folder", str(tmp_path), "--quiet"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, GrantsError)

@@ -1,0 +1,152 @@
+"""Channels for real: emails with attachments through Apprise to an SMTP server on 127.0.0.1, a JSON webhook on
+127.0.0.1 chosen by tags, the notify config, and secrets kept out of logs and the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from grants.kernel import models as m
+from grants.kernel.errors import ConfigError
+from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender, load_notify_config
+from grants.messaging.chasing import run_chase
+from grants.messaging.notify import Address, Outgoing, Sender
+from tests.factories import load_example
+from tests.notify_support import Inbox, attachment_names, free_port, smtp_server, xlsx_pack_builder
+
+__all__ = ["smtp_server"]
+NOW = datetime(2025, 1, 2, 9, tzinfo=UTC)
+
+
+def _message(tmp_path: Path, key: str = "test:1", tags: frozenset[str] = frozenset({"officers"})) -> Outgoing:
+    workbook = tmp_path / "return.xlsx"
+    workbook.write_bytes(b"PK\x03\x04 not really a workbook")
+    return Outgoing(key=key, kind="test", subject="Quarterly return", text="Plain body", html="<p>HTML body</p>",
+                    to=(Address("Lead", "lead@example.org"),), cc=(Address("Officer", "officer@example.org"),),
+                    tags=tags, attachments=(workbook,), created=NOW)
+
+
+def test_smtp_server_receives_the_email_with_cc_and_attachment(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    channel = AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org")
+    assert Sender([channel]).deliver(_message(tmp_path)).ok
+    assert len(inbox.received) == 1
+    rcpts, mail = inbox.received[0]
+    assert sorted(rcpts) == ["lead@example.org", "officer@example.org"]
+    assert mail["Subject"] == "Quarterly return" and "officer@example.org" in mail["Cc"]
+    assert attachment_names(mail) == ["return.xlsx"]
+    assert next(mail.iter_attachments()).get_payload(decode=True) == (tmp_path / "return.xlsx").read_bytes()
+
+
+def test_chase_run_emails_every_pack_with_its_workbook(
+    engine: Engine, smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    load_example(engine)
+    config = NotifyConfig.model_validate({"email": f"mailto://127.0.0.1:{port}?from=grants@example.org",
+                                          "retry_delay_seconds": 0})
+    sender = build_sender(config, tmp_path / "outbox")
+    with Session(engine) as session:
+        outcomes = run_chase(session, date(2025, 1, 2), NOW, sender, xlsx_pack_builder, tmp_path / "packs",
+                             return_to="returns@example.org")
+    assert [o.status for o in outcomes] == ["sent"] * 8
+    assert len(inbox.received) == 8 and len(list((tmp_path / "outbox").glob("*.eml"))) == 8
+    for rcpts, mail in inbox.received:
+        code = attachment_names(mail)[0].removesuffix("-2024-25-Q3-return.xlsx")
+        assert rcpts == [f"{code.replace('-', '.')}@example.org"]
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[int, list[dict[str, object]]]]:
+    """A JSON webhook on a free loopback port (stands where a Teams or Slack webhook would be)."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tagged_channel_gets_only_messages_carrying_its_tags(
+    webhook: tuple[int, list[dict[str, object]]], tmp_path: Path
+) -> None:
+    port, received = webhook
+    config = NotifyConfig.model_validate({"outbox": False, "channels": [
+        {"url": f"json://127.0.0.1:{port}/hook", "tags": ["officers"]}]})
+    sender = build_sender(config, tmp_path)
+    assert sender.deliver(_message(tmp_path, "officers:1", frozenset({"officers"}))).ok
+    assert sender.deliver(_message(tmp_path, "lead:1", frozenset({"lead-purple-flag"}))).ok
+    assert [r["title"] for r in received] == ["Quarterly return"]
+    assert received[0]["message"] == "Plain body"
+
+
+def test_secrets_never_reach_the_log_or_the_database(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = AppriseChannel(f"mailto://user:s3cretpw@127.0.0.1:{free_port()}?from=grants@example.org")
+    assert "s3cretpw" not in channel.description and "s3cretpw" not in repr(vars(channel))
+    from grants.messaging.notify import send_once
+
+    caplog.set_level(logging.DEBUG)
+    with Session(engine) as session:
+        status = send_once(session, _message(tmp_path), Sender([channel], attempts=2), date(2025, 1, 2), NOW)
+        row = session.exec(select(m.Notification)).one()
+    assert status == "failed" and row.attempts == 2 and "127.0.0.1" in row.error
+    assert "s3cretpw" not in row.error and "s3cretpw" not in caplog.text
+
+
+def test_teams_and_slack_urls_are_described_without_their_tokens() -> None:
+    teams = AppriseChannel("workflow://prod-14.westus.logic.azure.com:443/d9bd0ab2f8ab4b2a/sigABCDEFsecret123")
+    slack = AppriseChannel("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#grants")
+    assert "sigABCDEFsecret123" not in teams.description and "TIiajkdnlazkcOXrIdevi7FQ" not in slack.description
+
+
+def test_an_unparseable_url_is_refused_without_echoing_it(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ConfigError) as info:
+        AppriseChannel("msteams://team/TokenSecretAAAA/TokenSecretBBBB/")
+    assert "TokenSecret" not in str(info.value) and "TokenSecret" not in caplog.text
+
+
+def test_missing_notify_config_means_outbox_only(tmp_path: Path) -> None:
+    sender = build_sender(load_notify_config(tmp_path / "notify.yaml"), tmp_path / "outbox")
+    assert sender.descriptions == [f"outbox {tmp_path / 'outbox'}"]
+
+
+def test_notify_config_errors_name_the_field_not_the_secret(tmp_path: Path) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchanels: []\n")
+    with pytest.raises(ConfigError) as info:
+        load_notify_config(path)
+    assert "chanels" in str(info.value) and "s3cretpw" not in str(info.value)
+
+
+def test_the_shipped_example_notify_config_is_valid(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "notify.example.yaml"
+    config = load_notify_config(example)
+    assert config.outbox and config.return_to == "returns@example.org" and config.email is None
+    assert build_sender(config, tmp_path).descriptions == [f"outbox {tmp_path}"]

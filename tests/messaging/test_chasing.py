@@ -1,0 +1,274 @@
+"""Chasing against a real database: a day-by-day simulated quarter (2024-25 Q3), crashes, reruns and failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from grants.kernel import models as m
+from grants.messaging.channels import OutboxChannel
+from grants.messaging.chasing import calendar_of, ladder_of, run_chase
+from grants.messaging.notify import ChannelError, Outgoing, Sender
+from grants.programme.loader import load_programmes
+from grants.programme.register import initialise
+from tests.factories import add_return, load_example
+from tests.notify_support import attachment_names, read_eml, xlsx_pack_builder
+
+OFFICER = "community.safety.officer@example.org"
+MANAGER = "head.of.community.safety@example.org"
+LEADS = {
+    "purple-flag": "purple.flag@example.org", "community-coproduction": "community.coproduction@example.org",
+    "active-bystander": "active.bystander@example.org", "man-culture": "man.culture@example.org",
+    "impact-project": "impact.project@example.org", "speech-language": "speech.language@example.org",
+    "csa-prevention": "csa.prevention@example.org", "prevention-feasibility": "prevention.feasibility@example.org",
+}
+SILENT = ["impact-project", "speech-language", "csa-prevention", "prevention-feasibility"]  # never send a return
+
+
+class Crash(BaseException):
+    """The process dying mid-run (not an ordinary channel failure)."""
+
+
+class CrashAfter:
+    """A channel that delivers `n` messages and then takes the whole run down."""
+
+    description = "crash test channel"
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def accepts(self, message: Outgoing) -> bool:
+        return True
+
+    def deliver(self, message: Outgoing) -> None:
+        if self.left == 0:
+            raise Crash
+        self.left -= 1
+
+
+class AlwaysDown:
+    """A channel whose server refuses every message."""
+
+    description = "smtp: mailto://user:****@mail.example.org"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def accepts(self, message: Outgoing) -> bool:
+        return True
+
+    def deliver(self, message: Outgoing) -> None:
+        self.calls += 1
+        raise ChannelError("connection refused")
+
+
+def _chase(engine: Engine, day: date, sender: Sender, packs: Path) -> list[tuple[str, str, tuple[str, ...], str]]:
+    with Session(engine, expire_on_commit=False) as session:
+        outcomes = run_chase(session, day, datetime(day.year, day.month, day.day, 9, tzinfo=UTC), sender,
+                             xlsx_pack_builder, packs, return_to="returns@example.org")
+    return sorted((o.planned.project_code, o.planned.due.step.name, tuple(a.email for a in o.planned.message.to),
+                   ",".join(a.email for a in o.planned.message.cc)) for o in outcomes if o.status == "sent")
+
+
+def _leads(step: str, codes: list[str], cc: str = "") -> list[tuple[str, str, tuple[str, ...], str]]:
+    return [(code, step, (LEADS[code],), cc) for code in codes]
+
+
+EXPECTED = {
+    date(2025, 1, 2): _leads("pack", list(LEADS)),
+    date(2025, 1, 8): _leads("reminder", [c for c in LEADS if c != "man-culture"]),
+    date(2025, 1, 15): _leads("last-reminder", SILENT),
+    date(2025, 1, 20): _leads("overdue-1", SILENT, OFFICER),
+    date(2025, 1, 22): _leads("overdue-2", ["active-bystander", *SILENT], OFFICER),
+    date(2025, 1, 29): [(code, "escalation", (OFFICER,), MANAGER) for code in ["active-bystander", *SILENT]],
+}
+ARRIVALS = {  # returns as ingestion records them, on the morning they arrive
+    date(2025, 1, 6): [("man-culture", m.ReturnStatus.accepted)],
+    date(2025, 1, 10): [("purple-flag", m.ReturnStatus.accepted)],
+    date(2025, 1, 14): [("community-coproduction", m.ReturnStatus.rejected),
+                        ("active-bystander", m.ReturnStatus.rejected)],
+    date(2025, 1, 20): [("community-coproduction", m.ReturnStatus.accepted)],
+}
+ENGINE_DOWN = {date(2025, 1, 17)}  # the overdue-1 chasers due that Friday go out late on Monday
+CRASH_DAY = date(2025, 1, 2)
+
+
+def test_simulated_quarter_sends_exactly_the_ladder_day_by_day(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    outbox, packs = tmp_path / "outbox", tmp_path / "packs"
+    sender = Sender([OutboxChannel(outbox)], attempts=1)
+    day, sent_by_day = date(2024, 12, 20), {}
+    while day <= date(2025, 2, 5):  # Christmas, Boxing Day, New Year's Day and weekends included
+        with Session(engine) as session:
+            for code, status in ARRIVALS.get(day, []):
+                add_return(session, code, "2024-25-Q3", received=day, status=status)
+            session.commit()
+        if day == CRASH_DAY:  # the run dies after the first message; the rerun sends the rest, not the first again
+            with pytest.raises(Crash):
+                _chase(engine, day, Sender([OutboxChannel(outbox), CrashAfter(1)], attempts=1), packs)
+            first = _chase(engine, day, sender, packs)
+            assert len(first) == 7
+        if day not in ENGINE_DOWN:
+            sent = _chase(engine, day, sender, packs) if day != CRASH_DAY else first
+            if sent:
+                sent_by_day[day] = sent
+            assert _chase(engine, day, sender, packs) == [], f"rerun on {day} sent again"
+        day += timedelta(days=1)
+    expected = {day: sorted(rows) for day, rows in EXPECTED.items()}
+    # the first project's pack went out in the crashed run (projects are sent in config order)
+    expected[CRASH_DAY] = [row for row in expected[CRASH_DAY] if row[0] != "purple-flag"]
+    assert sent_by_day == expected
+    with Session(engine) as session:
+        rows = session.exec(select(m.Notification)).all()
+    assert len(rows) == sum(len(v) for v in EXPECTED.values()) and {r.status for r in rows} == {"sent"}
+    assert len(list(outbox.glob("*.eml"))) == len(rows)
+
+
+def test_outbox_eml_has_headers_bodies_and_the_prefilled_workbook(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    sent = _chase(engine, date(2025, 1, 2), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
+    assert len(sent) == 8
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    mail = read_eml(next(f for f in files if "chase" in f.name and _to(f) == LEADS["purple-flag"]))
+    assert mail["To"] == f"Morgan Hale <{LEADS['purple-flag']}>"
+    assert mail["Subject"] == "Purple Flag night-time economy: quarterly return for 2024-25-Q3, due Wed 15 Jan 2025"
+    assert mail["Date"] and mail["X-Grants-Key"].startswith("chase:")
+    text = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert text is not None and "Your return is due by Wed 15 Jan 2025" in text.get_content()
+    assert html is not None and "<strong>Wed 15 Jan 2025</strong>" in html.get_content()
+    assert attachment_names(mail) == ["purple-flag-2024-25-Q3-return.xlsx"]
+    payload = next(mail.iter_attachments()).get_payload(decode=True)
+    assert isinstance(payload, bytes) and payload.startswith(b"PK")
+
+
+def _to(path: Path) -> str:
+    return str(read_eml(path)["To"]).split("<")[-1].rstrip(">")
+
+
+def test_escalation_goes_to_the_officer_copying_their_manager(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    _chase(engine, date(2025, 1, 29), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
+    mail = read_eml(sorted((tmp_path / "outbox").glob("*escalation.eml"))[0])
+    assert OFFICER in mail["To"] and MANAGER in mail["Cc"]
+    assert "10 working days overdue" in mail["Subject"]
+    assert attachment_names(mail) == []  # the officer gets no workbook even though the pack never went out
+
+
+def test_failing_channel_is_retried_then_logged_failed_and_the_run_continues(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    down = AlwaysDown()
+    sender = Sender([OutboxChannel(tmp_path / "outbox"), down], attempts=3)
+    assert _chase(engine, date(2025, 1, 2), sender, tmp_path / "packs") == []
+    assert down.calls == 8 * 3
+    with Session(engine) as session:
+        rows = session.exec(select(m.Notification)).all()
+    assert len(rows) == 8 and {r.status for r in rows} == {"failed"}
+    assert all(r.attempts == 4 and "connection refused" in r.error and "****" in r.error for r in rows)
+    retried = _chase(engine, date(2025, 1, 3), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
+    assert [step for _, step, _, _ in retried] == ["pack"] * 8  # sent late once the channel works again
+
+
+def test_a_workbook_that_cannot_be_built_fails_that_message_only(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+
+    def builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
+        if project_id == 2:
+            raise ValueError("budget line missing")
+        return xlsx_pack_builder(session, project_id, period_id, out_dir)
+
+    with Session(engine) as session:
+        outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC),
+                             Sender([OutboxChannel(tmp_path / "outbox")]), builder, tmp_path / "packs",
+                             return_to="returns@example.org")
+        failed = session.exec(select(m.Notification).where(m.Notification.status == "failed")).one()
+    assert [o.status for o in outcomes].count("sent") == 7
+    assert failed.project_id == 2 and "ValueError: budget line missing" in failed.error
+
+
+class SlowCounting:
+    """A channel that takes a while per message and counts every delivery (shared by two runs)."""
+
+    description = "slow counting channel"
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.lock = threading.Lock()
+
+    def accepts(self, message: Outgoing) -> bool:
+        return True
+
+    def deliver(self, message: Outgoing) -> None:
+        time.sleep(0.05)
+        with self.lock:
+            self.keys.append(message.key)
+
+
+def test_two_overlapping_runs_send_each_step_once(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    channel = SlowCounting()
+    statuses: list[str] = []
+
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                outcomes = run_chase(session, date(2025, 1, 2), datetime(2025, 1, 2, 9, tzinfo=UTC),
+                                     Sender([channel]), xlsx_pack_builder, tmp_path / f"packs{n}",
+                                     return_to="returns@example.org")
+            statuses.extend(o.status for o in outcomes)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(channel.keys) == sorted(set(channel.keys)) and len(channel.keys) == 8
+    # on PostgreSQL the runs interleave (the loser of each key skips it); SQLite queues whole transactions
+    assert statuses.count("sent") == 8 and set(statuses) <= {"sent", "skipped"}
+
+
+def test_a_catch_up_chaser_goes_without_the_workbook_if_it_cannot_be_built(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+
+    def broken(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
+        raise OSError("disk full")
+
+    with Session(engine) as session:
+        outcomes = run_chase(session, date(2025, 1, 9), datetime(2025, 1, 9, 9, tzinfo=UTC),
+                             Sender([OutboxChannel(tmp_path / "outbox")]), broken, tmp_path / "packs",
+                             return_to="returns@example.org")
+    assert [(o.planned.due.step.name, o.planned.due.with_pack, o.status) for o in outcomes] == [
+        ("reminder", True, "sent")] * 8
+    mail = read_eml(tmp_path / "outbox" / "chase_1_3_reminder.eml")
+    body = mail.get_body(("plain",))
+    assert attachment_names(mail) == [] and body is not None and "workbook is attached" not in body.get_content()
+
+
+def test_the_grant_files_chase_block_is_stored_and_drives_the_ladder(engine: Engine, config_dir: Path) -> None:
+    grant_file = config_dir / "grants" / "svd-2024-25.yaml"
+    text = grant_file.read_text().replace(
+        "    due_working_days: 10\n",
+        "    due_working_days: 10\n  chase:\n    reminder_working_days_before_due: 3\n"
+        "    escalation_working_days_after_due: null\n", 1)
+    grant_file.write_text(text)
+    with Session(engine) as session:
+        initialise(session, load_programmes(config_dir))
+        session.commit()
+        grant = session.exec(select(m.Grant)).one()
+        ladder = ladder_of(grant)
+    assert json.loads(grant.rules_json)["chase"]["reminder_working_days_before_due"] == 3
+    assert ladder.reminder_working_days_before_due == 3 and ladder.escalation_working_days_after_due is None
+    assert [s.name for s in ladder.steps(date(2024, 12, 31), date(2025, 1, 15), calendar_of(grant))] == [
+        "pack", "reminder", "last-reminder", "overdue-1", "overdue-2"]

@@ -1,0 +1,143 @@
+"""Grant programme config: the shipped example is valid; every problem names the file and the key path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from grants.programme.config import CountTarget, MilestoneTarget
+from grants.programme.loader import check_files, load_programmes, parse_programme
+from tests.conftest import EXAMPLE_CONFIG, EXAMPLE_GRANT_FILE
+
+
+def _edit(config_dir: Path, change: object) -> Path:
+    path = config_dir / "grants" / "svd-2024-25.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)  # type: ignore[operator]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _errors(path: Path) -> list[str]:
+    _, problems = parse_programme(path)
+    return [str(p) for p in problems if p.severity == "error"]
+
+
+def test_example_programme_is_valid_and_allocations_add_up_to_the_grant() -> None:
+    [loaded] = load_programmes(EXAMPLE_CONFIG)
+    p = loaded.programme
+    assert p.grant.amount == Decimal("125000.00")
+    assert p.grant.recurring is False
+    assert len(p.projects) == 8
+    assert sum(project.allocation for project in p.projects) == Decimal("125000.00")
+    for project in p.projects:
+        assert str(project.lead.email).endswith("@example.org")
+
+
+def test_example_carries_the_seeded_targets() -> None:
+    [loaded] = load_programmes(EXAMPLE_CONFIG)
+    projects = {p.code: p for p in loaded.programme.projects}
+    bystander = {t.key: t for t in projects["active-bystander"].targets if isinstance(t, CountTarget)}
+    assert (bystander["people_trained"].target, bystander["trainers_trained"].target,
+            bystander["schools_engaged"].target) == (500, 16, 2)
+    assert all(str(t.due) == "2025-03-31" for t in bystander.values())
+    man = {t.key: t for t in projects["man-culture"].targets}
+    assert isinstance(man["workshops"], CountTarget) and man["workshops"].target == 12
+    assert isinstance(man["conference"], MilestoneTarget)
+    assert isinstance(man["sustainability_plan"], MilestoneTarget) and man["sustainability_plan"].sustainability
+
+
+def test_missing_allocation_names_file_and_key(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["projects"][2].pop("allocation"))
+    assert _errors(path) == [f"{path}: projects[2].allocation: required field is missing"]
+
+
+def test_negative_amount_names_file_and_key(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["projects"][0]["budget_lines"][1].update(amount=-50))
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: projects[0].budget_lines[1].amount: must not be negative")
+
+
+def test_unknown_target_field_names_file_and_key(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["projects"][2]["targets"][0].update(tagret=600))
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: projects[2].targets[0].tagret: unknown field")
+
+
+def test_allocations_exceeding_the_grant_is_an_error(config_dir: Path) -> None:
+    def bump(d: dict) -> None:  # type: ignore[type-arg]
+        d["grant"]["amount"] = 100000
+    path = _edit(config_dir, bump)
+    assert _errors(path) == [
+        f"{path}: projects: allocations add up to £125,000.00, more than the grant of £100,000.00"
+    ]
+
+
+def test_unallocated_money_is_a_warning_not_an_error(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["grant"].update(amount=130000))
+    _, problems = parse_programme(path)
+    assert [(p.severity, p.path) for p in problems] == [("warning", "projects")]
+    assert "£5,000.00 of the £130,000.00 grant is not allocated" in str(problems[0])
+
+
+def test_budget_lines_must_add_up_to_the_allocation(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["projects"][7].update(allocation=9000))
+    errors = _errors(path)
+    assert f"{path}: projects[7].budget_lines: lines add up to £10,000.00 but the allocation is £9,000.00" in errors
+
+
+def test_profile_for_a_period_outside_the_grant_is_an_error(config_dir: Path) -> None:
+    path = _edit(config_dir, lambda d: d["projects"][7]["budget_lines"][0]["profile"].update({"2025-26-Q1": 0}))
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1: not a reporting period")
+
+
+def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None:
+    def change(d: dict) -> None:  # type: ignore[type-arg]
+        d["projects"][1]["officer"] = "nobody"
+        d["projects"][3]["targets"][1]["kind"] = "event"
+    path = _edit(config_dir, change)
+    errors = _errors(path)
+    assert any(e.startswith(f"{path}: projects[3].targets[1]: kind must be 'count'") for e in errors)
+
+
+def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("grant:\n  reference: [unclosed\n")
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: line ") and "not valid YAML" in error
+
+
+def test_duplicate_grant_reference_across_files_is_an_error(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(EXAMPLE_GRANT_FILE.read_text())
+    loaded, problems = check_files([EXAMPLE_GRANT_FILE, copy])
+    assert len(loaded) == 1
+    expected = f"{copy}: grant.reference: 'SVD-2024-25' is also used in {EXAMPLE_GRANT_FILE}"
+    assert [str(p) for p in problems] == [expected]
+
+
+def test_config_check_command_prints_one_line_per_problem_and_exits_1(config_dir: Path) -> None:
+    def break_it(d: dict) -> None:  # type: ignore[type-arg]
+        d["projects"][2].pop("allocation")
+        d["projects"][0]["budget_lines"][1]["amount"] = -50
+        d["projects"][2]["targets"][0]["tagret"] = 600
+    path = _edit(config_dir, break_it)
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "config", "check", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"{path}: projects[") for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_command_passes_on_the_example() -> None:
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "config", "check", str(EXAMPLE_GRANT_FILE)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "SVD-2024-25, 8 projects, £125,000.00" in result.stdout

@@ -1,0 +1,76 @@
+"""Return states by date, and the `grants status` command on the example programme."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import pytest
+
+from grants.kernel.settings import Settings
+from grants.programme.status import ReturnState, received_on, return_state
+
+END, DUE = date(2024, 12, 31), date(2025, 1, 15)
+
+
+@pytest.mark.parametrize(
+    ("returns", "as_of", "state"),
+    [
+        ([], date(2024, 12, 31), ReturnState.not_yet_open),
+        ([], date(2025, 1, 1), ReturnState.open),
+        ([], date(2025, 1, 15), ReturnState.open),
+        ([], date(2025, 1, 16), ReturnState.overdue),
+        ([(date(2025, 1, 10), "accepted")], date(2025, 1, 20), ReturnState.accepted),
+        ([(date(2025, 1, 15), "accepted")], date(2025, 1, 20), ReturnState.accepted),
+        ([(date(2025, 1, 16), "accepted")], date(2025, 1, 20), ReturnState.accepted_late),
+        ([(date(2025, 1, 10), "rejected")], date(2025, 1, 20), ReturnState.rejected),
+        ([(date(2025, 1, 10), "rejected"), (date(2025, 1, 14), "accepted")], date(2025, 1, 20), ReturnState.accepted),
+        ([(date(2025, 1, 10), "superseded"), (date(2025, 1, 17), "accepted")], date(2025, 1, 20), ReturnState.accepted),
+        ([(date(2025, 1, 22), "accepted")], date(2025, 1, 20), ReturnState.overdue),  # not received yet as of then
+    ],
+)
+def test_return_state_on_a_date(returns: list[tuple[date, str]], as_of: date, state: ReturnState) -> None:
+    assert return_state(END, DUE, returns, as_of) is state
+
+
+def test_received_day_is_the_uk_calendar_day() -> None:
+    assert received_on(datetime(2024, 7, 12, 23, 30, tzinfo=UTC)) == date(2024, 7, 13)  # BST
+    assert received_on(datetime(2025, 1, 15, 23, 30)) == date(2025, 1, 15)  # naive = UTC, GMT in winter
+
+
+def _grants(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False)
+
+
+def test_status_after_init_shows_eight_projects_and_due_dates_that_skip_bank_holidays(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    result = _grants("status", "--as-of", "2024-07-01")
+    assert result.returncode == 0, result.stderr
+    for text in ["8 projects", "£125,000.00", "Active Bystander training", "M.A.N Culture",
+                 "due Fri 12 Jul 2024", "due Mon 14 Oct 2024", "due Wed 15 Jan 2025", "due Mon 14 Apr 2025"]:
+        assert text in result.stdout
+
+
+def test_status_json_is_machine_readable(settings: Settings) -> None:
+    _grants("init")
+    result = _grants("status", "--as-of", "2025-01-16", "--json")
+    [grant] = json.loads(result.stdout)
+    assert grant["amount"] == grant["allocated"] == "125000.00"
+    assert len(grant["projects"]) == 8
+    q3 = grant["projects"][0]["periods"][2]
+    assert (q3["label"], q3["due"], q3["state"]) == ("2024-25-Q3", "2025-01-15", "overdue")
+
+
+def test_status_before_init_says_what_to_do(settings: Settings) -> None:
+    result = _grants("status")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no grants loaded yet; run `grants init` first"
+
+
+def test_status_for_unknown_grant_is_one_clear_line(settings: Settings) -> None:
+    _grants("init")
+    result = _grants("status", "--grant", "NOPE")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no grant with reference 'NOPE' (known: SVD-2024-25)"

@@ -1,0 +1,25 @@
+"""Problem codes are stable kebab-case, documented in the README, and stored as JSON with exactly six keys."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from grants.returns.problems import CODES, problem, problems_from_json, problems_to_json
+from tests.conftest import ROOT
+
+
+def test_every_problem_code_is_kebab_case_and_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    returns = readme[readme.index("## Returns: workbooks out, Excel in"):]
+    section = returns[:returns.find("\n## ", 1) if "\n## " in returns[1:] else len(returns)]
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code) for code in CODES)
+    assert documented == set(CODES)
+
+
+def test_problems_are_stored_as_json_objects_with_exactly_the_six_keys() -> None:
+    stored = problems_to_json([problem("not-a-number", "Spend is text", sheet="Spend", cell="F5", field="spend__x")])
+    assert json.loads(stored) == [{"code": "not-a-number", "severity": "error", "sheet": "Spend", "cell": "F5",
+                                   "field": "spend__x", "message": "Spend is text"}]
+    assert problems_from_json(stored)[0].cell == "F5"
