@@ -25,9 +25,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
+# Parallel: 3 workers suit the 2-core machine (tests wait on subprocesses, servers and disk as much as on CPU).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist worksteal
 
 bench: bench-ingest bench-check
 
