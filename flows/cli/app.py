@@ -18,6 +18,7 @@ from flows.cli import monitoring as cli_monitoring
 from flows.cli import render
 from flows.cli import report as cli_report
 from flows.cli.chase import register as register_chase_commands
+from flows.cli.database import db_app
 from flows.cli.export import export_app
 from flows.cli.returns import ingest, template
 from flows.cli.support import AsOf, parse_as_of
@@ -38,6 +39,7 @@ app.add_typer(config_app, name="config")
 cli_monitoring.register(app)
 
 app.add_typer(export_app, name="export")
+app.add_typer(db_app, name="db")
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from grants.kernel import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -53,8 +53,10 @@ def get_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet (safe to run repeatedly)."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the database to the newest schema revision (Alembic; safe to run repeatedly and concurrently)."""
+    from grants.kernel.migrate import upgrade
+
+    upgrade(engine)
 
 
 @contextmanager
