@@ -19,6 +19,7 @@ from flows.cli import render
 from flows.cli import report as cli_report
 from flows.cli.chase import register as register_chase_commands
 from flows.cli.database import db_app
+from flows.cli.database import register as register_database_commands
 from flows.cli.export import export_app
 from flows.cli.returns import ingest, template
 from flows.cli.support import AsOf, parse_as_of
@@ -40,6 +41,7 @@ cli_monitoring.register(app)
 
 app.add_typer(export_app, name="export")
 app.add_typer(db_app, name="db")
+register_database_commands(app)  # backup, restore
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo

@@ -39,9 +39,9 @@ def current_revisions(engine: Engine) -> tuple[str, ...]:
         return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
 
 
-def upgrade(engine: Engine) -> tuple[str, ...]:
-    """Upgrade the database to head (a no-op when it is there already); returns the revisions it is at now."""
-    if current_revisions(engine) == head_revisions():
+def upgrade(engine: Engine, to: str = "head") -> tuple[str, ...]:
+    """Upgrade the database to `to` (default head; a no-op when it is there already); returns where it is now."""
+    if to == "head" and current_revisions(engine) == head_revisions():
         return head_revisions()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # one upgrader at a time; SQLite's BEGIN IMMEDIATE does the same
@@ -50,5 +50,5 @@ def upgrade(engine: Engine) -> tuple[str, ...]:
         names = set(inspect(connection).get_table_names())
         if "alembic_version" not in names and "grant" in names:
             command.stamp(config, BASELINE)  # tables made by create_all before migrations: they are the baseline
-        command.upgrade(config, "head")
+        command.upgrade(config, to)
     return current_revisions(engine)
