@@ -8,6 +8,7 @@ step and what happened (planned with --dry-run; sent, failed or skipped otherwis
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from grants.messaging.chasing import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Outgoing, Sender
 
+FULL_TABLE_ROWS = 40
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")]
 
 
@@ -54,36 +56,59 @@ def _run(as_of: str | None) -> Iterator[Run]:
         yield Run(session, day, now_utc(), sender, config.return_to or config.sender)
 
 
-def _table(rows: list[tuple[Outgoing, str, str, str]]) -> None:
+ShowAll = Annotated[bool, typer.Option("--all", help=f"List every message, even past {FULL_TABLE_ROWS} of them.")]
+
+
+def _table(rows: list[tuple[Outgoing, str, str, str]], show_all: bool = False) -> None:
+    """Every message as a row; past FULL_TABLE_ROWS (a national programme's pack day) a count per kind, step and
+    status instead, unless --all."""
+    console = Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False)
+    if not rows:
+        console.print("Nothing to send.")
+        return
+    if len(rows) > FULL_TABLE_ROWS and not show_all:
+        _summary(console, rows)
+        return
     table = Table()
     for name in ("kind", "to", "cc", "project", "period", "step", "status"):
         table.add_column(name)
     for message, project, period, status in rows:
         table.add_row(message.kind, ", ".join(a.email for a in message.to), ", ".join(a.email for a in message.cc),
                       project, period, message.step, status)
-    Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table if rows else "Nothing to send.")
+    console.print(table)
 
 
-def chase(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> None:
+    counts = Counter((message.kind, message.step, status) for message, _, _, status in rows)
+    table = Table(title=f"{len(rows):,} messages (pass --all to list each one)")
+    for name, justify in (("kind", "left"), ("step", "left"), ("status", "left"), ("messages", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for (kind, step, status), count in sorted(counts.items()):
+        table.add_row(kind, step, status, f"{count:,}")
+    console.print(table)
+
+
+def chase(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
     """Send the return packs, reminders, overdue chasers and escalations due today (each step once)."""
     with _run(as_of) as run:
         outcomes = run_chase(run.session, run.as_of, run.now, run.sender, default_pack_builder,
                              get_settings().data_dir / "packs", return_to=run.return_to, dry_run=dry_run)
-        _table([(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes])
+        _table([(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes],
+               show_all)
 
 
-def digest(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+def digest(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
     """Send this week's officer digest for each grant (once per ISO week)."""
     with _run(as_of) as run:
         _table([(message, "", "", status) for message, status in
-                send_digests(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)])
+                send_digests(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)], show_all)
 
 
-def alerts(as_of: AsOf = None, dry_run: DryRun = False) -> None:
+def alerts(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
     """Alert officers to risks that opened or turned red since the last alert (one per change)."""
     with _run(as_of) as run:
         _table([(p.message, p.risk.key, "", status) for p, status in
-                send_risk_alerts(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)])
+                send_risk_alerts(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)], show_all)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ Rules (each has a test in tests/test_chase_plan.py):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,10 +59,11 @@ class DueStep:
 def plan_chase(
     items: Iterable[PeriodReturns], ladder: ChaseLadder, calendar: WorkingCalendar, sent: Iterable[str], as_of: date
 ) -> list[DueStep]:
-    """The chase steps to send on `as_of`, at most one per project and period."""
+    """The chase steps to send on `as_of`, at most one per project and period. `sent` is read, never copied, when
+    it is already a set (a national programme passes one set of keys for every grant)."""
     if not calendar.is_working_day(as_of):
         return []
-    sent_keys = frozenset(sent)
+    sent_keys = sent if isinstance(sent, AbstractSet) else frozenset(sent)
     out = []
     for item in items:
         step = due_step(item, ladder, calendar, sent_keys, as_of)
@@ -71,7 +73,7 @@ def plan_chase(
 
 
 def due_step(
-    item: PeriodReturns, ladder: ChaseLadder, calendar: WorkingCalendar, sent: frozenset[str], as_of: date
+    item: PeriodReturns, ladder: ChaseLadder, calendar: WorkingCalendar, sent: AbstractSet[str], as_of: date
 ) -> DueStep | None:
     """The one step due for this project and period on `as_of`, or None."""
     seen = [(day, status) for day, status in item.received if day <= as_of]

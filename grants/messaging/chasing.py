@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.messaging.chase_plan import DueStep, PeriodReturns, chase_key, plan_chase
 from grants.messaging.messages import render
-from grants.messaging.notify import Address, Outgoing, Sender, already_sent, record_failed, send_once
+from grants.messaging.notify import Address, Outgoing, Sender, record_failed, send_once
 from grants.programme.ladder import ChaseLadder, Role, StepKind
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 PackBuilder = Callable[[Session, int, int, Path], Path]
 """Builds the pre-filled return workbook: (session, project_id, period_id, out_dir) -> path of the .xlsx."""
 
+IN_PLAY_MARGIN = timedelta(days=100)
 TAGS = {Role.lead: "lead-{code}", Role.officer: "officers", Role.manager: "managers"}
 
 
@@ -49,38 +51,86 @@ class PlannedChase:
 
 def ladder_of(grant: m.Grant) -> ChaseLadder:
     """The grant's chase ladder from its stored rule blocks (defaults when the grant file has no `chase` block)."""
-    return ChaseLadder.model_validate(json.loads(grant.rules_json or "{}").get("chase") or {})
+    return _ladder(grant.rules_json or "{}")
+
+
+@lru_cache(maxsize=256)
+def _ladder(rules_json: str) -> ChaseLadder:
+    return ChaseLadder.model_validate(json.loads(rules_json).get("chase") or {})
 
 
 def calendar_of(grant: m.Grant) -> WorkingCalendar:
-    """England & Wales working days plus the grant's closure days."""
-    return WorkingCalendar(date.fromisoformat(d) for d in grant.closure_days.split(",") if d)
+    """England & Wales working days plus the grant's closure days (one shared calendar per set of closures)."""
+    return _calendar(grant.closure_days)
+
+
+@lru_cache(maxsize=256)
+def _calendar(closure_days: str) -> WorkingCalendar:
+    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
+
+
+@dataclass
+class _Programme:
+    """Everything the planner reads, loaded in one query per table for every grant at once."""
+
+    periods: dict[int, list[m.ReportingPeriod]] = field(default_factory=dict)
+    projects: dict[int, list[m.Project]] = field(default_factory=dict)
+    officers: dict[int, dict[str, m.Officer]] = field(default_factory=dict)
+    received: dict[tuple[int, int], list[tuple[date, str]]] = field(default_factory=dict)
+
+
+def _load(session: Session, grants: list[m.Grant]) -> _Programme:
+    loaded = _Programme()
+    for period in session.exec(select(m.ReportingPeriod).order_by(col(m.ReportingPeriod.start))):
+        loaded.periods.setdefault(period.grant_id, []).append(period)
+    for project in session.exec(select(m.Project).where(col(m.Project.active).is_(True)).order_by(col(m.Project.id))):
+        loaded.projects.setdefault(project.grant_id, []).append(project)
+    for officer in session.exec(select(m.Officer)):
+        loaded.officers.setdefault(officer.grant_id, {})[officer.key] = officer
+    returns = select(m.Return.project_id, m.Return.period_id, m.Return.received_at, m.Return.status)
+    for project_id, period_id, received_at, status in session.connection().execute(returns):
+        loaded.received.setdefault((project_id, period_id), []).append((received_on(received_at), status))
+    return loaded
+
+
+def _sent_in_play(session: Session, grants: list[m.Grant], loaded: _Programme, as_of: date) -> set[str]:
+    """The chase keys already sent for the periods whose ladder may still run on `as_of` (not the whole history):
+    ended, and not past the ladder's last day by more than IN_PLAY_MARGIN (room for a project's extended due date)."""
+    in_play = [
+        period.id for grant in grants for period in loaded.periods.get(grant.id or 0, [])
+        if period.end < as_of <= ladder_of(grant).last_day(period.due, calendar_of(grant)) + IN_PLAY_MARGIN
+    ]
+    sent: set[str] = set()
+    for i in range(0, len(in_play), 5_000):
+        statement = select(m.Notification.idempotency_key).where(
+            m.Notification.status == "sent", col(m.Notification.period_id).in_(in_play[i:i + 5_000]))
+        sent.update(session.connection().execute(statement).scalars())
+    return sent
 
 
 def plan_chasers(session: Session, as_of: date, now: datetime, return_to: str) -> list[PlannedChase]:
     """Every chase message due on `as_of`, across all grants, in grant, project and period order."""
+    grants = list(session.exec(select(m.Grant).order_by(col(m.Grant.reference))))
+    loaded = _load(session, grants)
+    sent = _sent_in_play(session, grants, loaded, as_of)
     out: list[PlannedChase] = []
-    sent = already_sent(session)
-    for grant in session.exec(select(m.Grant).order_by(col(m.Grant.reference))):
-        out.extend(_plan_grant(session, grant, sent, as_of, now, return_to))
+    for grant in grants:
+        out.extend(_plan_grant(grant, loaded, sent, as_of, now, return_to))
     return out
 
 
 def _plan_grant(
-    session: Session, grant: m.Grant, sent: set[str], as_of: date, now: datetime, return_to: str
+    grant: m.Grant, loaded: _Programme, sent: set[str], as_of: date, now: datetime, return_to: str
 ) -> list[PlannedChase]:
     ladder, calendar = ladder_of(grant), calendar_of(grant)
-    periods = {p.id: p for p in session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id))}
-    projects = {p.id: p for p in session.exec(
-        select(m.Project).where(m.Project.grant_id == grant.id, col(m.Project.active).is_(True)))}
-    officers = {o.key: o for o in session.exec(select(m.Officer).where(m.Officer.grant_id == grant.id))}
-    received: dict[tuple[int, int], list[tuple[date, str]]] = {}
-    for row in session.exec(select(m.Return).where(col(m.Return.project_id).in_(list(projects)))):
-        received.setdefault((row.project_id, row.period_id), []).append((received_on(row.received_at), row.status))
+    periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
+    projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
+    officers = loaded.officers.get(grant.id or 0, {})
+    received = loaded.received
     items = [
         PeriodReturns(pid, per_id, per.end, per.due, tuple(received.get((pid, per_id), [])))
-        for pid, proj in sorted(projects.items(), key=lambda kv: kv[0] or 0)
-        for per_id, per in sorted(periods.items(), key=lambda kv: kv[1].start)
+        for pid, proj in projects.items()
+        for per_id, per in periods.items()
         if pid is not None and per_id is not None and per.end >= proj.delivery_start and per.start <= proj.delivery_end
     ]
     planned = []

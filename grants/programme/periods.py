@@ -11,6 +11,7 @@ from typing import Literal
 import holidays
 
 QuarterBasis = Literal["financial_year", "calendar_year"]
+MEMO_LIMIT = 100_000  # remembered answers per calendar, so a long-running engine stays small
 
 
 @lru_cache(maxsize=64)
@@ -23,6 +24,8 @@ class WorkingCalendar:
 
     def __init__(self, closure_days: Iterable[date] = ()) -> None:
         self.closure_days = frozenset(closure_days)
+        self._added: dict[tuple[date, int], date] = {}  # memos: a national programme asks the same dates often
+        self._between: dict[tuple[date, date], int] = {}
 
     def is_working_day(self, day: date) -> bool:
         """True on a weekday that is neither a bank holiday nor a configured closure day."""
@@ -30,6 +33,14 @@ class WorkingCalendar:
 
     def add_working_days(self, day: date, n: int) -> date:
         """The n-th working day strictly after `day` (n > 0), or strictly before it (n < 0); `day` itself if n == 0."""
+        found = self._added.get((day, n))
+        if found is None:
+            if len(self._added) > MEMO_LIMIT:
+                self._added.clear()
+            found = self._added[(day, n)] = self._add_working_days(day, n)
+        return found
+
+    def _add_working_days(self, day: date, n: int) -> date:
         step = 1 if n >= 0 else -1
         remaining = abs(n)
         current = day
@@ -43,6 +54,14 @@ class WorkingCalendar:
         """Working days in (start, end]: how many working days `end` is after `start` (negative if before)."""
         if end < start:
             return -self.working_days_between(end, start)
+        found = self._between.get((start, end))
+        if found is None:
+            if len(self._between) > MEMO_LIMIT:
+                self._between.clear()
+            found = self._between[(start, end)] = self._count_working_days(start, end)
+        return found
+
+    def _count_working_days(self, start: date, end: date) -> int:
         count, current = 0, start
         while current < end:
             current += timedelta(days=1)

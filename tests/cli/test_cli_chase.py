@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
+from flows.cli.chase import FULL_TABLE_ROWS, _table
 from grants.kernel.settings import Settings
+from grants.messaging.notify import Address, Outgoing
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
@@ -51,3 +53,25 @@ def test_bad_notify_config_is_one_line_without_the_secret(settings: Settings) ->
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
     assert "chanels" in line and "s3cretpw" not in line
+
+
+def _rows(n: int) -> list[tuple[Outgoing, str, str, str]]:
+    lead = Address("Lead", "lead@example.org")
+    return [(Outgoing(key=f"k{i}", kind="chase-return-pack", subject="s", text="t", html="h", to=(lead,), step="pack"),
+             f"p{i}", "2024-25-Q3", "sent" if i % 10 else "failed") for i in range(n)]
+
+
+def test_a_day_with_many_messages_prints_a_count_per_step_and_status_unless_all(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _table(_rows(10_000))
+    summary = capsys.readouterr().out
+    assert "10,000 messages (pass --all to list each one)" in summary
+    assert "9,000" in summary and "1,000" in summary and "p17" not in summary
+    _table(_rows(50), show_all=True)
+    assert "p17" in capsys.readouterr().out
+
+
+def test_a_day_with_few_messages_lists_each_one(capsys: pytest.CaptureFixture[str]) -> None:
+    _table(_rows(FULL_TABLE_ROWS))
+    out = capsys.readouterr().out
+    assert all(f"p{i} " in out for i in range(FULL_TABLE_ROWS)) and "pass --all" not in out
