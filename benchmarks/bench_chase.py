@@ -66,7 +66,7 @@ def build(url: str, grants: int) -> tuple[Engine, int]:
     tables[m.Officer] = [dict(grant_id=g, key=key, name=name, email=f"{key}@example.org", role=role,
                               manager_key="head" if key == "csto" else None)
                          for g in range(1, grants + 1)
-                         for key, name, role in (("head", "Head of Service", "manager"), ("csto", "Officer", "officer"))]
+                         for key, name, role in (("head", "Head", "manager"), ("csto", "Officer", "officer"))]
     with engine.begin() as conn:
         for model, rows in [*tables.items(), (m.Notification, sent)]:
             for i in range(0, len(rows), 20_000):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect.artifacts import create_table_artifact
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.clock import now_utc, today
 from grants.kernel.settings import get_settings
@@ -32,3 +34,16 @@ def publish_table(key: str, rows: Sequence[dict[str, Any]], description: str) ->
         rows = [{"result": "nothing to do"}]
     safe = [{k: ("" if v is None else str(v)) for k, v in row.items()} for row in rows]
     create_table_artifact(safe, key=key, description=description)
+
+
+@contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Flow runs in this process without Prefect's flow-run heartbeat.
+
+    The heartbeat thread sleeps in whole seconds and a sync flow waits for it when the run ends, so every run costs
+    up to a second more whatever the frequency (measured: benchmarks/bench_flows.py). Heartbeats only mark a run
+    crashed through an automation on the server; in-process runs (the demo) need neither. `grants serve` keeps
+    them: there each run is a subprocess of its own and nothing waits for its last second.
+    """
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

@@ -1,0 +1,74 @@
+"""Benchmark: what a Prefect flow run adds to a job, with and without the flow-run heartbeat.
+
+On the example programme (eight projects, a Prefect test server), times the check job and the chase job called
+directly (flows/engine/jobs.py) and as Prefect flow runs, with Prefect's default heartbeat and with
+`without_heartbeats()` (what the demo uses). Medians of 7 wall-clock runs after a warm-up; each job repeats the
+same work every run (the checks recompute; the chase finds every message already sent).
+
+    .venv/bin/python benchmarks/bench_flows.py
+
+Ends with one line per goal: `goal <job>: <figure> <unit> (goal <target> <unit>): met|missed`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS, GOAL_PCT = 7, 10.0
+DAY = date(2025, 1, 29)  # escalation day of Q3: the chase has eight messages to consider
+
+
+def _median(call: Callable[[], object]) -> float:
+    call()  # warm-up (and the chase's one real send)
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="bench-flows-"))
+    os.environ.update({"GRANTS_DATA_DIR": str(folder), "GRANTS_CONFIG_DIR": str(ROOT / "config"),
+                       "PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1",
+                       "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.database import open_session
+    from flows.engine import jobs
+    from flows.engine.common import moment, without_heartbeats
+    from flows.engine.flows import chase_returns, check_and_assess
+    from grants.kernel.settings import get_settings
+    from grants.programme.loader import load_programmes
+    from grants.programme.register import initialise
+
+    with open_session() as session:
+        initialise(session, load_programmes(get_settings().config_dir))
+    goals = []
+    with prefect_test_harness(server_startup_timeout=90):
+        for name, job, flow in (("check", jobs.check_job, check_and_assess), ("chase", jobs.chase_job, chase_returns)):
+            direct = _median(lambda job=job: job(DAY, moment(DAY)))  # type: ignore[misc]
+            beating = _median(lambda flow=flow: flow(as_of=DAY))  # type: ignore[misc]
+            with without_heartbeats():
+                quiet = _median(lambda flow=flow: flow(as_of=DAY))  # type: ignore[misc]
+            over_beating, over_quiet = beating - direct, quiet - direct
+            print(f"{name:>5}: job {direct * 1000:7.0f} ms | flow run with heartbeat {beating * 1000:7.0f} ms "
+                  f"(+{over_beating * 1000:.0f} ms) | without {quiet * 1000:7.0f} ms (+{over_quiet * 1000:.0f} ms)",
+                  flush=True)
+            goals.append((name, 100 * over_quiet / direct))
+    for name, pct in goals:
+        verdict = "met" if pct < GOAL_PCT else "missed"
+        print(f"goal flow-overhead-{name}: {pct:.0f} % of the job (goal {GOAL_PCT:g} %): {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
