@@ -19,6 +19,8 @@ from grants.kernel import models as m
 from grants.programme.status import received_on
 from grants.returns.official import official_returns
 
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns (SQLAlchemy 2.1 types each column)
+
 
 @dataclass
 class Ledger:
@@ -47,12 +49,12 @@ def rows(frame: pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
     return list(frame[list(columns)].itertuples(index=False, name=None))
 
 
-def _frame(session: Session, statement: Select[Any], columns: list[str]) -> pd.DataFrame:
+def _frame(session: Session, statement: AnySelect, columns: list[str]) -> pd.DataFrame:
     rows = session.execute(statement).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
 
-def _by_grant(statement: Select[Any], grant_id: int | None, *joins: Any) -> Select[Any]:
+def _by_grant(statement: AnySelect, grant_id: int | None, *joins: Any) -> AnySelect:
     for target in joins:
         statement = statement.join(target)
     return statement if grant_id is None else statement.where(col(m.Project.grant_id) == grant_id)
@@ -147,7 +149,7 @@ def _files(session: Session, grant_id: int | None) -> dict[tuple[int, int], list
 
 
 def _official_rows(
-    session: Session, statement: Select[Any], columns: list[str], grant_id: int | None, official: pd.DataFrame
+    session: Session, statement: AnySelect, columns: list[str], grant_id: int | None, official: pd.DataFrame
 ) -> pd.DataFrame:
     frame = _frame(session, _by_grant(statement.join(m.Return), grant_id, m.Project), columns)
     return frame.merge(official[["return_id", "project_id", "position"]], on="return_id", how="inner")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
@@ -20,11 +21,12 @@ from grants.programme.status import received_on
 COUNTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
 T = TypeVar("T")
 _OF_PROJECT = col(m.Return.project_id) == bindparam("project")
-_ACCEPTED = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
+_RETURN_ID = cast("Mapped[int]", col(m.Return.id))  # a stored row always has its id (the model says int | None)
+_ACCEPTED = select(col(m.Return.period_id), col(m.Return.received_at), _RETURN_ID).where(
     _OF_PROJECT, col(m.Return.status) == str(m.ReturnStatus.accepted))
 _SUPERSEDED_PERIODS = select(col(m.Return.period_id)).distinct().where(
     _OF_PROJECT, col(m.Return.status) == str(m.ReturnStatus.superseded))
-_HISTORY = select(col(m.Return.period_id), col(m.Return.received_at), col(m.Return.id)).where(
+_HISTORY = select(col(m.Return.period_id), col(m.Return.received_at), _RETURN_ID).where(
     _OF_PROJECT, col(m.Return.status).in_(COUNTED)).order_by(col(m.Return.version), col(m.Return.id))
 _SPEND = select(col(m.ReturnSpend.return_id), col(m.ReturnSpend.budget_line_id), col(m.ReturnSpend.actual_pence)).where(
     col(m.ReturnSpend.return_id).in_(bindparam("ids", expanding=True)))
