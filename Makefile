@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint bench bench-ingest bench-check clean
+.PHONY: install run demo test lint bench bench-ingest bench-check bench-chase bench-flows clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,14 +31,21 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -n 3 --dist worksteal
 
-bench: bench-ingest bench-check
+# Every benchmark; each ends with `goal <job>: <figure> (goal <target>): met|missed` lines.
+bench: bench-ingest bench-check bench-chase bench-flows
 
 # Ingest benchmark (not part of the tests): BENCH_ARGS="--n 500" or "--large" (10,000 files).
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 bench-check: $(STAMP)
-	$(BIN)/python benchmarks/bench_check.py
+	$(BIN)/python benchmarks/bench_check.py 1000
+
+bench-chase: $(STAMP)
+	$(BIN)/python benchmarks/bench_chase.py
+
+bench-flows: $(STAMP)
+	$(BIN)/python benchmarks/bench_flows.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
