@@ -14,6 +14,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.cli import demo as cli_demo
+from flows.cli import link as cli_link
 from flows.cli import monitoring as cli_monitoring
 from flows.cli import render
 from flows.cli import report as cli_report
@@ -45,6 +46,7 @@ register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo
 cli_web.register(app)  # web
+cli_link.register(app)  # link
 
 
 def out() -> Console:
