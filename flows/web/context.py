@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from flows.clock import now_utc, today
 from flows.database import configured_engine
-from flows.web.security import csp_nonce
+from flows.web.security import RateLimiter, csp_nonce
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
 
@@ -51,11 +51,18 @@ class WebContext:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.limiters: dict[str, RateLimiter] = {}
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
         env.filters["gbp"] = format_gbp
         env.filters["day"] = lambda d: "" if d is None else f"{d:%a %d %b %Y}"
         env.undefined = StrictUndefined
+
+    def limiter(self, name: str, limit: int, window_seconds: float) -> RateLimiter:
+        """The app's rate limiter called `name` (made on first use; one per app, shared by its requests)."""
+        if name not in self.limiters:
+            self.limiters[name] = RateLimiter(limit, window_seconds)
+        return self.limiters[name]
 
     @cached_property
     def engine(self) -> Engine:
