@@ -75,8 +75,8 @@ def test_problems_are_listed_in_the_workbooks_order_with_sheet_cell_label_and_fi
     spend = page.index("Spend sheet, cell")
     sign_off = page.index("Narrative and sign-off sheet, cell")
     assert spend < sign_off  # the Spend sheet comes before the sign-off sheet in the workbook
-    assert re.search(r"Problem 1: Spend this quarter on 'Training delivery [^']*' Sheet Spend Cell F\d+ Label", page)
-    assert re.search(r"Problem 2: Sign-off: Name Sheet Narrative and sign-off Cell B\d+ Label Sign-off: Name", page)
+    assert re.search(r"Problem 1 Sheet Spend Cell F\d+ Label Spend this quarter on 'Training delivery", page)
+    assert re.search(r"Problem 2 Sheet Narrative and sign-off Cell B\d+ Label Sign-off: Name What to fix", page)
     assert "about 2500" in page and "Nothing from" in page
     assert 'href="#a-problem-1"' in html and 'id="a-problem-1"' in html and 'id="a-problem-2"' in html
     [reply] = outbox_replies(loaded)
