@@ -14,9 +14,11 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.cli import demo as cli_demo
+from flows.cli import link as cli_link
 from flows.cli import monitoring as cli_monitoring
 from flows.cli import render
 from flows.cli import report as cli_report
+from flows.cli import web as cli_web
 from flows.cli.chase import register as register_chase_commands
 from flows.cli.database import db_app
 from flows.cli.database import register as register_database_commands
@@ -45,6 +47,8 @@ register_database_commands(app)  # backup, restore
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo
+cli_web.register(app)  # web
+cli_link.register(app)  # link
 
 
 def out() -> Console:
@@ -114,13 +118,16 @@ app.command()(ingest)
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
+    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.")] = 8000,
 ) -> None:
-    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
+    app beside it (Ctrl-C stops both)."""
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
 
-    serve_engine(get_settings().data_dir / "prefect", port)
+    with cli_web.web_beside("127.0.0.1", web_port):
+        serve_engine(get_settings().data_dir / "prefect", port)
 
 
 @app.command()

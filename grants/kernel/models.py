@@ -318,3 +318,15 @@ class ReceivedFile(SQLModel, table=True):
     return_id: int | None = Field(default=None, foreign_key="return.id")
     problems_json: str = Field(default="[]", sa_type=Text)
     stored_path: str = ""
+
+
+class LeadLink(SQLModel, table=True):
+    """A project lead's personal link to the portal: signed over its id, project and expiry (see
+    grants/programme/links.py). Revoking sets `revoked_at`; the next link for the project is a new row."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    issued_at: datetime = _timestamp()  # type: ignore[assignment]
+    expires_on: date
+    revoked_at: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
+    revoked_by: str = ""

@@ -20,6 +20,7 @@ from grants.kernel import models as m
 from grants.messaging.chase_plan import DueStep, PeriodReturns, chase_key, plan_chase
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, record_failed, send_once
+from grants.messaging.portal import portal_link
 from grants.programme.ladder import ChaseLadder, Role, StepKind
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
@@ -115,12 +116,12 @@ def plan_chasers(session: Session, as_of: date, now: datetime, return_to: str) -
     sent = _sent_in_play(session, grants, loaded, as_of)
     out: list[PlannedChase] = []
     for grant in grants:
-        out.extend(_plan_grant(grant, loaded, sent, as_of, now, return_to))
+        out.extend(_plan_grant(session, grant, loaded, sent, as_of, now, return_to))
     return out
 
 
 def _plan_grant(
-    grant: m.Grant, loaded: _Programme, sent: set[str], as_of: date, now: datetime, return_to: str
+    session: Session, grant: m.Grant, loaded: _Programme, sent: set[str], as_of: date, now: datetime, return_to: str
 ) -> list[PlannedChase]:
     ladder, calendar = ladder_of(grant), calendar_of(grant)
     periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
@@ -138,7 +139,8 @@ def _plan_grant(
         project, period = projects[due.project_id], periods[due.period_id]
         files = received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
-            "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files)}
+            "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
+            "portal_link": portal_link(session, project, now)}
         message = _message(grant, project, period, officers, due, context, now)
         planned.append(PlannedChase(due, project.code, period.label, message, context))
     return planned

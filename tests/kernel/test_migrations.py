@@ -10,14 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from grants.kernel.db import create_schema, get_engine
-from grants.kernel.migrate import current_revisions, head_revisions, upgrade
+from grants.kernel.migrate import BASELINE, _config, current_revisions, head_revisions, upgrade
 from grants.programme.status import grant_status
 
 
@@ -36,10 +37,20 @@ def test_a_new_database_is_created_at_head_and_upgrading_again_changes_nothing(e
     assert current_revisions(engine) == head_revisions()
 
 
+def _baseline_tables(tmp_path: Path) -> set[str]:
+    """The tables of a database upgraded to the baseline revision only."""
+    engine = get_engine(f"sqlite:///{tmp_path / 'baseline.db'}")
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), BASELINE)
+        return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
 def test_a_database_made_before_migrations_is_adopted_at_the_baseline_with_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = get_engine(url)
-    SQLModel.metadata.create_all(old)  # how the engine made its schema before migrations
+    # how the engine made its schema before migrations: create_all of the tables that existed then (the baseline's)
+    SQLModel.metadata.create_all(old, tables=[t for t in SQLModel.metadata.sorted_tables
+                                              if t.name in _baseline_tables(tmp_path)])
     with sqlite3.connect(tmp_path / "old.db") as raw:  # a row the upgrade must keep
         raw.execute("INSERT INTO officer (grant_id, key, name, email, role) VALUES (1, 'k', 'A', 'a@x.org', 'x')")
     assert current_revisions(old) == ()
