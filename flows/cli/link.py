@@ -39,5 +39,6 @@ def link(
         expires = row.expires_on
         typer.echo(f"{found.name} ({found.code}), lead {found.lead_name} <{found.lead_email}>")
     typer.echo(address)
-    note = " (already expired: the grant's returns are long past due)" if expires < now.date() else ""
+    note = " (already expired; `grants web --as-of DATE` serves the portal as on an earlier day)" \
+        if expires < now.date() else ""
     typer.echo(f"Works until {expires:%a %d %b %Y}{note}. Send it only to the lead: anyone with it can send returns.")

@@ -96,14 +96,15 @@ async def upload(request: Request, token: str) -> HTMLResponse:
     context = web(request)
     if not context.limiter("lead-uploads", context.settings.web_uploads_per_hour, 3600).allow(f"lead:{link_id}"):
         return context.page(request, "lead/too_many.html.j2", {"token": token}, status_code=429)
-    form = await request.form(max_files=1, max_fields=5)
-    submitted = form.get("csrf")
-    if not csrf_valid(request, context.form_key, f"lead:{link_id}", submitted if isinstance(submitted, str) else None):
-        errors = [{"href": "#return-file", "text": "This page had expired. Choose the file again and send it."}]
-        return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
-    file = form.get("return_file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        errors = [{"href": "#return-file", "text": "Select the return workbook to send"}]
-        return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
-    answer = await take_upload(context, project, file, context.clock.now())
+    async with request.form(max_files=1, max_fields=5) as form:  # closes the spooled upload afterwards
+        submitted = form.get("csrf")
+        if not csrf_valid(request, context.form_key, f"lead:{link_id}",
+                          submitted if isinstance(submitted, str) else None):
+            errors = [{"href": "#return-file", "text": "This page had expired. Choose the file again and send it."}]
+            return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
+        file = form.get("return_file")
+        if not isinstance(file, UploadFile) or not file.filename:
+            errors = [{"href": "#return-file", "text": "Select the return workbook to send"}]
+            return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
+        answer = await take_upload(context, project, file, context.clock.now())
     return await run_in_threadpool(_page, request, token, project, link_id, answer=answer)
