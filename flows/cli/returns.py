@@ -68,7 +68,7 @@ def ingest(
     then ingest return workbooks: store, archive and take them out of the inbox; quarantine hostile files."""
     settings = get_settings()
     inbox = settings.folder("inbox")
-    files = _files(paths or [inbox])
+    files = _files(paths) if paths else inbox_files(inbox)  # no inbox folder yet: nothing waiting in it
     engine = configured_engine()
     options = IngestOptions.from_settings(settings, remove_sources=not keep)
     now = datetime.now(UTC)
