@@ -166,11 +166,11 @@ def _sort(run: MailRun, key: FolderKey, fetched: Fetched, head: Heading) -> tupl
         names = archives or [a.filename for a in found]
         return _handled(fetched, head, "zip" if archives else "no-workbook", run.config.set_aside_folder,
                         detail=json.dumps(names)), []
-    folder = run.staging / f"{key.uidvalidity}-{fetched.uid}"
-    folder.mkdir(parents=True, exist_ok=True)
     staged = []
-    for i, item in enumerate(workbooks, start=1):
-        path = folder / (item.filename if i == 1 else f"{i}-{item.filename}")
+    for i, item in enumerate(workbooks, start=1):  # one folder per attachment: each keeps the name the lead gave it
+        folder = run.staging / f"{key.uidvalidity}-{fetched.uid}-{i}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / item.filename
         path.write_bytes(item.content)
         staged.append(path)
     return _handled(fetched, head, "returns", run.config.processed_folder, len(workbooks),

@@ -79,11 +79,11 @@ class MailboxConnection(Protocol):
 
 
 class _RawMessage(ToolsMessage):
-    """imap-tools' message, keeping the raw bytes as the server sent them."""
+    """imap-tools' message keeping the raw bytes as the server sent them, unparsed (grants.mailbox.inbound parses
+    them once; only the UID and size properties, which read the FETCH response, are used)."""
 
-    def __init__(self, fetch_data: list[Any]) -> None:
-        super().__init__(fetch_data)
-        self.raw: bytes = self._get_message_data_parts(fetch_data)[0]
+    def __init__(self, fetch_data: list[Any]) -> None:  # no super().__init__(): it would parse the whole message
+        self.raw, self._raw_uid_data, self._raw_flag_data = self._get_message_data_parts(fetch_data)
 
 
 class _Tls(MailBox):

@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from pathlib import PurePath
@@ -112,7 +113,7 @@ def automatic_reason(message: Message, sender: str, subject: str) -> str:
 
 def attachments(raw: bytes) -> list[Attachment]:
     """Every attached file of the message (parts with a file name), decoded, in order."""
-    message = message_from_bytes(raw, policy=policy.default)
+    message = _parse(raw)
     found = []
     for part in message.walk():
         if part.is_multipart():
@@ -122,8 +123,16 @@ def attachments(raw: bytes) -> list[Attachment]:
             continue
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
-        found.append(Attachment(_safe_name(name), content, hashlib.sha256(content).hexdigest()))
+        found.append(Attachment(_safe_name(_decoded(name)), content, hashlib.sha256(content).hexdigest()))
     return found
+
+
+def _decoded(name: str) -> str:
+    """A file name in RFC 2047 encoded words (=?utf-8?q?...?=) decoded; RFC 2231 names come decoded already."""
+    try:
+        return str(make_header(decode_header(name)))
+    except Exception:
+        return name
 
 
 def _safe_name(name: str) -> str:

@@ -121,3 +121,8 @@ def test_headers_give_the_sender_ids_and_thread_and_ignore_malformed_ids() -> No
 def test_attachment_names_cannot_escape_the_staging_folder() -> None:
     mail = email(attachments=[("../../etc/passwd.xlsx", b"x"), ("..\\..\\boot.ini.csv", b"y")])
     assert [a.filename for a in attachments(bytes(mail))] == ["passwd.xlsx", "boot.ini.csv"]
+
+
+def test_encoded_attachment_names_are_decoded() -> None:
+    mail = email(attachments=[("Rückmeldung Q2.xlsx", b"x")])
+    assert [a.filename for a in attachments(bytes(mail))] == ["Rückmeldung Q2.xlsx"]

@@ -181,3 +181,11 @@ def test_every_email_is_recorded_with_its_outcome(engine, account: Account, tmp_
             col(m.MailMessage.uid))))
         assert session.exec(select(func.count()).select_from(m.MailMessage)).one() == 3
     assert rows == [("returns", "Processed"), ("no-workbook", "Set aside"), ("automatic", "Set aside")]
+
+
+def test_an_email_too_large_is_set_aside_unopened_with_a_reply(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    report = run(engine, account, tmp_path, account.config(max_message_mb=0.001))
+    assert report.downloaded == 0 and report.rows[0]["outcome"] == "too-large"
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "Your email was too large to read" and account.count("Set aside") == 1
