@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import apprise
 import yaml
@@ -160,7 +160,7 @@ def _with_recipients(url: str, message: Outgoing, reply_to: str = "") -> str:
         query.append(("cc", ",".join(a.email for a in message.cc)))
     for name, value in threading_headers(message, reply_to).items():
         query.append(("reply", value) if name == "Reply-To" else (f"+{name}", value))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))  # %20, not +: Apprise keeps a +
 
 
 class ChannelConfig(BaseModel):
