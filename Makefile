@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint bench bench-ingest bench-check bench-chase bench-flows clean
+.PHONY: install run demo test lint bench bench-ingest bench-check bench-chase bench-flows bench-mailbox clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-chase: $(STAMP)
 
 bench-flows: $(STAMP)
 	$(BIN)/python benchmarks/bench_flows.py
+
+# Returns by email against the inbox folder (starts its own Dovecot; bash .ci/start-dovecot installs it).
+bench-mailbox: $(STAMP)
+	$(BIN)/python benchmarks/bench_mailbox.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ from flows.cli.chase import register as register_chase_commands
 from flows.cli.database import db_app
 from flows.cli.database import register as register_database_commands
 from flows.cli.export import export_app
+from flows.cli.mailbox import mailbox_app
 from flows.cli.returns import ingest, template
 from flows.cli.support import AsOf, parse_as_of
 from flows.database import configured_engine, open_session
@@ -44,6 +45,7 @@ cli_monitoring.register(app)
 app.add_typer(export_app, name="export")
 app.add_typer(db_app, name="db")
 register_database_commands(app)  # backup, restore
+app.add_typer(mailbox_app, name="mailbox")
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo

@@ -24,9 +24,9 @@ from flows.cli.support import AsOf, parse_as_of
 from flows.clock import now_utc
 from flows.database import open_session
 from flows.engine.jobs import default_pack_builder
+from flows.engine.jobs import sender_and_return_address as lead_sender
 from grants.kernel.settings import get_settings
 from grants.messaging.alerts import send_risk_alerts
-from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.chasing import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Outgoing, Sender
@@ -48,12 +48,10 @@ class Run:
 
 @contextmanager
 def _run(as_of: str | None) -> Iterator[Run]:
-    settings = get_settings()
     day = parse_as_of(as_of)
-    config = load_notify_config(settings.notify_config)
-    sender = build_sender(config, settings.folder("outbox"))
+    sender, return_to = lead_sender()
     with open_session() as session:
-        yield Run(session, day, now_utc(), sender, config.return_to or config.sender)
+        yield Run(session, day, now_utc(), sender, return_to)
 
 
 ShowAll = Annotated[bool, typer.Option("--all", help=f"List every message, even past {FULL_TABLE_ROWS} of them.")]

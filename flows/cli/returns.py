@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, select
 
+from flows.cli.mailbox import fetch_for_ingest
 from flows.database import configured_engine, open_session
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
@@ -60,21 +61,28 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the files in place (an archived copy is kept).")]
     = False,
+    no_mail: Annotated[bool, typer.Option("--no-mail", help="Don't fetch new mail from the returns mailbox first.")]
+    = False,
 ) -> None:
-    """Ingest return workbooks: store, archive and take them out of the inbox; quarantine hostile files."""
+    """Fetch new mail from the returns mailbox (if one is configured; not with --no-mail or when files are given),
+    then ingest return workbooks: store, archive and take them out of the inbox; quarantine hostile files."""
     settings = get_settings()
     inbox = settings.folder("inbox")
-    files = _files(paths or [inbox])
+    files = _files(paths) if paths else inbox_files(inbox)  # no inbox folder yet: nothing waiting in it
     engine = configured_engine()
     options = IngestOptions.from_settings(settings, remove_sources=not keep)
+    now = datetime.now(UTC)
     try:
-        results = ingest_files(engine, files, datetime.now(UTC), options)
+        mail = None if (no_mail or paths) else fetch_for_ingest(now, to_stderr=as_json)
+        results = ingest_files(engine, files, now, options)
     finally:
         shutdown()
     if as_json:
         typer.echo(json.dumps([_json(r) for r in results], indent=2))
     else:
         _table(results, inbox)
+    if mail is not None and mail.error:
+        raise typer.Exit(1)
     if any(r.outcome in ("quarantined", "failed") or has_errors(r.problems) for r in results):
         raise typer.Exit(1)
 

@@ -4,6 +4,8 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,9 @@ from sqlmodel import Session
 from flows.database import configured_engine
 from grants.kernel.db import session_scope
 from grants.kernel.settings import get_settings
+from grants.mailbox.config import MailboxConfig, MailboxError, load_mailbox_config, return_address
+from grants.mailbox.fetch import MailReport, MailRun, fetch_mail
+from grants.mailbox.imap import connect
 from grants.messaging.alerts import send_risk_alerts
 from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.chasing import run_chase
@@ -22,10 +27,12 @@ from grants.messaging.replies import send_ingest_replies
 from grants.monitoring.assessment import run_checks
 from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_board_reports
-from grants.returns.ingest import IngestOptions, inbox_files, ingest_files
+from grants.returns.ingest import IngestOptions, IngestResult, inbox_files, ingest_files
 from grants.returns.sandbox import shutdown
+from grants.returns.source import FileSource
 
 Rows = list[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 def default_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
@@ -38,38 +45,88 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
 
 
 
-def _sender() -> tuple[Sender, str]:
+def sender_and_return_address() -> tuple[Sender, str]:
+    """The sender for the notify config and the returns address (empty: no address that receives mail)."""
     settings = get_settings()
     config = load_notify_config(settings.notify_config)
-    return build_sender(config, settings.folder("outbox")), config.return_to or config.sender
+    return_to = return_address(config, mailbox_config())
+    return build_sender(config, settings.folder("outbox"), return_to), return_to
 
 
-def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]:
-    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted).
+def mailbox_config() -> MailboxConfig | None:
+    """The returns mailbox's settings (GRANTS_MAILBOX_URL and notify.yaml's `mailbox:` block), None if not set."""
+    settings = get_settings()
+    return load_mailbox_config(settings.mailbox_url, settings.notify_config)
+
+
+def mail_job(now: datetime) -> MailReport | None:
+    """Fetch new mail from the returns mailbox and ingest its workbooks (None when no mailbox is configured). A
+    mailbox that is down, refuses the login or fails TLS gives a report whose `error` is one clear line."""
+    config = mailbox_config()
+    if config is None:
+        return None
+    settings = get_settings()
+    engine, options = configured_engine(), IngestOptions.from_settings(settings)
+    sender, return_to = sender_and_return_address()
+
+    def ingest(paths: list[Path], sources: Mapping[Path, FileSource]) -> list[IngestResult]:
+        return ingest_files(engine, paths, now, options, sources)
+
+    try:
+        box = connect(config)
+    except MailboxError as exc:
+        return MailReport(config.description, error=str(exc))
+    try:
+        report = fetch_mail(MailRun(engine, box, config, ingest, sender, return_to, now, settings.data_dir / "mail"))
+    finally:
+        box.close()
+    if report.error:
+        log.warning("returns mailbox: %s", report.error)
+    return report
+
+
+def ingest_job(now: datetime, *, keep_workers: bool = False, mail: bool = True) -> tuple[Rows, int]:
+    """Fetch new mail (unless `mail` is False), then ingest every file in the inbox, reply to each lead (receipt or
+    rejection); (rows, returns accepted). A mailbox failure is one row; the inbox is ingested all the same.
 
     The sandboxed parser processes stop at the end unless `keep_workers` (a caller running many ingests in one
     process, such as the demo, stops them itself with grants.returns.sandbox.shutdown)."""
     settings = get_settings()
-    files = inbox_files(settings.folder("inbox"))
-    if not files:
-        return [], 0
     try:
+        report = mail_job(now) if mail else None
+        rows, accepted = mail_rows(report), report.accepted if report else 0
+        files = inbox_files(settings.folder("inbox"))
+        if not files:
+            return rows, accepted
         results = ingest_files(configured_engine(), files, now, IngestOptions.from_settings(settings))
     finally:
         if not keep_workers:
             shutdown()
-    sender, return_to = _sender()
+    sender, return_to = sender_and_return_address()
     ids = [r.return_id for r in results if r.return_id is not None]
     with session_scope(configured_engine()) as session:
         replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
-    rows = [{"file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
-             "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
-    return rows, sum(1 for r in results if r.outcome == "accepted")
+    rows += [{"source": "inbox", "file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
+              "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
+    return rows, accepted + sum(1 for r in results if r.outcome == "accepted")
+
+
+def mail_rows(report: MailReport | None) -> Rows:
+    """The artifact rows of a mailbox fetch: one per email, or the one line saying why the mailbox failed."""
+    if report is None:
+        return []
+    rows: Rows = [{"source": "mailbox", "file": f"{row['email']} from {row['from']}: {row['detail']}",
+                   "outcome": row["outcome"], "project": "", "period": "", "problems": "", "reply": row["answer"]}
+                  for row in report.rows]
+    if report.error:
+        rows.append({"source": "mailbox", "file": report.mailbox, "outcome": f"error: {report.error}",
+                     "project": "", "period": "", "problems": "", "reply": "the next run catches up"})
+    return rows
 
 
 def chase_job(as_of: date, now: datetime) -> Rows:
     """Send the return packs, reminders, chasers and escalations due on `as_of` (each step once)."""
-    sender, return_to = _sender()
+    sender, return_to = sender_and_return_address()
     with session_scope(configured_engine()) as session:
         outcomes = run_chase(session, as_of, now, sender, default_pack_builder, get_settings().data_dir / "packs",
                              return_to=return_to)
@@ -90,7 +147,7 @@ def check_job(as_of: date, now: datetime) -> Rows:
                       for r in run.ratings]
         rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
                   "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
-    sender, _ = _sender()
+    sender, _ = sender_and_return_address()
     with session_scope(configured_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)
     rows += [{"what": "alert", "subject": alert.message.subject, "spend": "", "outputs": "", "overall": status,
@@ -100,7 +157,7 @@ def check_job(as_of: date, now: datetime) -> Rows:
 
 def digest_job(as_of: date, now: datetime) -> Rows:
     """Send this week's officer digest for every grant (once per ISO week)."""
-    sender, _ = _sender()
+    sender, _ = sender_and_return_address()
     with session_scope(configured_engine()) as session:
         sent = send_digests(session, as_of, now, sender)
     return [{"kind": message.kind, "subject": message.subject, "status": status} for message, status in sent]

@@ -318,6 +318,44 @@ class ReceivedFile(SQLModel, table=True):
     return_id: int | None = Field(default=None, foreign_key="return.id")
     problems_json: str = Field(default="[]", sa_type=Text)
     stored_path: str = ""
+    sender: str = ""  # the From address, for a file that came by email
+    message_id: str = Field(default="", index=True)  # the Message-ID of the email it came in
+
+
+class MailboxState(SQLModel, table=True):
+    """Per returns mailbox account and folder: the UIDVALIDITY seen and the highest UID handled under it."""
+
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str  # user@host:port, never a secret
+    folder: str
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+
+
+class MailMessage(SQLModel, table=True):
+    """Every email the mailbox fetch handled, with or without a return in it, so it is never fetched twice.
+
+    `outcome`: returns / no-workbook / zip / automatic / duplicate / too-large; `moved_to` stays empty until the
+    message has been moved out of the folder (after this row committed), so a crash in between is finished later.
+    """
+
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    folder: str
+    uidvalidity: int = Field(sa_type=BigInteger)
+    uid: int = Field(sa_type=BigInteger)
+    message_id: str = Field(index=True)
+    references: str = Field(default="", sa_type=Text)
+    sender: str = ""
+    subject: str = ""
+    received_at: datetime = _timestamp()  # type: ignore[assignment]
+    outcome: str
+    files: int = 0
+    detail: str = Field(default="", sa_type=Text)
+    destination: str = ""  # the folder it is to be moved to
+    moved_to: str = ""
 
 
 class LeadLink(SQLModel, table=True):

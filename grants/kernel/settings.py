@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     notify_config: Path = Path("notify.yaml")
     timezone: str = "Europe/London"
     signing_key: SecretStr = SecretStr("development-only-signing-key-change-me")
+    # The returns mailbox, e.g. imaps://returns%40council.gov.uk:PASSWORD@imap.example.org:993/INBOX (see
+    # grants/mailbox/config.py); the rest may be in notify.yaml's `mailbox:` block. Unset: no mailbox is read.
+    mailbox_url: SecretStr | None = None
     # Limits on received return files (see grants/workbook_safety.py): anything beyond is quarantined unread.
     return_max_file_mb: float = 5
     return_max_uncompressed_mb: float = 50

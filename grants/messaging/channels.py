@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import apprise
 import yaml
@@ -51,8 +51,22 @@ def _filename(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".eml"
 
 
-def to_email(message: Outgoing, sender: str = DEFAULT_FROM) -> EmailMessage:
-    """The message as a MIME email: From/To/Cc/Subject/Date, plain text and HTML alternatives, attachments."""
+def lead_facing(message: Outgoing) -> bool:
+    """Whether a message goes to a project lead (or someone who wrote in): it carries Reply-To the returns address."""
+    return any(tag.startswith("lead-") for tag in message.tags)
+
+
+def threading_headers(message: Outgoing, reply_to: str) -> dict[str, str]:
+    """Reply-To (lead-facing messages, when there is a returns address), In-Reply-To and References."""
+    headers = {"Reply-To": reply_to} if reply_to and lead_facing(message) else {}
+    if message.in_reply_to:
+        headers["In-Reply-To"] = message.in_reply_to
+        headers["References"] = " ".join(dict.fromkeys((*message.references, message.in_reply_to)))
+    return headers
+
+
+def to_email(message: Outgoing, sender: str = DEFAULT_FROM, reply_to: str = "") -> EmailMessage:
+    """The message as a MIME email: From/To/Cc/Subject/Date, threading headers, plain text and HTML, attachments."""
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = ", ".join(str(a) for a in message.to)
@@ -63,6 +77,8 @@ def to_email(message: Outgoing, sender: str = DEFAULT_FROM) -> EmailMessage:
         mail["Date"] = format_datetime(message.created)
     mail["Message-ID"] = make_msgid(domain="grants.local")
     mail["X-Grants-Key"] = message.key
+    for name, value in threading_headers(message, reply_to).items():
+        mail[name] = value
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
     for path in message.attachments:
@@ -75,9 +91,10 @@ def to_email(message: Outgoing, sender: str = DEFAULT_FROM) -> EmailMessage:
 class OutboxChannel:
     """Writes each message as `<key>.eml` into a folder (a retry overwrites the same file)."""
 
-    def __init__(self, folder: Path, sender: str = DEFAULT_FROM) -> None:
+    def __init__(self, folder: Path, sender: str = DEFAULT_FROM, reply_to: str = "") -> None:
         self.folder = folder
         self.sender = sender
+        self.reply_to = reply_to
 
     @property
     def description(self) -> str:
@@ -89,7 +106,7 @@ class OutboxChannel:
     def deliver(self, message: Outgoing) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / _filename(message.key)).write_bytes(bytes(to_email(message, self.sender)))
+            (self.folder / _filename(message.key)).write_bytes(bytes(to_email(message, self.sender, self.reply_to)))
         except OSError as exc:
             raise ChannelError(f"cannot write to the outbox ({type(exc).__name__})") from None
 
@@ -97,8 +114,9 @@ class OutboxChannel:
 class AppriseChannel:
     """One Apprise URL. Email URLs get the message's To/Cc added; others get the plain-text body."""
 
-    def __init__(self, url: str, tags: frozenset[str] | None = None) -> None:
+    def __init__(self, url: str, tags: frozenset[str] | None = None, reply_to: str = "") -> None:
         _redact_apprise_logs()
+        self.reply_to = reply_to
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
             raise ConfigError([f"not a valid Apprise URL: {_scheme(url)}://..."])
@@ -116,7 +134,8 @@ class AppriseChannel:
 
     def deliver(self, message: Outgoing) -> None:
         secret = self._url.get_secret_value()
-        plugin = apprise.Apprise.instantiate(_with_recipients(secret, message) if self.is_email else secret)
+        plugin = apprise.Apprise.instantiate(_with_recipients(secret, message, self.reply_to) if self.is_email
+                                             else secret)
         if plugin is None:
             raise ChannelError("invalid recipients for this channel")
         plugin.request_rate_per_sec = 0  # no throttle: one fresh object per message anyway
@@ -133,13 +152,15 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else "?"
 
 
-def _with_recipients(url: str, message: Outgoing) -> str:
+def _with_recipients(url: str, message: Outgoing, reply_to: str = "") -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("to", "cc")]
     query.append(("to", ",".join(a.email for a in message.to)))
     if message.cc:
         query.append(("cc", ",".join(a.email for a in message.cc)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    for name, value in threading_headers(message, reply_to).items():
+        query.append(("reply", value) if name == "Reply-To" else (f"+{name}", value))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))  # %20, not +: Apprise keeps a +
 
 
 class ChannelConfig(BaseModel):
@@ -161,6 +182,7 @@ class NotifyConfig(BaseModel):
     channels: list[ChannelConfig] = Field(default_factory=list)
     attempts: int = Field(default=3, ge=1, le=10)
     retry_delay_seconds: float = Field(default=2.0, ge=0, le=60)
+    mailbox: dict[str, Any] | None = Field(default=None, repr=False, exclude=True)  # read by grants.mailbox.config
 
 
 def load_notify_config(path: Path) -> NotifyConfig:
@@ -177,11 +199,12 @@ def load_notify_config(path: Path) -> NotifyConfig:
         raise ConfigError(where) from None
 
 
-def build_sender(config: NotifyConfig, outbox: Path) -> Sender:
-    """The Sender for a notify config: the outbox (unless turned off), the email URL, then the other channels."""
-    channels: list[Any] = [OutboxChannel(outbox, config.sender)] if config.outbox else []
+def build_sender(config: NotifyConfig, outbox: Path, reply_to: str = "") -> Sender:
+    """The Sender for a notify config: the outbox (unless turned off), the email URL, then the other channels.
+    `reply_to`: the returns address lead-facing email carries as Reply-To (none: no Reply-To)."""
+    channels: list[Any] = [OutboxChannel(outbox, config.sender, reply_to)] if config.outbox else []
     if config.email is not None:
-        channels.append(AppriseChannel(config.email.get_secret_value()))
+        channels.append(AppriseChannel(config.email.get_secret_value(), reply_to=reply_to))
     for item in config.channels:
         channels.append(AppriseChannel(item.url.get_secret_value(), frozenset(item.tags) if item.tags else None))
     if not channels:

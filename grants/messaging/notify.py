@@ -33,7 +33,7 @@ class Address:
     email: str
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
+        return f"{self.name} <{self.email}>" if self.name else self.email
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Outgoing:
     period_id: int | None = None
     step: str = ""
     created: datetime | None = None
+    in_reply_to: str = ""  # a well-formed <id@domain> of the email this answers, so it threads
+    references: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> str:

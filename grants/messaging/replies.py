@@ -66,6 +66,21 @@ def _as_sent(archived: Path, source_name: str, return_id: int) -> Path:
     return target
 
 
+def _emailed(session: Session, ret: m.Return) -> m.ReceivedFile | None:
+    """The record of the email the return came in (None: it came through the inbox folder)."""
+    return session.exec(select(m.ReceivedFile).where(
+        m.ReceivedFile.return_id == ret.id, m.ReceivedFile.message_id != "").order_by(col(m.ReceivedFile.id))).first()
+
+
+def _thread(session: Session, origin: m.ReceivedFile | None) -> tuple[str, tuple[str, ...]]:
+    """In-Reply-To and References for an answer to the email a return came in."""
+    if origin is None:
+        return "", ()
+    earlier = session.exec(select(m.MailMessage.references).where(
+        m.MailMessage.message_id == origin.message_id)).first() or ""
+    return origin.message_id, tuple(earlier.split())
+
+
 def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) -> Outgoing | None:
     """The receipt or rejection for one return (None for a duplicate file, which needs no reply)."""
     if ret.status not in (*ACCEPTED, m.ReturnStatus.rejected) or ret.id is None:
@@ -77,12 +92,14 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
         m.Officer.grant_id == project.grant_id, m.Officer.key == project.officer_key)).one_or_none()
     problems = problems_of(ret)
     accepted = ret.status in ACCEPTED
+    origin = _emailed(session, ret)
+    stranger = origin.sender if origin and origin.sender.lower() != project.lead_email.lower() else ""
     context: dict[str, Any] = {
         "grant_name": grant.name if grant else "", "project_name": project.name, "lead_name": project.lead_name,
         "period_label": period.label, "due": period.due, "version": ret.version, "source_name": ret.source_name,
         "received": received_on(ret.received_at), "return_to": return_to, "signed_name": ret.signed_name,
         "warnings": [p for p in problems if p.severity != "error"], "problems": problems,
-        "officer": Address(officer.name, officer.email) if officer else None,
+        "officer": Address(officer.name, officer.email) if officer else None, "sent_by": stranger,
         "portal_link": portal_link(session, project, now),
     }
     if accepted:
@@ -92,12 +109,16 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
     original = Path(ret.archive_path) if ret.archive_path else None
     attachments = ((_as_sent(original, ret.source_name, ret.id),)
                    if not accepted and original is not None and original.is_file() else ())
-    cc = (Address(officer.name, officer.email),) if officer and not accepted else ()
+    # The officer is copied on a rejection, and on any return sent by someone other than the lead on record.
+    cc = (Address(officer.name, officer.email),) if officer and (stranger or not accepted) else ()
     tags = {f"lead-{project.code}"} | ({"officers"} if cc else set())
+    to = ((Address("", stranger),) if stranger else ()) + (Address(project.lead_name, project.lead_email),)
+    in_reply_to, references = _thread(session, origin)
     return Outgoing(
         key=reply_key(ret.id), kind=kind, subject=rendered.subject, text=rendered.text, html=rendered.html,
-        to=(Address(project.lead_name, project.lead_email),), cc=cc, tags=frozenset(tags), attachments=attachments,
+        to=to, cc=cc, tags=frozenset(tags), attachments=attachments,
         grant_id=project.grant_id, project_id=project.id, period_id=period.id, step=f"v{ret.version}", created=now,
+        in_reply_to=in_reply_to, references=references,
     )
 
 

@@ -15,7 +15,7 @@ SHA-256 is recorded, which the next run takes in as duplicates (and removes). If
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -29,6 +29,7 @@ from grants.returns.archive import staging_folder
 from grants.returns.intake import BatchIntake, IngestOptions, IngestResult, RunCache, failed
 from grants.returns.reader import Examined
 from grants.returns.sandbox import examine_each
+from grants.returns.source import FileSource
 
 __all__ = ["IngestOptions", "IngestResult", "inbox_files", "ingest_files"]
 
@@ -42,11 +43,12 @@ def inbox_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
 
 
-def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, options: IngestOptions
-                 ) -> list[IngestResult]:
-    """Ingest each file (see the module docstring); one result per path, in order."""
+def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, options: IngestOptions,
+                 sources: Mapping[Path, FileSource] | None = None) -> list[IngestResult]:
+    """Ingest each file (see the module docstring); one result per path, in order. `sources`: where a file came from
+    (an email's sender and Message-ID), recorded with it; a file not in it came from the inbox folder."""
     results: list[IngestResult] = []
-    cache = RunCache()
+    cache = RunCache(sources=dict(sources or {}))
     staging = _staging(options)
     examined = zip(paths, examine_each(list(paths), options.limits, options.workers, staging), strict=True)
     # The workers read ahead while a batch is stored; a batch is gathered before its transaction starts, so the

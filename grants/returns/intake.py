@@ -30,6 +30,7 @@ from grants.returns.official import Figures, official_figures
 from grants.returns.problems import Problem, has_errors, problem, problems_to_json
 from grants.returns.reader import Examined
 from grants.returns.safety import Limits
+from grants.returns.source import INBOX, FileSource
 from grants.returns.store import PendingRows, store_return
 from grants.returns.validation import ReturnContent, check_content, read_content
 
@@ -89,6 +90,7 @@ class RunCache:
     identities: IdentityCache = field(default_factory=dict)
     frames: dict[tuple[int, int], ReturnFrame] = field(default_factory=dict)
     folders: set[Path] = field(default_factory=set)
+    sources: dict[Path, FileSource] = field(default_factory=dict)  # files that came by email
 
     def forget(self) -> None:
         """Drop what was read: after a transaction failed, the rows it loaded are expired and can't be used."""
@@ -182,10 +184,11 @@ class BatchIntake:
 
     def _record(self, path: Path, found: Examined, outcome: str, problems: Sequence[Problem], stored: str,
                 return_id: int | None = None) -> None:
+        source = self.cache.sources.get(path, INBOX)
         self._file_rows.add(m.ReceivedFile, {
             "sha256": found.sha256, "name": path.name, "size": found.size, "received_at": self.received_at,
             "outcome": outcome, "return_id": return_id, "problems_json": problems_to_json(problems),
-            "stored_path": stored})
+            "stored_path": stored, "sender": source.sender, "message_id": source.message_id})
 
     def _keep(self, path: Path, found: Examined, folder: Path, *, flat: bool) -> str:
         """The content-addressed copy in `folder`, made before the commit (see grants/return_archive.py)."""

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from grants.kernel import models as m
 from grants.kernel.errors import ConfigError
-from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender, load_notify_config
+from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender, load_notify_config, to_email
 from grants.messaging.chasing import run_chase
 from grants.messaging.notify import Address, Outgoing, Sender
 from tests.factories import load_example
@@ -150,3 +151,21 @@ def test_the_shipped_example_notify_config_is_valid(tmp_path: Path) -> None:
     config = load_notify_config(example)
     assert config.outbox and config.return_to == "returns@example.org" and config.email is None
     assert build_sender(config, tmp_path).descriptions == [f"outbox {tmp_path}"]
+
+
+def test_smtp_email_to_a_lead_carries_reply_to_and_threads_to_what_it_answers(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    channel = AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org", reply_to="returns@example.org")
+    message = replace(_message(tmp_path, tags=frozenset({"lead-purple-flag"})),
+                      in_reply_to="<reply-1@lead.example.org>", references=("<pack-1@grants.local>",))
+    assert Sender([channel]).deliver(message).ok
+    [(_, mail)] = inbox.received
+    assert mail["Reply-To"] == "returns@example.org" and mail["In-Reply-To"] == "<reply-1@lead.example.org>"
+    assert mail["References"].split() == ["<pack-1@grants.local>", "<reply-1@lead.example.org>"]
+
+
+def test_messages_to_officers_carry_no_reply_to_the_returns_address(tmp_path: Path) -> None:
+    mail = to_email(_message(tmp_path, tags=frozenset({"officers"})), reply_to="returns@example.org")
+    assert mail["Reply-To"] is None and mail["In-Reply-To"] is None

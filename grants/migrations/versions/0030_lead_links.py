@@ -1,7 +1,7 @@
 """lead links: each project lead's personal, revocable link to the portal
 
 Revision ID: 0030_lead_links
-Revises: 0001_baseline
+Revises: 0020_mailbox
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0030_lead_links"
-down_revision = "0001_baseline"
+down_revision = "0020_mailbox"
 branch_labels = None
 depends_on = None
 

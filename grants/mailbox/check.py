@@ -1,0 +1,39 @@
+"""`grants mailbox check`: connect, log in, open the folder read-only, count the new messages, look for the folders
+handled mail goes to. Nothing is fetched, flagged, moved or created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grants.mailbox.config import MailboxConfig
+from grants.mailbox.imap import MailboxConnection
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the check found, each line safe to print (no secret)."""
+
+    description: str
+    security: str
+    folder: str
+    messages: int
+    uidvalidity: int
+    new: int
+    folders: dict[str, bool]
+
+    def lines(self) -> list[str]:
+        found = [f"{name}: {'exists' if ok else 'missing (created on the first move)'}"
+                 for name, ok in self.folders.items()]
+        return [f"connected to {self.description} ({self.security})",
+                f"folder {self.folder}: {self.messages} message(s), UIDVALIDITY {self.uidvalidity}",
+                f"new since the last run: {self.new} message(s)", *found]
+
+
+def check_mailbox(box: MailboxConnection, config: MailboxConfig, last: tuple[int, int] | None) -> CheckResult:
+    """The check, read-only. `last`: the (UIDVALIDITY, highest UID) handled so far, if any."""
+    state = box.open(config.folder, readonly=True)
+    since = last[1] if last is not None and last[0] == state.uidvalidity else 0
+    new = len(box.uids_after(since))
+    folders = {name: box.has_folder(name) for name in (config.processed_folder, config.set_aside_folder)}
+    return CheckResult(config.description, box.security, config.folder, state.messages, state.uidvalidity, new,
+                       folders)

@@ -1,0 +1,205 @@
+"""Reading new mail into ingest: list the UIDs above the highest handled, read their headers, download only what may
+hold a return, ingest each workbook attachment as one file (with the sender and Message-ID), record every email,
+answer it, and only then move it to the processed or set-aside folder.
+
+Order and what a crash leaves: (1) the files are committed by ingest; (2) the emails and the folder's highest UID are
+recorded in one transaction; (3) answers go out (once each, by key); (4) the emails are moved and marked moved. A
+crash before (2) refetches the emails next run, and their files come back as duplicates (by SHA-256) while the
+answers are found by Message-ID; a crash after (2) leaves recorded, unmoved emails, which the next run answers
+(idempotently) and moves without downloading them again. Nothing is lost and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from grants.kernel import models as m
+from grants.kernel.db import session_scope
+from grants.mailbox.answers import SYNTHETIC, answer
+from grants.mailbox.config import MailboxConfig, MailboxError
+from grants.mailbox.imap import Fetched, MailboxConnection
+from grants.mailbox.inbound import ARCHIVE_SUFFIXES, WORKBOOK_SUFFIXES, Heading, attachments, read_heading
+from grants.mailbox.record import (
+    FolderKey,
+    Handled,
+    known_message_ids,
+    last_uid,
+    mark_moved,
+    pending,
+    record,
+    recorded_uids,
+)
+from grants.messaging.notify import Sender
+from grants.returns.ingest import IngestResult
+from grants.returns.source import FileSource
+
+Ingest = Callable[[list[Path], Mapping[Path, FileSource]], list[IngestResult]]
+CHUNK = 50  # emails handled per round: one ingest call, one recording transaction, one MOVE per folder
+
+
+@dataclass
+class MailReport:
+    """What one fetch did: a row per email handled, how many were downloaded, and the one-line error if any."""
+
+    mailbox: str
+    rows: list[dict[str, str]] = field(default_factory=list)
+    downloaded: int = 0
+    accepted: int = 0
+    error: str = ""
+
+
+@dataclass
+class MailRun:
+    """One fetch's collaborators: the database, the open connection, settings, ingest, who answers, and when."""
+
+    engine: Engine
+    box: MailboxConnection
+    config: MailboxConfig
+    ingest: Ingest
+    sender: Sender
+    return_to: str
+    now: datetime
+    staging: Path
+
+
+def fetch_mail(run: MailRun) -> MailReport:
+    """Fetch, ingest, record, answer and move every new email of the configured folder (see the module docstring)."""
+    report = MailReport(run.config.description)
+    try:
+        state = run.box.open(run.config.folder)
+        key = FolderKey(run.config.account, run.config.folder, state.uidvalidity)
+        _finish_pending(run, key, report)
+        last = last_uid(run.engine, key)
+        uids = run.box.uids_after(last)
+        for start in range(0, len(uids), CHUNK):
+            if not _round(run, key, uids[start:start + CHUNK], report):
+                break
+    except MailboxError as exc:
+        report.error = str(exc)
+    return report
+
+
+def _round(run: MailRun, key: FolderKey, uids: Sequence[int], report: MailReport) -> bool:
+    """Handle one chunk of new UIDs; False when a file failed to store (the rest waits for the next run)."""
+    done = recorded_uids(run.engine, key, uids)
+    heads = [(f, read_heading(f.raw)) for f in run.box.headers([u for u in uids if u not in done])]
+    known = known_message_ids(run.engine, key.account, [h.message_id for _, h in heads])
+    handled: list[Handled] = []
+    wanted: dict[int, Heading] = {}
+    for fetched, head in heads:
+        head = _with_id(head, key, fetched.uid)
+        verdict = _by_headers(run.config, fetched, head, known)
+        known.add(head.message_id)
+        if verdict is None:
+            wanted[fetched.uid] = head
+        else:
+            handled.append(verdict)
+    downloaded, failed_uid = _download_and_ingest(run, key, wanted, report)
+    handled += downloaded
+    up_to = (failed_uid - 1) if failed_uid is not None else max(uids)
+    handled = [h for h in handled if h.uid <= up_to]
+    record(run.engine, key, handled, up_to, run.now)
+    _finish_pending(run, key, report, fresh=True)
+    return failed_uid is None
+
+
+def _with_id(head: Heading, key: FolderKey, uid: int) -> Heading:
+    """An email without a Message-ID gets a stable made-up one (never used to thread an answer)."""
+    if head.message_id:
+        return head
+    account = hashlib.sha256(key.account.encode()).hexdigest()[:12]
+    made = f"<{key.uidvalidity}.{uid}.{account}{SYNTHETIC}"
+    return Heading(made, head.references, head.sender, head.subject, head.automatic)
+
+
+def _handled(fetched: Fetched, head: Heading, outcome: str, destination: str, files: int = 0, detail: str = ""
+             ) -> Handled:
+    return Handled(fetched.uid, head.message_id, head.references, head.sender, head.subject, outcome, destination,
+                   files, detail)
+
+
+def _by_headers(config: MailboxConfig, fetched: Fetched, head: Heading, known: set[str]) -> Handled | None:
+    """What the headers alone decide: a duplicate, automatic mail, an email too large; None: download it."""
+    if head.message_id in known:
+        return _handled(fetched, head, "duplicate", config.processed_folder, detail="Message-ID handled before")
+    if head.automatic:
+        return _handled(fetched, head, "automatic", config.set_aside_folder, detail=head.automatic)
+    if fetched.size > config.max_message_mb * 1_000_000:
+        return _handled(fetched, head, "too-large", config.set_aside_folder, detail=f"{fetched.size} bytes")
+    return None
+
+
+def _download_and_ingest(run: MailRun, key: FolderKey, wanted: dict[int, Heading], report: MailReport
+                         ) -> tuple[list[Handled], int | None]:
+    """Download the wanted emails, stage their workbooks and ingest them all in one call; the emails handled and
+    the first UID whose file could not be stored (None if all were)."""
+    handled: list[Handled] = []
+    files: dict[Path, tuple[int, FileSource]] = {}
+    for fetched in run.box.messages(sorted(wanted)):
+        report.downloaded += 1
+        verdict, staged = _sort(run, key, fetched, wanted[fetched.uid])
+        handled.append(verdict)
+        files |= {path: (fetched.uid, FileSource(verdict.sender, verdict.message_id)) for path in staged}
+    paths = list(files)
+    results = run.ingest(paths, {p: source for p, (_, source) in files.items()}) if paths else []
+    failed = [files[path][0] for path, r in zip(paths, results, strict=True) if r.outcome == "failed"]
+    report.accepted += sum(1 for r in results if r.outcome == "accepted")
+    for folder in {p.parent for p in paths}:
+        shutil.rmtree(folder, ignore_errors=True)
+    return handled, (min(failed) if failed else None)
+
+
+def _sort(run: MailRun, key: FolderKey, fetched: Fetched, head: Heading) -> tuple[Handled, list[Path]]:
+    """Which of the email's attachments are workbooks (staged to ingest), or why it holds none."""
+    found = attachments(fetched.raw)
+    workbooks = [a for a in found if a.suffix in WORKBOOK_SUFFIXES]
+    if not workbooks:
+        archives = [a.filename for a in found if a.suffix in ARCHIVE_SUFFIXES]
+        names = archives or [a.filename for a in found]
+        return _handled(fetched, head, "zip" if archives else "no-workbook", run.config.set_aside_folder,
+                        detail=json.dumps(names)), []
+    staged = []
+    for i, item in enumerate(workbooks, start=1):  # one folder per attachment: each keeps the name the lead gave it
+        folder = run.staging / f"{key.uidvalidity}-{fetched.uid}-{i}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / item.filename
+        path.write_bytes(item.content)
+        staged.append(path)
+    return _handled(fetched, head, "returns", run.config.processed_folder, len(workbooks),
+                    json.dumps([w.filename for w in workbooks])), staged
+
+
+def _finish_pending(run: MailRun, key: FolderKey, report: MailReport, *, fresh: bool = False) -> None:
+    """Answer and move every recorded email still in the folder; an email whose answer failed stays for next run."""
+    rows = pending(run.engine, key)
+    moves: dict[str, list[tuple[int, int]]] = {}
+    gone: list[int] = []
+    for row in rows:
+        with session_scope(run.engine) as session:
+            statuses = answer(session, row, run.now, run.sender, run.return_to, run.config.max_message_mb)
+        report.rows.append(_row(row, statuses, earlier=not fresh))
+        if "failed" in statuses:
+            continue
+        if row.uidvalidity != key.uidvalidity:  # the folder was recreated: those UIDs name nothing now
+            gone.append(row.id or 0)
+        else:
+            moves.setdefault(row.destination, []).append((row.uid, row.id or 0))
+    mark_moved(run.engine, gone, "gone")
+    for folder, items in moves.items():
+        run.box.move([uid for uid, _ in items], folder)
+        mark_moved(run.engine, [row_id for _, row_id in items], folder)
+
+
+def _row(row: m.MailMessage, statuses: list[str], *, earlier: bool) -> dict[str, str]:
+    detail = ", ".join(json.loads(row.detail)) if row.detail.startswith("[") else row.detail
+    return {"email": f"uid {row.uid}", "from": row.sender, "outcome": row.outcome, "files": str(row.files),
+            "detail": detail + (" (recorded by an earlier run)" if earlier else ""),
+            "answer": ", ".join(statuses) or "none"}

@@ -1,0 +1,104 @@
+"""When things go wrong: a crash between committing and moving neither duplicates nor loses; a wrong password or a
+TLS failure is one clear line without the secret."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from grants.kernel import models as m
+from grants.mailbox.config import MailboxConfig, MailboxError
+from grants.mailbox.fetch import MailRun, fetch_mail
+from grants.mailbox.imap import ImapToolsMailbox, connect
+from grants.messaging.channels import OutboxChannel
+from grants.messaging.notify import Sender
+from grants.returns.ingest import IngestResult, ingest_files
+from grants.returns.source import FileSource
+from tests.mail_support import Account, email
+from tests.mailbox.kit import NOW, RETURNS, database, outbox, run, workbook
+from tests.returns_kit import options
+
+
+class Crash(Exception):
+    """The process dying at this point."""
+
+
+class CrashOnMove(ImapToolsMailbox):
+    """The real connection, whose process dies just before moving anything."""
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        raise Crash
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return database(tmp_path)
+
+
+def _count(engine: Engine, table: type) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def test_a_crash_after_the_commit_before_the_move_neither_duplicates_nor_loses(
+        engine: Engine, account: Account, tmp_path: Path) -> None:
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    with pytest.raises(Crash):
+        run(engine, account, tmp_path, box=CrashOnMove(account.config()))
+    assert (_count(engine, m.Return), account.count("INBOX")) == (1, 1)  # committed, not yet moved
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 0  # finished from the record, not downloaded again
+    assert "recorded by an earlier run" in report.rows[0]["detail"]
+    assert (_count(engine, m.Return), _count(engine, m.MailMessage), len(outbox(tmp_path))) == (1, 1, 1)
+    assert (account.count("INBOX"), account.count("Processed")) == (0, 1)
+
+
+def test_a_crash_after_the_files_commit_before_the_email_is_recorded_neither_duplicates_nor_loses(
+        engine: Engine, account: Account, tmp_path: Path) -> None:
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    config = account.config()
+
+    def ingest_then_die(paths: list[Path], sources: dict[Path, FileSource]) -> list[IngestResult]:
+        ingest_files(engine, paths, NOW, options(tmp_path), sources)
+        raise Crash
+
+    box = connect(config)
+    sender = Sender([OutboxChannel(tmp_path / "outbox", "grants@example.org", RETURNS)])
+    with pytest.raises(Crash):
+        fetch_mail(MailRun(engine, box, config, ingest_then_die, sender, RETURNS, NOW, tmp_path / "staging"))
+    box.close()
+    assert (_count(engine, m.Return), _count(engine, m.MailMessage), outbox(tmp_path)) == (1, 0, [])
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 1 and report.accepted == 0  # fetched again; its file is a duplicate
+    [receipt] = outbox(tmp_path)  # the receipt of the return stored by the crashed run
+    assert receipt["Subject"].startswith("Received:")
+    assert (_count(engine, m.Return), account.count("Processed")) == (1, 1)
+
+
+def test_a_wrong_password_is_one_line_without_the_password(account: Account) -> None:
+    config = account.config(password="not-the-Password-123")
+    with pytest.raises(MailboxError) as caught:
+        connect(config)
+    assert "login refused for" in str(caught.value) and "not-the-Password-123" not in str(caught.value)
+
+
+def test_a_tls_failure_is_one_line(account: Account) -> None:
+    with pytest.raises(MailboxError, match="TLS failed"):
+        connect(account.config(tls="implicit"))  # the test server speaks plain IMAP on this port
+
+
+def test_starttls_required_but_not_offered_is_refused_before_logging_in(account: Account) -> None:
+    with pytest.raises(MailboxError, match="does not offer STARTTLS"):
+        connect(account.config(tls="starttls"))
+
+
+def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
+    from tests.notify_support import free_port
+
+    config = MailboxConfig(host="127.0.0.1", port=free_port(), tls="auto", username="u", password="pw")
+    with pytest.raises(MailboxError, match=r"cannot connect \(Connection refused\)"):
+        connect(config)

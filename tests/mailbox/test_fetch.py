@@ -1,0 +1,191 @@
+"""Returns by email, against a real Dovecot: a lead's workbook is ingested and answered in its thread; every email is
+downloaded once; duplicates, automatic mail and mail without a workbook are handled without a return or a loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from grants.kernel import models as m
+from tests.mail_support import Account, email
+from tests.mailbox.kit import LEAD, RETURNS, database, outbox, run, workbook
+
+
+@pytest.fixture
+def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return database(tmp_path)
+
+
+def _returns(engine) -> list[m.Return]:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return list(session.exec(select(m.Return).order_by(col(m.Return.id))))
+
+
+def test_a_leads_reply_with_the_filled_workbook_is_accepted_and_the_receipt_threads_to_it(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mail = email(attachments=[("Active Bystander Q2.xlsx", workbook(engine, tmp_path))],
+                 headers={"In-Reply-To": "<pack-1@grants.local>", "References": "<pack-1@grants.local>"})
+    account.append(mail)
+    report = run(engine, account, tmp_path)
+    assert report.error == "" and report.downloaded == 1 and report.accepted == 1
+    [ret] = _returns(engine)
+    assert ret.status == "accepted"
+    with Session(engine) as session:
+        received = session.exec(select(m.ReceivedFile)).one()
+    assert (received.sender, received.message_id) == (LEAD, mail["Message-ID"])
+    [receipt] = outbox(tmp_path)
+    assert receipt["Subject"].startswith("Received:")
+    assert receipt["In-Reply-To"] == mail["Message-ID"]
+    assert receipt["References"].split() == ["<pack-1@grants.local>", mail["Message-ID"]]
+    assert receipt["Reply-To"] == RETURNS and LEAD in receipt["To"]
+    assert (account.count("INBOX"), account.count("Processed")) == (0, 1)
+
+
+def test_a_second_run_downloads_nothing(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    assert run(engine, account, tmp_path).downloaded == 1
+    again = run(engine, account, tmp_path)
+    assert (again.downloaded, again.rows, len(_returns(engine))) == (0, [], 1)
+
+
+def test_the_same_mail_delivered_twice_is_recognised_by_message_id_without_downloading_it(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mail = email(attachments=[("q2.xlsx", workbook(engine, tmp_path))])
+    account.append(mail)
+    run(engine, account, tmp_path)
+    account.append(mail)  # redelivered: a new UID, the same Message-ID
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 0 and [r["outcome"] for r in report.rows] == ["duplicate"]
+    assert len(_returns(engine)) == 1 and len(outbox(tmp_path)) == 1
+    assert account.count("Processed") == 2
+
+
+def test_a_forwarded_copy_of_the_same_workbook_is_a_duplicate_file_by_sha256(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    content = workbook(engine, tmp_path)
+    account.append(email(attachments=[("q2.xlsx", content)]))
+    account.append(email(sender="colleague@example.org", subject="Fwd: return", attachments=[("q2.xlsx", content)]))
+    run(engine, account, tmp_path)
+    with Session(engine) as session:
+        outcomes = list(session.exec(select(m.ReceivedFile.outcome).order_by(col(m.ReceivedFile.id))))
+    assert outcomes == ["accepted", "duplicate"] and len(_returns(engine)) == 1
+
+
+def test_a_mailbox_recreated_with_a_new_uidvalidity_is_read_again_without_duplicating(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = account.config(folder="Returns")
+    first = email(attachments=[("q2.xlsx", workbook(engine, tmp_path))])
+    account.append(first, "Returns")
+    run(engine, account, tmp_path, config)
+    account.recreate("Returns")  # a new UIDVALIDITY: the UIDs start again at 1
+    account.append(first, "Returns")
+    account.append(email(attachments=[("q2-v2.xlsx", workbook(engine, tmp_path, people=61))]), "Returns")
+    report = run(engine, account, tmp_path, config)
+    assert [r["outcome"] for r in report.rows] == ["duplicate", "returns"]
+    assert [r.version for r in _returns(engine)] == [1, 2]
+    with Session(engine) as session:
+        states = list(session.exec(select(m.MailboxState)))
+        assert len(states) == 1 and states[0].last_uid == 2
+
+
+def test_two_workbooks_in_one_mail_are_two_files(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("bystander.xlsx", workbook(engine, tmp_path)),
+                                      ("purple.xlsx", workbook(engine, tmp_path, "purple-flag"))]))
+    report = run(engine, account, tmp_path)
+    assert report.rows[0]["files"] == "2" and report.accepted == 2
+    with Session(engine) as session:
+        senders = list(session.exec(select(m.ReceivedFile.sender)))
+    assert senders == [LEAD, LEAD]
+    assert sorted(r.project_id for r in _returns(engine)) == sorted({r.project_id for r in _returns(engine)})
+    assert len(outbox(tmp_path)) == 2
+
+
+def test_a_mail_without_a_workbook_gets_one_polite_reply_and_is_set_aside(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mail = email(subject="Question about Q2", attachments=[("photo.jpg", b"\xff\xd8\xff")])
+    account.append(mail)
+    run(engine, account, tmp_path)
+    run(engine, account, tmp_path)
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "No return workbook found in your email"
+    assert reply["In-Reply-To"] == mail["Message-ID"] and reply["To"] == LEAD and reply["Reply-To"] == RETURNS
+    assert (account.count("INBOX"), account.count("Set aside")) == (0, 1) and _returns(engine) == []
+
+
+def test_a_zip_attachment_gets_send_the_workbook_itself(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("return.zip", b"PK\x03\x04 not opened")]))
+    report = run(engine, account, tmp_path)
+    assert report.rows[0]["outcome"] == "zip"
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "Please send the workbook itself, not a zip file"
+    assert "return.zip" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto-Submitted": "auto-replied"},
+    {"Precedence": "bulk"},
+    {"X-Autoreply": "yes"},
+    {"Return-Path": "<>"},
+    {"Subject": "Out of Office: back on Monday"},
+    {"Subject": "Automatic reply: Active Bystander return"},
+    {"List-Id": "<returns.lists.example.org>"},
+], ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()))
+def test_automatic_mail_is_set_aside_unanswered_and_not_downloaded(
+        engine, account: Account, tmp_path: Path, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    subject = headers.pop("Subject", "Re: return")
+    account.append(email(subject=subject, headers=headers, attachments=[("photo.jpg", b"x")]))
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 0 and [r["outcome"] for r in report.rows] == ["automatic"]
+    assert outbox(tmp_path) == [] and account.count("Set aside") == 1
+
+
+def test_mail_from_mailer_daemon_is_never_answered(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(sender="MAILER-DAEMON@example.org", subject="Undelivered Mail Returned to Sender"))
+    run(engine, account, tmp_path)
+    assert outbox(tmp_path) == []
+
+
+def test_a_hostile_attachment_is_quarantined_and_the_sender_told_why(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("return.xlsx", b"MZ\x90\x00 an executable renamed .xlsx")]))
+    report = run(engine, account, tmp_path)
+    assert report.rows[0]["outcome"] == "returns" and _returns(engine) == []
+    with Session(engine) as session:
+        assert session.exec(select(m.ReceivedFile.outcome)).one() == "quarantined"
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "We could not read the file you sent" and reply["To"] == LEAD
+    assert list((tmp_path / "quarantine").iterdir())
+
+
+def test_a_signed_workbook_from_a_sender_not_on_record_is_accepted_and_the_officer_told(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(sender="finance@bystander-charity.org", attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    run(engine, account, tmp_path)
+    assert [r.status for r in _returns(engine)] == ["accepted"]
+    [receipt] = outbox(tmp_path)
+    assert "finance@bystander-charity.org" in receipt["To"] and LEAD in receipt["To"]
+    assert receipt["Cc"]  # the responsible officer
+    assert "finance@bystander-charity.org, who is not the lead on record" in " ".join(
+        receipt.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+
+
+def test_every_email_is_recorded_with_its_outcome(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    account.append(email(subject="hello"))
+    account.append(email(headers={"Auto-Submitted": "auto-generated"}))
+    run(engine, account, tmp_path)
+    with Session(engine) as session:
+        rows = list(session.exec(select(m.MailMessage.outcome, m.MailMessage.moved_to).order_by(
+            col(m.MailMessage.uid))))
+        assert session.exec(select(func.count()).select_from(m.MailMessage)).one() == 3
+    assert rows == [("returns", "Processed"), ("no-workbook", "Set aside"), ("automatic", "Set aside")]
+
+
+def test_an_email_too_large_is_set_aside_unopened_with_a_reply(engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    report = run(engine, account, tmp_path, account.config(max_message_mb=0.001))
+    assert report.downloaded == 0 and report.rows[0]["outcome"] == "too-large"
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "Your email was too large to read" and account.count("Set aside") == 1
