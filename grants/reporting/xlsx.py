@@ -162,7 +162,7 @@ def _outputs_chart(ws: Worksheet, data: BoardData) -> None:
            footer=_footer(data))
     set_print(ws, fit_height=1, footer=_footer(data))
     if rows:
-        shares = [float(v) for row in rows for v in row[2:4]]
+        shares = [float(max(Decimal(o.profile_to_date) / Decimal(o.target), o.share_of_target)) for o in counts]
         top = min(max(1.0, math.ceil(max(shares) * 4) / 4), 2.0)
         outputs_chart(ws, 1, len(rows) + 1, f"A{len(rows) + 3}", top)
 
