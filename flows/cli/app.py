@@ -114,6 +114,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
 ) -> None:
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        from flows.engine.server import check_port_free
+
+        check_port_free(port)  # before any work: one clear line, never a silent move to another port
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
