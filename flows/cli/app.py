@@ -33,6 +33,7 @@ from grants.programme.status import grant_status
 app = typer.Typer(
     help="Grant monitoring engine: returns, checks, risks and chasing for fixed-term grants.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    rich_markup_mode=None,  # plain help: flags read as flags (rich help shows `--json <bool>`)
 )
 config_app = typer.Typer(help="Check the grant programme configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -46,8 +47,10 @@ cli_demo.register(app)  # demo
 
 
 def out() -> Console:
-    """Console for results; wide enough for tables when not a terminal."""
-    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
+    """Console for results: the terminal's width; when not a terminal, COLUMNS or 200 (wide enough for tables)."""
+    columns = os.environ.get("COLUMNS", "")
+    width = None if sys.stdout.isatty() else int(columns) if columns.isdigit() else 200
+    return Console(width=width, soft_wrap=False)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, select
 
+from flows.cli.support import writable_folder
 from flows.database import configured_engine, open_session
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
@@ -34,7 +35,7 @@ def template(
     if (project is None) == (not all_projects):
         raise GrantsError("give either --project CODE or --all")
     settings = get_settings()
-    folder = out_dir or settings.folder("outbox") / "returns"
+    folder = writable_folder(out_dir) if out_dir is not None else settings.folder("outbox") / "returns"
     with open_session() as session:
         for project_id, period_id in _targets(session, project, period):
             path = write_return_workbook(session, project_id, period_id, folder,
