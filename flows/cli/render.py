@@ -44,7 +44,8 @@ def grant_status(console: Console, g: GrantStatus) -> None:
     table.add_column("Allocation", justify="right", no_wrap=True, min_width=money)  # money is never cut
     periods = g.projects[0].periods if g.projects else []
     for period in periods:
-        heading = f"{period.label}\ndue {period.due:%a %d %b %Y}" if wide else f"{period.label[-2:]}\n{period.due:%d %b}"
+        heading = (f"{period.label}\ndue {period.due:%a %d %b %Y}" if wide
+                   else f"{period.label[-2:]}\n{period.due:%d %b}")
         table.add_column(heading, min_width=8)
     rated = any(p.rag for p in g.projects)
     if rated:
