@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from flows.cli.support import writable_folder
 from flows.database import configured_engine, open_session
+from flows.engine.jobs import returns_address
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.settings import get_settings
@@ -39,7 +40,7 @@ def template(
     with open_session() as session:
         for project_id, period_id in _targets(session, project, period):
             path = write_return_workbook(session, project_id, period_id, folder,
-                                         settings.signing_key.get_secret_value().encode())
+                                         settings.signing_key.get_secret_value().encode(), return_to=returns_address())
             typer.echo(f"wrote {path}")
 
 

@@ -33,8 +33,14 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
     from grants.returns.writer import write_return_workbook
 
     key = get_settings().signing_key.get_secret_value().encode()
-    path: Path = write_return_workbook(session, project_id, period_id, out_dir, key)
+    path: Path = write_return_workbook(session, project_id, period_id, out_dir, key, return_to=returns_address())
     return path
+
+
+def returns_address() -> str:
+    """Where leads send returns: the notify settings' `return_to`, else their sender address (as the messages say)."""
+    config = load_notify_config(get_settings().notify_config)
+    return config.return_to or config.sender
 
 
 
