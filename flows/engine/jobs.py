@@ -8,9 +8,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from flows.database import configured_engine
+from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.kernel.settings import get_settings
 from grants.messaging.alerts import send_risk_alerts
@@ -86,16 +87,18 @@ def chase_job(as_of: date, now: datetime) -> Rows:
 def check_job(as_of: date, now: datetime) -> Rows:
     """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red.
 
-    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>),
-    and per alert (what: alert).
+    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>,
+    with the risk's title and score), and per alert (what: alert).
     """
     with session_scope(configured_engine()) as session:
         run = run_checks(session, as_of)
         rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
                        "overall": r.overall_rag, "was": "", "detail": r.reasons.get("overall", "")}
                       for r in run.ratings]
+        titles = {r.id: r.title for r in session.exec(select(m.Risk))}
         rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
-                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
+                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}",
+                  "title": titles.get(c.risk_id, c.key), "score": c.new_score} for c in run.risk_changes]
     sender, _ = _sender()
     with session_scope(configured_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)
