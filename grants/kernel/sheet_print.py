@@ -47,7 +47,7 @@ def column_width(ws: Worksheet, column: int) -> float:
 
 def lines_needed(text: str, width: float) -> int:
     """How many lines `text` wraps to in a column `width` characters wide (erring towards one line more)."""
-    chars = max(int(width * 1.2) - 1, 1)
+    chars = max(int(width * 1.3) - 1, 1)
     return sum(max(len(textwrap.wrap(part, chars, break_long_words=True)), 1) for part in text.split("\n"))
 
 

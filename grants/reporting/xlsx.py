@@ -24,8 +24,8 @@ GBP = '"£"#,##0.00'
 PERCENT = "0.0%"
 RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE"}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-BODY_FONT = Font(size=10)
+HEADER_FONT = Font(name="Calibri", size=10, bold=True, color="FFFFFF")
+BODY_FONT = Font(name="Calibri", size=10)
 NO_OWNER, NO_MITIGATION = "Not assigned yet", "None recorded yet"
 
 
@@ -54,8 +54,7 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cell.font = BODY_FONT
     last = ws.max_row
-    fit_row_heights(ws, [1], font_size=11)
-    fit_row_heights(ws, range(2, last + 1))
+    fit_row_heights(ws, range(1, last + 1))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(last, 2)}"
     set_print(ws, title_rows=1, footer=footer)
@@ -138,7 +137,7 @@ def _projects(ws: Worksheet, data: BoardData) -> None:
     rows = [[p.name, p.lead_organisation, _money(p.allocation), _money(p.spent), p.spent_share,
              _money(p.forecast), p.spend_rag, p.spend_reason, p.outputs_rag, p.outputs_reason, p.overall_rag,
              p.overall_reason] for p in data.projects]
-    _table(ws, headers, rows, {3: GBP, 4: GBP, 5: PERCENT, 6: GBP}, [24, 18, 12, 12, 11, 12, 8, 36, 8, 36, 8, 30],
+    _table(ws, headers, rows, {3: GBP, 4: GBP, 5: PERCENT, 6: GBP}, [24, 18, 12, 12, 12, 12, 9, 36, 9, 36, 9, 30],
            rag_columns=(7, 9, 11), footer=_footer(data))
 
 
@@ -181,7 +180,7 @@ def _risks(ws: Worksheet, data: BoardData) -> None:
     rows = [[r.id, r.scope, r.kind, r.title, r.likelihood, r.impact, r.score, r.rag, r.owner or NO_OWNER,
              r.mitigation or NO_MITIGATION, r.evidence, r.first_seen, r.last_seen] for r in ordered]
     _table(ws, headers, rows, {12: "DD MMM YYYY", 13: "DD MMM YYYY"},
-           [5, 18, 14, 32, 10, 8, 7, 8, 14, 28, 40, 12, 12], rag_columns=(8,), footer=_footer(data))
+           [5, 18, 14, 32, 11, 8, 7, 8, 14, 28, 40, 12, 12], rag_columns=(8,), footer=_footer(data))
 
 
 def _returns(ws: Worksheet, data: BoardData) -> None:
