@@ -43,6 +43,7 @@ def header(ws: Worksheet, row: int, labels: list[str]) -> None:
         cell = ws.cell(row=row, column=column, value=label)
         cell.font, cell.fill, cell.border = HEADER, HEADER_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[row].height = 32  # two lines: the longest labels wrap once at the sheets' widths
 
 
 def shown(cell: Cell, number_format: str = "") -> None:
@@ -101,3 +102,4 @@ def print_on_pages(ws: Worksheet, *, landscape: bool, one_page: bool, title_rows
     rows (1 to `title_rows`) repeated on each."""
     set_print(ws, title_rows=0 if one_page else title_rows, landscape=landscape, fit_height=1 if one_page else 0,
               footer=ws.title)
+    ws.print_options.horizontalCentered = False  # LibreOffice cuts the left edge of a centred one-column sheet

@@ -110,14 +110,14 @@ def _instructions(book: _Book, return_to: str | None = None, upload_url: str | N
     ]
     for row, line in enumerate(text, start=4):
         ws.cell(row=row, column=1, value=f"{row - 3}. {line}").alignment = st.WRAP
-        ws.row_dimensions[row].height = 32
+        ws.row_dimensions[row].height = 34
     row = 4 + len(text) + 1
     ws.cell(row=row, column=1, value="How to send it back").font = st.HEADING
     name = return_file_name(f.project.code, f.period.label)
     for offset, line in enumerate(send_back(name, f"{f.period.due:%A %d %B %Y}", return_to, upload_url), start=1):
         ws.cell(row=row + offset, column=1, value=line).alignment = st.WRAP
-        ws.row_dimensions[row + offset].height = 18
-    st.widths(ws, {"A": 110})
+        ws.row_dimensions[row + offset].height = 34
+    st.widths(ws, {"A": 92})
     st.print_on_pages(ws, landscape=False, one_page=True)
     st.protect(ws)
 
@@ -231,7 +231,7 @@ def _sign_off(book: _Book) -> None:
         ws.cell(row=row, column=1, value=f"Signed: {label.lower()}").font = st.TOTAL_FONT
         book.input(ws, row, 2, name)
     st.widths(ws, {"A": 30, "B": 90})
-    st.print_on_pages(ws, landscape=False, one_page=True)
+    st.print_on_pages(ws, landscape=True, one_page=True)
     st.protect(ws)
 
 

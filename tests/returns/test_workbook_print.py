@@ -37,7 +37,7 @@ def test_each_input_sheet_prints_on_one_a4_page(engine: Engine, tmp_path: Path, 
     assert int(ws.page_setup.paperSize) == 9  # A4
     assert ws.sheet_properties.pageSetUpPr.fitToPage is True
     assert (int(ws.page_setup.fitToWidth), int(ws.page_setup.fitToHeight)) == (1, 1)
-    expected = "landscape" if sheet in (lay.SPEND, lay.OUTPUTS) else "portrait"
+    expected = "landscape" if sheet in (lay.SPEND, lay.OUTPUTS, lay.SIGN_OFF) else "portrait"
     assert ws.page_setup.orientation == expected
 
 
