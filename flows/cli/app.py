@@ -37,6 +37,7 @@ from grants.programme.status import grant_status
 app = typer.Typer(
     help="Grant monitoring engine: returns, checks, risks and chasing for fixed-term grants.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    rich_markup_mode=None,  # plain help: flags read as flags (rich help shows `--json <bool>`)
 )
 config_app = typer.Typer(help="Check the grant programme configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -54,8 +55,10 @@ cli_link.register(app)  # link
 
 
 def out() -> Console:
-    """Console for results; wide enough for tables when not a terminal."""
-    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
+    """Console for results: the terminal's width; when not a terminal, COLUMNS or 200 (wide enough for tables)."""
+    columns = os.environ.get("COLUMNS", "")
+    width = None if sys.stdout.isatty() else int(columns) if columns.isdigit() else 200
+    return Console(width=width, soft_wrap=False)
 
 
 @app.command()
@@ -124,6 +127,10 @@ def serve(
 ) -> None:
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
     app beside it (Ctrl-C stops both)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        from flows.engine.server import check_port_free
+
+        check_port_free(port)  # before any work: one clear line, never a silent move to another port
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.support import AsOf, parse_as_of
+from flows.cli.support import AsOf, parse_as_of, which_grant, writable_folder
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel.settings import get_settings
@@ -19,16 +19,17 @@ export_app = typer.Typer(help="Export open data.", no_args_is_help=True)
 
 @export_app.command("360giving")
 def export_360giving(
-    grant: Annotated[str, typer.Option(help="Grant reference.")] = "SVD-2024-25",
+    grant: Annotated[str | None, typer.Option(help="Grant reference; needed when several grants are loaded.")] = None,
     out: Annotated[Path | None, typer.Option(help="JSON file to write; the CSV goes beside it.")] = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the 360Giving JSON package and its CSV flat form; checks the standard's required fields first."""
     day = parse_as_of(as_of)
     with open_session() as session:
+        grant = which_grant(session, grant)
         package = build_package(session, grant, day, now_utc())
     target = out or get_settings().folder("reports") / f"{grant}-360giving.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(target.parent)
     target.write_text(json.dumps(package, indent=2), encoding="utf-8")
     csv_path = target.with_suffix(".csv")
     csv_path.write_text(to_csv(package), encoding="utf-8")

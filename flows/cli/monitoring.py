@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from flows.cli import render
-from flows.cli.support import AsOf, parse_as_of
+from flows.cli.support import AsOf, parse_as_of, which_grant
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel.errors import GrantsError
@@ -80,14 +80,16 @@ def risk_update(
 
 @release_app.command("record")
 def release_record(
-    grant: Annotated[str, typer.Option("--grant", help="Grant reference.")],
     amount: Annotated[str, typer.Option(help="Pounds received, e.g. 125000 or 62500.50.")],
     on: Annotated[str, typer.Option("--date", help="Day received (YYYY-MM-DD).")],
+    grant: Annotated[str | None, typer.Option(
+        "--grant", help="Grant reference; needed when several grants are loaded.")] = None,
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
 ) -> None:
     """Record money received for a grant."""
     day = _day(on, "--date")
     with open_session() as session:
+        grant = which_grant(session, grant)
         row = record_release(session, grant, amount, day, now_utc(), note)
     typer.echo(f"recorded: {grant} received {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
 

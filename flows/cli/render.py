@@ -22,35 +22,45 @@ STATE_STYLE = {
 }
 
 
+WIDE = 150
+"""Below this many columns `grants status` drops the lead organisation and shortens the quarter headings (Q1, 12 Jul)
+so that every column fits and money is never cut."""
+
+
 def grant_status(console: Console, g: GrantStatus) -> None:
-    """A grant header line, then one row per project with each period's return state."""
+    """A grant header line, then one row per project with each period's return state (fitted to the console)."""
     via = f" via {g.intermediary}" if g.intermediary else ""
     console.print(f"[bold]{g.reference}[/bold] {g.name}: {format_gbp(g.amount)} from {g.funder}{via}")
     console.print(
         f"Allocated {format_gbp(g.allocated)} to {len(g.projects)} projects; spend by {g.spend_by:%d %b %Y}; "
         f"as of {g.as_of:%d %b %Y}"
     )
+    wide = console.width >= WIDE
     table = Table(show_lines=False)
-    table.add_column("Project")
-    table.add_column("Lead organisation")
-    table.add_column("Allocation", justify="right")
+    table.add_column("Project", ratio=2, min_width=14)
+    if wide:
+        table.add_column("Lead organisation", ratio=1)
+    money = max([len(format_gbp(p.allocation)) for p in g.projects] + [len(format_gbp(g.allocated))])
+    table.add_column("Allocation", justify="right", no_wrap=True, min_width=money)  # money is never cut
     periods = g.projects[0].periods if g.projects else []
     for period in periods:
-        table.add_column(f"{period.label}\ndue {period.due:%a %d %b %Y}")
+        heading = (f"{period.label}\ndue {period.due:%a %d %b %Y}" if wide
+                   else f"{period.label[-2:]}\n{period.due:%d %b}")
+        table.add_column(heading, min_width=8)
     rated = any(p.rag for p in g.projects)
     if rated:
-        for heading in ("Spend", "Outputs", "Overall"):
-            table.add_column(heading)
+        for heading in ("Spend", "Outputs", "Overall") if wide else ("Overall",):
+            table.add_column(heading, no_wrap=True)
     for project in g.projects:
         cells = []
         for period in project.periods:
             style = STATE_STYLE[period.state]
             cells.append(f"[{style}]{period.state.value}[/{style}]")
-        table.add_row(project.name, project.lead_organisation, format_gbp(project.allocation), *cells,
-                      *(_rag_cells(project.rag) if rated else []))
+        table.add_row(project.name, *([project.lead_organisation] if wide else []), format_gbp(project.allocation),
+                      *cells, *(_rag_cells(project.rag, wide) if rated else []))
     table.add_section()
-    table.add_row("Total", "", format_gbp(g.allocated), *["" for _ in periods],
-                  *(_rag_cells(g.rag) if rated else []))
+    table.add_row("Total", *([""] if wide else []), format_gbp(g.allocated), *["" for _ in periods],
+                  *(_rag_cells(g.rag, wide) if rated else []))
     console.print(table)
     if rated:
         for name, rag in [(p.name, p.rag) for p in g.projects] + [("Grant", g.rag)]:
@@ -66,10 +76,11 @@ def _rag(value: str) -> str:
     return f"[{style}]{value.upper()}[/{style}]" if style else value
 
 
-def _rag_cells(rag: RagSummary | None) -> list[str]:
+def _rag_cells(rag: RagSummary | None, wide: bool = True) -> list[str]:
+    """Spend, outputs and overall RAG; only the overall one on a narrow console (the reasons follow the table)."""
     if rag is None:
-        return ["", "", ""]
-    return [_rag(rag.spend), _rag(rag.outputs), _rag(rag.overall)]
+        return ["", "", ""] if wide else [""]
+    return [_rag(rag.spend), _rag(rag.outputs), _rag(rag.overall)] if wide else [_rag(rag.overall)]
 
 
 def check_run(console: Console, run: CheckRun) -> None:

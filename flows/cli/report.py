@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.support import parse_as_of
+from flows.cli.support import parse_as_of, writable_folder
 from flows.database import open_session
 from grants.kernel.settings import get_settings
 from grants.reporting.board_data import period_as_of
@@ -36,7 +36,7 @@ def report(as_of: ReportAsOf = None, period: Period = None, formats: Formats = N
     A date before the latest check changes neither the stored assessments nor the risk register.
     """
     chosen = check_formats(formats or FORMATS)
-    folder = out or get_settings().folder("reports")
+    folder = writable_folder(out) if out is not None else get_settings().folder("reports")
     with open_session() as session:
         day = period_as_of(session, period, grant) if period and as_of is None else parse_as_of(as_of)
         paths = write_reports(session, day, folder, chosen, grant, period)

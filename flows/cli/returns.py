@@ -14,7 +14,9 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from flows.cli.mailbox import fetch_for_ingest
+from flows.cli.support import writable_folder
 from flows.database import configured_engine, open_session
+from flows.engine.jobs import returns_address
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.settings import get_settings
@@ -35,11 +37,11 @@ def template(
     if (project is None) == (not all_projects):
         raise GrantsError("give either --project CODE or --all")
     settings = get_settings()
-    folder = out_dir or settings.folder("outbox") / "returns"
+    folder = writable_folder(out_dir) if out_dir is not None else settings.folder("outbox") / "returns"
     with open_session() as session:
         for project_id, period_id in _targets(session, project, period):
             path = write_return_workbook(session, project_id, period_id, folder,
-                                         settings.signing_key.get_secret_value().encode())
+                                         settings.signing_key.get_secret_value().encode(), return_to=returns_address())
             typer.echo(f"wrote {path}")
 
 

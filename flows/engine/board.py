@@ -8,7 +8,7 @@ from datetime import date
 from prefect import flow
 
 from flows.engine import jobs
-from flows.engine.common import publish_table, resolve_as_of
+from flows.engine.common import publish_table, rag_label, resolve_as_of
 
 
 @flow(name="board-report", log_prints=True)
@@ -17,6 +17,10 @@ def board_report(as_of: date | None = None) -> list[dict[str, str]]:
     day = resolve_as_of(as_of)
     rows, paths = jobs.report_job(day)
     files = "\n".join(f"- `{path}`" for path in paths)
-    publish_table("board-report", rows, f"Board report as of {day:%d %b %Y}, written to:\n{files}")
+    red = sum(1 for row in rows if row["overall"] == "red")
+    view = [{"project": r["project"], "RAG": rag_label(r["overall"]), "reason": r["reason"], "spend": r["spend"],
+             "outputs": r["outputs"], "grant": r["grant"]} for r in rows]
+    publish_table("board-report", view, f"Board report as of {day:%d %b %Y}",
+                  f"{len(rows)} projects, {red} red overall. Written to:\n{files}")
     print(f"board report as of {day}: {len(rows)} projects; " + ", ".join(str(p) for p in paths))
     return rows

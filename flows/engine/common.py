@@ -1,7 +1,9 @@
-"""What every flow shares: the date (and moment) it runs as, and publishing a table artifact."""
+"""What every flow shares: the date (and moment) it runs as, and publishing a table artifact an officer can read in
+one screen: a title and a summary in words, the columns they read first (project, RAG, reason), risks by title."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -13,6 +15,8 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from flows.clock import now_utc, today
 from grants.kernel.settings import get_settings
+
+RAG_LABEL = {"red": "✖ red", "amber": "▲ amber", "green": "✔ green"}
 
 
 def resolve_as_of(as_of: date | None) -> date:
@@ -28,12 +32,13 @@ def moment(as_of: date | None, at: time = time(12, 0)) -> datetime:
     return datetime.combine(as_of, at, tzinfo=ZoneInfo(get_settings().timezone))
 
 
-def publish_table(key: str, rows: Sequence[dict[str, Any]], description: str) -> None:
-    """A table artifact a person can read in the Prefect UI (an empty table says so in its description)."""
+def publish_table(key: str, rows: Sequence[dict[str, Any]], title: str, summary: str = "") -> None:
+    """A table artifact a person can read in the Prefect UI: its description opens with `title` as a heading and
+    `summary` in words (an empty table says so)."""
     if not rows:
         rows = [{"result": "nothing to do"}]
     safe = [{k: ("" if v is None else str(v)) for k, v in row.items()} for row in rows]
-    create_table_artifact(safe, key=key, description=description)
+    create_table_artifact(safe, key=key, description=f"### {title}\n\n{summary}".rstrip())
 
 
 @contextmanager
@@ -47,3 +52,34 @@ def without_heartbeats() -> Iterator[None]:
     """
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def rag_label(rag: str) -> str:
+    """A RAG in words with a symbol, never by colour alone."""
+    return RAG_LABEL.get(rag, rag or "not rated")
+
+
+def check_view(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, str]], str]:
+    """The check job's rows as an officer reads them: one row per project and one for the grant (name, overall RAG,
+    reason, and the risks the run changed for it, by title), and a summary line of ratings, risks and alerts."""
+    ratings = [r for r in rows if r["what"] == "rating"]
+    changes = [r for r in rows if str(r["what"]).startswith("risk ")]
+    alerts = [r for r in rows if r["what"] == "alert"]
+    names = [str(r["subject"]) for r in ratings]
+    by_name: dict[str, list[str]] = {name: [] for name in names}
+    for change in changes:
+        title = str(change.get("title") or change["subject"])
+        owner = next((n for n in names if title.startswith(f"{n}: ")), names[-1] if names else "")
+        text = title.removeprefix(f"{owner}: ")
+        by_name.setdefault(owner, []).append(
+            f"{str(change['what']).removeprefix('risk ')}: {text} ({rag_label(str(change['overall']))}, "
+            f"score {change.get('score', '')})")
+    view = [{"project": name, "RAG": rag_label(str(r["overall"])), "reason": str(r["detail"]),
+             "risks changed": "; ".join(by_name.get(name, []))} for name, r in zip(names, ratings, strict=True)]
+    counts = Counter(str(r["overall"]) for r in ratings)
+    kinds = Counter(str(c["what"]).removeprefix("risk ") for c in changes)
+    sent = sum(1 for a in alerts if a["overall"] == "sent")
+    summary = (f"{len(ratings)} ratings: {counts['red']} red, {counts['amber']} amber, {counts['green']} green. "
+               f"Risks: {', '.join(f'{n} {k}' for k, n in sorted(kinds.items())) or 'no changes'}. "
+               f"Alerts to officers: {sent} sent.")
+    return view, summary

@@ -11,14 +11,15 @@ from datetime import date
 from prefect import flow
 
 from flows.engine import jobs
-from flows.engine.common import moment, publish_table, resolve_as_of
+from flows.engine.common import check_view, moment, publish_table, resolve_as_of
 
 
 @flow(name="ingest-returns", retries=1, retry_delay_seconds=30)
 def ingest_returns(as_of: date | None = None) -> int:
     """Ingest the inbox; when anything was accepted, run the checks straight away."""
     rows, accepted = jobs.ingest_job(moment(as_of))
-    publish_table("ingest-returns", rows, f"Files ingested ({accepted} accepted)")
+    publish_table("ingest-returns", rows, "Returns ingested from the inbox",
+                  f"{len(rows)} files read, {accepted} accepted; each lead was sent a receipt or what to fix.")
     if accepted:
         check_and_assess(as_of)
     return accepted
@@ -29,8 +30,10 @@ def chase_returns(as_of: date | None = None) -> int:
     """Return packs, reminders, overdue chasers and escalations due today; returns how many were sent."""
     day = resolve_as_of(as_of)
     rows = jobs.chase_job(day, moment(as_of))
-    publish_table("chase-returns", rows, f"Messages due on {day:%d %b %Y}")
-    return sum(1 for row in rows if row["status"] == "sent")
+    sent = sum(1 for row in rows if row["status"] == "sent")
+    publish_table("chase-returns", rows, f"Return packs and chasers due on {day:%d %b %Y}",
+                  f"{sent} of {len(rows)} messages sent (a rerun sends nothing twice).")
+    return sent
 
 
 @flow(name="check-and-assess", retries=1, retry_delay_seconds=60)
@@ -38,7 +41,8 @@ def check_and_assess(as_of: date | None = None) -> int:
     """Checks, RAG ratings, the risk register, and alerts for risks that opened or turned red."""
     day = resolve_as_of(as_of)
     rows = jobs.check_job(day, moment(as_of))
-    publish_table("check-and-assess", rows, f"Ratings and alerts as of {day:%d %b %Y}")
+    view, summary = check_view(rows)
+    publish_table("check-and-assess", view, f"Ratings, risks and alerts as of {day:%d %b %Y}", summary)
     return len(rows)
 
 
@@ -47,5 +51,6 @@ def officer_digest(as_of: date | None = None) -> int:
     """The weekly digest for officers; returns how many were sent (0 on a rerun in the same week)."""
     day = resolve_as_of(as_of)
     rows = jobs.digest_job(day, moment(as_of))
-    publish_table("officer-digest", rows, f"Digest for the week of {day:%d %b %Y}")
+    publish_table("officer-digest", rows, f"Officers' digest for the week of {day:%d %b %Y}",
+                  f"{sum(1 for row in rows if row['status'] == 'sent')} digests sent (once a week).")
     return sum(1 for row in rows if row["status"] == "sent")

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from flows.database import configured_engine
+from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.kernel.settings import get_settings
 from grants.mailbox.config import MailboxConfig, MailboxError, load_mailbox_config, return_address
@@ -40,8 +41,14 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
     from grants.returns.writer import write_return_workbook
 
     key = get_settings().signing_key.get_secret_value().encode()
-    path: Path = write_return_workbook(session, project_id, period_id, out_dir, key)
+    path: Path = write_return_workbook(session, project_id, period_id, out_dir, key, return_to=returns_address())
     return path
+
+
+def returns_address() -> str:
+    """Where leads send returns: the notify settings' `return_to`, else their sender address (as the messages say)."""
+    config = load_notify_config(get_settings().notify_config)
+    return config.return_to or config.sender
 
 
 
@@ -137,16 +144,18 @@ def chase_job(as_of: date, now: datetime) -> Rows:
 def check_job(as_of: date, now: datetime) -> Rows:
     """Run every check, store assessments, update the risk register, alert officers to risks that opened or went red.
 
-    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>),
-    and per alert (what: alert).
+    One row per rating (what: rating), per risk the run opened, reopened, updated or closed (what: risk <change>,
+    with the risk's title and score), and per alert (what: alert).
     """
     with session_scope(configured_engine()) as session:
         run = run_checks(session, as_of)
         rows: Rows = [{"what": "rating", "subject": r.name, "spend": r.spend_rag, "outputs": r.outputs_rag,
                        "overall": r.overall_rag, "was": "", "detail": r.reasons.get("overall", "")}
                       for r in run.ratings]
+        titles = {r.id: r.title for r in session.exec(select(m.Risk))}
         rows += [{"what": f"risk {c.change}", "subject": c.key, "spend": "", "outputs": "", "overall": c.new_rag,
-                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}"} for c in run.risk_changes]
+                  "was": c.old_rag or "", "detail": f"score {c.new_score}: {c.evidence}",
+                  "title": titles.get(c.risk_id, c.key), "score": c.new_score} for c in run.risk_changes]
     sender, _ = sender_and_return_address()
     with session_scope(configured_engine()) as session:
         alerts = send_risk_alerts(session, as_of, now, sender)

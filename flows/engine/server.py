@@ -21,15 +21,16 @@ from pathlib import Path
 from grants.kernel.errors import GrantsError
 
 
-def free_port(preferred: int) -> int:
-    """`preferred` if nothing listens there, else a free port chosen by the OS."""
+def check_port_free(port: int) -> int:
+    """`port` if nothing holds it on 127.0.0.1; otherwise GrantsError in one line. Never another port: the UI
+    address, PREFECT_API_URL and the README's `prefect deployment run` command all name this one."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            sock.bind(("127.0.0.1", preferred))
-            return preferred
+            sock.bind(("127.0.0.1", port))
         except OSError:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+            raise GrantsError(f"port {port} is already in use (another `grants serve` or Prefect server?): stop it "
+                              f"or pass --port with a free port") from None
+    return port
 
 
 def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
@@ -51,13 +52,14 @@ def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float,
 
 @contextmanager
 def local_prefect_server(home: Path, port: int = 4200, timeout: float = 90) -> Iterator[str]:
-    """Start `prefect server start` on 127.0.0.1 (SQLite under `home`); yield its API URL; stop it on exit."""
+    """Start `prefect server start` on 127.0.0.1:`port` (SQLite under `home`), its UI told to call the API on that
+    same port; yield the API URL; stop it on exit. A port already in use is a GrantsError, not another port."""
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port(port)
+    check_port_free(port)
     api_url = f"http://127.0.0.1:{port}/api"
     log = home / "server.log"
     env = {**os.environ, "PREFECT_HOME": str(home.resolve()), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1"}
+           "DO_NOT_TRACK": "1", "PREFECT_UI_API_URL": api_url, "PREFECT_SERVER_UI_API_URL": api_url}
     env.pop("PREFECT_API_URL", None)
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -141,3 +141,12 @@ class BoardData:
     @property
     def days_to_spend_by(self) -> int:
         return (self.grant.spend_by - self.as_of).days
+
+
+def overall_note(project: ProjectRow) -> str:
+    """The overall reason as a reader needs it: when it repeats the spend or outputs reason word for word (the
+    overall RAG is the worst of the parts), say which part it comes from instead of printing the sentence twice."""
+    for part, reason in (("spend", project.spend_reason), ("outputs", project.outputs_reason)):
+        if project.overall_reason and project.overall_reason == reason:
+            return f"As {part} (see {part})"
+    return project.overall_reason

@@ -1,4 +1,5 @@
-"""The board report as one self-contained HTML page: inline CSS, inline SVG charts, printable on A4."""
+"""The board report as one self-contained HTML page: inline CSS, inline SVG charts with legends, RAG in words and
+symbols as well as colour, table headings repeated on every printed A4 page."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 from markupsafe import Markup
 
 from grants.messaging.templating import environment
-from grants.reporting.board import BoardData
-from grants.reporting.svg_charts import outputs_chart, spend_chart
+from grants.reporting.board import BoardData, overall_note
+from grants.reporting.svg_charts import RAG_SYMBOL, RAG_WORD, outputs_chart, spend_chart
 
 
 def render_board_html(data: BoardData) -> str:
@@ -19,6 +20,7 @@ def render_board_html(data: BoardData) -> str:
         risks=sorted(data.risks, key=lambda r: -r.score),  # stable: ties keep the register's order
         spend_svg=Markup(spend_chart(data.quarters)),  # built from escaped values
         outputs_svg=Markup(outputs_chart(data.outputs)),
+        symbols=RAG_SYMBOL, words=RAG_WORD, overall_note=overall_note,
     )
 
 

@@ -1,26 +1,32 @@
-"""The board report as an Excel workbook: summary, projects, outputs, risks and returns, with RAG colours and charts."""
+"""The board report as an Excel workbook: summary, projects, outputs (a table and a chart of % of target), risks
+and returns, with RAG colours and charts. Every sheet prints on A4 landscape, one page wide, its header row
+repeated on each page, rows tall enough for their wrapped reasons (see grants.kernel.sheet_print)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grants.kernel.sheet_print import fit_row_heights, set_print
 from grants.reporting.board import BoardData
+from grants.reporting.xlsx_charts import outputs_chart, spend_chart
 
 GBP = '"£"#,##0.00'
 PERCENT = "0.0%"
 RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE"}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FONT = Font(name="Calibri", size=10, bold=True, color="FFFFFF")
+BODY_FONT = Font(name="Calibri", size=10)
+NO_OWNER, NO_MITIGATION = "Not assigned yet", "None recorded yet"
 
 
 def _money(value: Decimal | None) -> Decimal | None:
@@ -29,8 +35,9 @@ def _money(value: Decimal | None) -> Decimal | None:
 
 
 def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[int, str],
-           widths: Sequence[int], rag_columns: Sequence[int] = ()) -> None:
-    """Header row (frozen, filtered), data rows with number formats, RAG colours and readable widths."""
+           widths: Sequence[int], rag_columns: Sequence[int] = (), footer: str = "") -> None:
+    """Header row (frozen, filtered, repeated on every printed page), data rows with number formats, RAG colours,
+    readable widths and row heights that fit the wrapped text; prints A4 landscape, one page wide."""
     ws.append(list(headers))
     for cell in ws[1]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
@@ -45,9 +52,12 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.font = BODY_FONT
     last = ws.max_row
+    fit_row_heights(ws, range(1, last + 1))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(last, 2)}"
+    set_print(ws, title_rows=1, footer=footer)
     for column in rag_columns:
         letter = get_column_letter(column)
         for rag, colour in RAG_FILL.items():
@@ -55,6 +65,14 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
                 f"{letter}2:{letter}{max(last, 2)}",
                 CellIsRule(operator="equal", formula=[f'"{rag}"'], fill=PatternFill("solid", bgColor=colour)),
             )
+
+
+def _footer(data: BoardData) -> str:
+    return f"{data.grant.name}: board report as of {data.as_of:%d %b %Y}"
+
+
+SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
+"""Summary rows whose value is a sentence: written across columns B to H and wrapped."""
 
 
 def _summary(ws: Worksheet, data: BoardData) -> None:
@@ -76,28 +94,41 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     for label, value, number_format in rows:
         ws.append([label, value])
-        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        row = ws.max_row
+        ws.cell(row, 1).font = Font(bold=True)
+        ws.cell(row, 1).alignment = Alignment(vertical="top")
+        ws.cell(row, 2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
         if number_format:
-            ws.cell(ws.max_row, 2).number_format = number_format
-    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 28, 90
+            ws.cell(row, 2).number_format = number_format
+        if label in SUMMARY_TEXT_ROWS:
+            ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=SUMMARY_SPAN)
+    for letter, width in SUMMARY_WIDTHS.items():
+        ws.column_dimensions[letter].width = width
+    span = sum(SUMMARY_WIDTHS[get_column_letter(c)] for c in range(2, SUMMARY_SPAN + 1))
+    fit_row_heights(ws, range(2, ws.max_row + 1), font_size=11, spans={2: span})
     rag_row = 1 + [r[0] for r in rows].index("Overall RAG") + 1
     ws.cell(rag_row, 2).fill = PatternFill("solid", fgColor=RAG_FILL.get(g.rag, "FFFFFF"))
+    ws.cell(rag_row, 2).font = Font(bold=True)
     _quarter_chart(ws, data, first_row=len(rows) + 4)
+    set_print(ws, fit_height=1, footer=_footer(data))
+
+
+SUMMARY_SPAN = 8  # text values run from B to H
+SUMMARY_WIDTHS = {"A": 27, "B": 20, "C": 20, "D": 12, "E": 12, "F": 12, "G": 12, "H": 12}
 
 
 def _quarter_chart(ws: Worksheet, data: BoardData, first_row: int) -> None:
-    ws.cell(first_row, 1, "Quarter"), ws.cell(first_row, 2, "Profile (cumulative)"), ws.cell(first_row, 3, "Actual")
+    """The cumulative series as a small table in A:C (the chart's data) with the chart beside it."""
+    for column, heading in enumerate(("Quarter", "Profile (cumulative)", "Actual (cumulative)"), start=1):
+        cell = ws.cell(first_row, column, heading)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
     for offset, quarter in enumerate(data.quarters, start=1):
         ws.cell(first_row + offset, 1, quarter.label)
         ws.cell(first_row + offset, 2, _money(quarter.profile)).number_format = GBP
         ws.cell(first_row + offset, 3, _money(quarter.actual)).number_format = GBP
-    last = first_row + len(data.quarters)
-    chart = LineChart()
-    chart.title, chart.y_axis.title = "Spend against profile (cumulative)", "£"
-    chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=first_row, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first_row + 1, max_row=last))
-    chart.height, chart.width = 8, 18
-    ws.add_chart(chart, f"D{first_row}")
+    fit_row_heights(ws, [first_row], font_size=11)
+    spend_chart(ws, first_row, first_row + len(data.quarters), f"D{first_row}")
 
 
 def _projects(ws: Worksheet, data: BoardData) -> None:
@@ -106,8 +137,8 @@ def _projects(ws: Worksheet, data: BoardData) -> None:
     rows = [[p.name, p.lead_organisation, _money(p.allocation), _money(p.spent), p.spent_share,
              _money(p.forecast), p.spend_rag, p.spend_reason, p.outputs_rag, p.outputs_reason, p.overall_rag,
              p.overall_reason] for p in data.projects]
-    _table(ws, headers, rows, {3: GBP, 4: GBP, 5: PERCENT, 6: GBP}, [34, 26, 13, 13, 10, 14, 9, 44, 9, 44, 9, 44],
-           rag_columns=(7, 9, 11))
+    _table(ws, headers, rows, {3: GBP, 4: GBP, 5: PERCENT, 6: GBP}, [24, 18, 12, 12, 12, 12, 9, 36, 9, 36, 9, 30],
+           rag_columns=(7, 9, 11), footer=_footer(data))
 
 
 def _outputs(ws: Worksheet, data: BoardData) -> None:
@@ -115,39 +146,56 @@ def _outputs(ws: Worksheet, data: BoardData) -> None:
                "RAG", "Why"]
     rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_target,
              o.rag, o.reason] for o in data.outputs]
-    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT}, [30, 40, 10, 10, 12, 10, 10, 10, 9, 60],
-           rag_columns=(9,))
+    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT}, [24, 30, 10, 8, 12, 9, 9, 9, 8, 58],
+           rag_columns=(9,), footer=_footer(data))
+
+
+def _outputs_chart(ws: Worksheet, data: BoardData) -> None:
+    """Each count target's profile to date and achievement as a % of the target (a small table, then the chart
+    under it), so targets of 2 and of 500 share one readable scale; the sheet prints on one page."""
+    counts = [o for o in data.outputs if o.unit != "milestone" and o.target > 0]
+    headers = ["Output", "Project", "Profiled by now", "Achieved", "Target", "RAG"]
+    rows = [[_short(o.name), o.project, Decimal(o.profile_to_date) / Decimal(o.target), o.share_of_target,
+             f"{o.target:,} {o.unit}", o.rag] for o in counts]
+    _table(ws, headers, rows, {3: PERCENT, 4: PERCENT}, [50, 30, 11, 11, 16, 8], rag_columns=(6,),
+           footer=_footer(data))
+    set_print(ws, fit_height=1, footer=_footer(data))
     if rows:
-        chart = BarChart()
-        chart.type, chart.title = "bar", "Outputs against target"
-        chart.add_data(Reference(ws, min_col=6, max_col=7, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
-        chart.add_data(Reference(ws, min_col=4, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=2, min_row=2, max_row=len(rows) + 1))
-        chart.height, chart.width = max(8, len(rows) * 0.9), 22
-        ws.add_chart(chart, "L2")
+        shares = [float(max(Decimal(o.profile_to_date) / Decimal(o.target), o.share_of_target)) for o in counts]
+        top = min(max(1.0, math.ceil(max(shares) * 4) / 4), 2.0)
+        outputs_chart(ws, 1, len(rows) + 1, f"A{len(rows) + 3}", top)
+
+
+def _short(name: str, limit: int = 50) -> str:
+    """A chart label: the name, cut at a word before `limit` characters with an ellipsis (full name on Outputs)."""
+    if len(name) <= limit:
+        return name
+    return name[: name.rfind(" ", 0, limit - 1)].rstrip(" ,;:(") + "…"
 
 
 def _risks(ws: Worksheet, data: BoardData) -> None:
     headers = ["ID", "Scope", "Kind", "Risk", "Likelihood", "Impact", "Score", "RAG", "Owner", "Mitigation",
                "Evidence", "First seen", "Last seen"]
     ordered = sorted(data.risks, key=lambda r: -r.score)  # stable: ties keep the register's order
-    rows = [[r.id, r.scope, r.kind, r.title, r.likelihood, r.impact, r.score, r.rag, r.owner, r.mitigation,
-             r.evidence, r.first_seen, r.last_seen] for r in ordered]
+    rows = [[r.id, r.scope, r.kind, r.title, r.likelihood, r.impact, r.score, r.rag, r.owner or NO_OWNER,
+             r.mitigation or NO_MITIGATION, r.evidence, r.first_seen, r.last_seen] for r in ordered]
     _table(ws, headers, rows, {12: "DD MMM YYYY", 13: "DD MMM YYYY"},
-           [6, 26, 20, 44, 10, 8, 7, 8, 18, 36, 50, 12, 12], rag_columns=(8,))
+           [5, 18, 14, 32, 11, 8, 7, 8, 14, 28, 40, 12, 12], rag_columns=(8,), footer=_footer(data))
 
 
 def _returns(ws: Worksheet, data: BoardData) -> None:
     headers = ["Project", "Period", "Due", "Received", "Version", "Status", "Problems"]
     rows = [[r.project, r.period, r.due, r.received_on, r.version or None, r.status, r.problems] for r in data.returns]
-    _table(ws, headers, rows, {3: "DD MMM YYYY", 4: "DD MMM YYYY"}, [34, 12, 12, 12, 9, 16, 9])
+    _table(ws, headers, rows, {3: "DD MMM YYYY", 4: "DD MMM YYYY"}, [40, 12, 13, 13, 9, 16, 10],
+           footer=_footer(data))
 
 
 def write_board_workbook(data: BoardData, path: Path) -> Path:
     """Write the board report workbook to `path` (its folder is created) and return the path."""
     workbook = Workbook()
     _summary(workbook.active, data)
-    for title, writer in (("Projects", _projects), ("Outputs", _outputs), ("Risks", _risks), ("Returns", _returns)):
+    for title, writer in (("Projects", _projects), ("Outputs", _outputs), ("Outputs chart", _outputs_chart),
+                          ("Risks", _risks), ("Returns", _returns)):
         writer(workbook.create_sheet(title), data)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)

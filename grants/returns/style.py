@@ -1,4 +1,5 @@
-"""How the return workbook looks: fonts, fills, number formats, input-cell styling and data validation."""
+"""How the return workbook looks: fonts, fills, number formats, input-cell styling, data validation and how each
+sheet prints (as few A4 pages as fit)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grants.kernel.sheet_print import set_print
 from grants.returns.layout import NO, YES, FieldKind
 
 GBP = '"£"#,##0.00;[Red]-"£"#,##0.00'
@@ -15,6 +17,7 @@ DATE = "dd/mm/yyyy"
 NAVY = "1F3864"
 TITLE = Font(name="Calibri", size=16, bold=True, color=NAVY)
 SUBTITLE = Font(name="Calibri", size=11, italic=True, color="595959")
+HEADING = Font(name="Calibri", size=13, bold=True, color=NAVY)
 HEADER = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor=NAVY)
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -40,6 +43,7 @@ def header(ws: Worksheet, row: int, labels: list[str]) -> None:
         cell = ws.cell(row=row, column=column, value=label)
         cell.font, cell.fill, cell.border = HEADER, HEADER_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[row].height = 32  # two lines: the longest labels wrap once at the sheets' widths
 
 
 def shown(cell: Cell, number_format: str = "") -> None:
@@ -91,3 +95,11 @@ def protect(ws: Worksheet) -> None:
     ws.protection.formatRows = False
     ws.protection.selectLockedCells = False
     ws.protection.selectUnlockedCells = False
+
+
+def print_on_pages(ws: Worksheet, *, landscape: bool, one_page: bool, title_rows: int = 0) -> None:
+    """A4, one page wide; on one page when it fits (`one_page`), else as many as needed with the table's header
+    rows (1 to `title_rows`) repeated on each."""
+    set_print(ws, title_rows=0 if one_page else title_rows, landscape=landscape, fit_height=1 if one_page else 0,
+              footer=ws.title)
+    ws.print_options.horizontalCentered = False  # LibreOffice cuts the left edge of a centred one-column sheet

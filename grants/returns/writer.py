@@ -53,13 +53,18 @@ class _Book:
         self.rules = st.validations(ws)
 
 
-def write_return_workbook(session: Session, project_id: int, period_id: int, out_dir: Path, signing_key: bytes) -> Path:
-    """Write the pre-filled return workbook for a project and period into `out_dir`; returns the file's path."""
+def write_return_workbook(session: Session, project_id: int, period_id: int, out_dir: Path, signing_key: bytes,
+                          *, return_to: str | None = None, upload_url: str | None = None) -> Path:
+    """Write the pre-filled return workbook for a project and period into `out_dir`; returns the file's path.
+
+    `return_to` is the address leads email returns to (notify settings' `return_to`); `upload_url` is where they can
+    upload it instead. PORTAL: the lead portal passes its upload link here once it exists; until then the
+    instructions name the email address only."""
     frame = load_frame(session, project_id, period_id)
     if not frame.reports_for_period:
         raise GrantsError(f"project {frame.project.code} does not report for {frame.period.label}")
     book = _Book(frame)
-    _instructions(book)
+    _instructions(book, return_to, upload_url)
     _project(book)
     _spend(book)
     _outputs(book)
@@ -77,7 +82,17 @@ def return_file_name(project_code: str, period_label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", f"return-{project_code}-{period_label}.xlsx")
 
 
-def _instructions(book: _Book) -> None:
+def send_back(file_name: str, due: str, return_to: str | None, upload_url: str | None) -> list[str]:
+    """How to send the workbook back, in plain words: the address, the upload link when there is one."""
+    email = (f"Email this file ({file_name}) back as an attachment to {return_to} by {due}."
+             if return_to else f"Reply to the email this file came with, attaching it, by {due}.")
+    lines = [email, "Keep it as an Excel .xlsx file and keep its name; you do not need to print or scan it."]
+    if upload_url:
+        lines.insert(1, f"Or upload it at {upload_url}")
+    return lines
+
+
+def _instructions(book: _Book, return_to: str | None = None, upload_url: str | None = None) -> None:
     f, ws = book.frame, book.sheet(lay.INSTRUCTIONS)
     st.title(ws, f"Quarterly return: {f.project.name}", f"{f.grant.name} ({f.grant.reference}), {f.period.label}")
     text = [
@@ -95,8 +110,15 @@ def _instructions(book: _Book) -> None:
     ]
     for row, line in enumerate(text, start=4):
         ws.cell(row=row, column=1, value=f"{row - 3}. {line}").alignment = st.WRAP
-        ws.row_dimensions[row].height = 32
-    st.widths(ws, {"A": 110})
+        ws.row_dimensions[row].height = 34
+    row = 4 + len(text) + 1
+    ws.cell(row=row, column=1, value="How to send it back").font = st.HEADING
+    name = return_file_name(f.project.code, f.period.label)
+    for offset, line in enumerate(send_back(name, f"{f.period.due:%A %d %B %Y}", return_to, upload_url), start=1):
+        ws.cell(row=row + offset, column=1, value=line).alignment = st.WRAP
+        ws.row_dimensions[row + offset].height = 34
+    st.widths(ws, {"A": 92})
+    st.print_on_pages(ws, landscape=False, one_page=True)
     st.protect(ws)
 
 
@@ -116,6 +138,7 @@ def _project(book: _Book) -> None:
         ws.cell(row=row, column=1, value=label).font = st.TOTAL_FONT
         st.shown(ws.cell(row=row, column=2, value=value), fmt)
     st.widths(ws, {"A": 24, "B": 70})
+    st.print_on_pages(ws, landscape=False, one_page=True)
     st.protect(ws)
 
 
@@ -147,6 +170,7 @@ def _spend(book: _Book) -> None:
             "spent to date plus forecasts should not exceed it.").font = st.SUBTITLE
     st.widths(ws, {"A": 46, "B": 12} | {get_column_letter(c): 16 for c in range(3, 8 + len(f.later_periods))})
     ws.freeze_panes = "B5"
+    st.print_on_pages(ws, landscape=True, one_page=len(f.lines) <= 20, title_rows=4)
     st.protect(ws)
 
 
@@ -183,6 +207,7 @@ def _outputs(book: _Book) -> None:
     if not f.milestones:
         ws.cell(row=row + 1, column=1, value="(no milestones for this project)").font = st.SUBTITLE
     st.widths(ws, {"A": 52, "B": 12, "C": 12, "D": 14, "E": 40, "F": 16, "G": 16, "H": 16})
+    st.print_on_pages(ws, landscape=True, one_page=row <= 30, title_rows=4)
     st.protect(ws)
 
 
@@ -206,6 +231,7 @@ def _sign_off(book: _Book) -> None:
         ws.cell(row=row, column=1, value=f"Signed: {label.lower()}").font = st.TOTAL_FONT
         book.input(ws, row, 2, name)
     st.widths(ws, {"A": 30, "B": 90})
+    st.print_on_pages(ws, landscape=True, one_page=True)
     st.protect(ws)
 
 

@@ -65,7 +65,7 @@ def sample_board() -> BoardData:
 def test_workbook_summary_has_the_grant_figures(tmp_path: Path) -> None:
     path = write_board_workbook(sample_board(), tmp_path / "board.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Projects", "Outputs", "Risks", "Returns"]
+    assert wb.sheetnames == ["Summary", "Projects", "Outputs", "Outputs chart", "Risks", "Returns"]
     summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, max_col=2, values_only=True) if row[0]}
     assert summary["Awarded"] == 125000
     assert summary["Released by the funder"] == 125000

@@ -118,7 +118,7 @@ def test_workbook_has_one_row_per_project_with_rag_cells_and_conditional_formatt
 
 def test_workbook_has_native_charts_for_spend_and_outputs(reports: list[Path]) -> None:
     wb = load_workbook(reports[0])
-    assert [len(wb[name]._charts) for name in ("Summary", "Outputs")] == [1, 1]
+    assert [len(wb[name]._charts) for name in ("Summary", "Outputs chart")] == [1, 1]
 
 
 def test_outputs_sheet_has_a_row_per_count_target_and_milestone(reports: list[Path], year: Engine) -> None:

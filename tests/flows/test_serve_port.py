@@ -1,0 +1,69 @@
+"""`grants serve --port N` serves a Prefect UI that calls its API on port N (not 4200), and a port already in use
+is one clear line and exit 1, never a silent move to another port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from grants.kernel.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(settings.data_dir / "prefect")
+    return env
+
+
+def _ui_settings(port: int, process: subprocess.Popen[str], timeout: float = 120) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui-settings", timeout=2) as response:
+                settings: dict[str, object] = json.loads(response.read())
+                return settings
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError("the UI never answered")
+
+
+def test_serve_on_a_chosen_port_tells_the_ui_to_call_the_api_on_that_port(settings: Settings) -> None:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(settings),
+                               start_new_session=True)
+    try:
+        ui = _ui_settings(port, process)
+        assert ui["api_url"] == f"http://127.0.0.1:{port}/api"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert output.rstrip().endswith("Stopped.")  # Ctrl-C stops the server it started
+
+
+def test_serve_on_a_port_in_use_fails_with_one_line_and_does_not_move(settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+                                capture_output=True, text=True, env=_env(settings), timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} is already in use (another `grants serve` or Prefect server?): stop it or pass --port "
+        "with a free port"]
+    assert "Prefect UI" not in result.stdout and not (settings.data_dir / "prefect").exists()
