@@ -17,7 +17,7 @@ import pandas as pd
 from grants.kernel import models as m
 from grants.kernel.money import format_gbp
 from grants.monitoring.ledger import Ledger, rows
-from grants.programme.thresholds import MonitoringRules, percent, spend_rag, worst
+from grants.programme.thresholds import MonitoringRules, exact_percent, shown, spend_rag, worst
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class SpendFigures:
 
     @property
     def variance_pct(self) -> Decimal | None:
-        return percent(self.variance, self.profile) if self.profile else None
+        """The variance as an exact % of profile (thresholds compare this; reasons show it rounded)."""
+        return exact_percent(self.variance, self.profile) if self.profile else None
 
     @property
     def underspend(self) -> int:
@@ -46,7 +47,8 @@ class SpendFigures:
 
     @property
     def underspend_pct(self) -> Decimal:
-        return percent(self.underspend, self.allocation) if self.allocation else Decimal(0)
+        """The forecast underspend as an exact % of the allocation (rounded only when shown)."""
+        return exact_percent(self.underspend, self.allocation) if self.allocation else Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def rate_spend(
         to_date = spend_rag(pct, rules)
         part = (
             f"{what} {format_gbp(f.actual, pence=True)} of {format_gbp(f.profile, pence=True)} profiled by "
-            f"{reported_to:%d %b %Y} ({pct:+}%)"
+            f"{reported_to:%d %b %Y} ({shown(pct):+}%)"
         )
     else:
         to_date = m.RAG.amber if f.actual else m.RAG.green
@@ -86,7 +88,7 @@ def rate_spend(
         return m.RAG.red, f"{part}; {outturn} ({source}): overspend of {format_gbp(-f.underspend, pence=True)}"
     forecast_rag = spend_rag(f.underspend_pct, rules)
     detail = (
-        f"{format_gbp(f.underspend, pence=True)} ({f.underspend_pct}%) underspend at {spend_by:%d %b %Y}"
+        f"{format_gbp(f.underspend, pence=True)} ({shown(f.underspend_pct)}%) underspend at {spend_by:%d %b %Y}"
         if f.underspend
         else "on budget"
     )

@@ -68,9 +68,19 @@ def rules_from_json(rules_json: str) -> MonitoringRules:
     return MonitoringRules.model_validate(block)
 
 
+def exact_percent(part: int | Decimal, whole: int | Decimal) -> Decimal:
+    """part / whole as a percentage, unrounded: what every threshold compares (whole must not be zero)."""
+    return Decimal(part) * 100 / Decimal(whole)
+
+
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal:
-    """part / whole as a percentage, rounded half up to 1 dp (whole must not be zero)."""
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
+    """part / whole as a percentage, rounded half up to 1 dp for display only (whole must not be zero)."""
+    return shown(exact_percent(part, whole))
+
+
+def shown(pct: Decimal) -> Decimal:
+    """A percentage rounded half up to 1 dp, as reasons and reports show it (never compared with a threshold)."""
+    return pct.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def spend_rag(variance_pct: Decimal, rules: MonitoringRules) -> RAG:
