@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grants.kernel.models import RAG
 
-ORDER = {RAG.green: 0, RAG.amber: 1, RAG.red: 2}
+ORDER = {RAG.no_data: -1, RAG.green: 0, RAG.amber: 1, RAG.red: 2}
 TENTH = Decimal("0.1")
 
 
@@ -106,7 +106,7 @@ def risk_rag(score: int, rules: MonitoringRules) -> RAG:
 
 
 def worst(*rags: RAG) -> RAG:
-    """The worst of several ratings (green when none)."""
+    """The worst of several ratings (green when none; "no data yet" only when every one is)."""
     return max(rags, key=ORDER.__getitem__, default=RAG.green)
 
 

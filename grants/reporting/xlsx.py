@@ -18,7 +18,7 @@ from grants.reporting.board import BoardData
 
 GBP = '"£"#,##0.00'
 PERCENT = "0.0%"
-RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE"}
+RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE", "no data yet": "D9D9D9"}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 

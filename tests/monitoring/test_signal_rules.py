@@ -129,3 +129,16 @@ def test_no_sustainability_plan_risk_opens_past_half_the_grants_time_not_at_exac
     risk = _open(engine, "no-sustainability-plan:SVD-2024-25:man-culture:sustainability_plan")
     assert (risk is not None) is opened
     assert risk is None or "50.3% of the non-recurring grant's time gone" in risk.evidence
+
+
+def test_nothing_reported_with_returns_overdue_is_no_data_yet_not_green(engine: Engine) -> None:
+    load_example(engine)
+    run = _check(engine, date(2024, 7, 22))  # Q1 due 12 Jul 2024; nobody has sent anything
+    flag = next(r for r in run.ratings if r.name.startswith("Purple Flag"))
+    assert (flag.outputs_rag, flag.reasons["outputs"]) == (
+        m.RAG.no_data, "No data yet: no outputs reported and 1 return overdue")
+    assert (flag.spend_rag, flag.overall_rag) == (m.RAG.amber, m.RAG.red)  # the overdue return still rates
+    grant = next(r for r in run.ratings if r.project_id is None)
+    assert (grant.outputs_rag, str(grant.spend_rag)) == (m.RAG.no_data, "no data yet")
+    early = _check(engine, date(2024, 5, 1))
+    assert {r.spend_rag for r in early.ratings} == {m.RAG.no_data}

@@ -112,7 +112,7 @@ def test_workbook_has_one_row_per_project_with_rag_cells_and_conditional_formatt
     assert impact["Spend: why"].endswith("£13,000.00 (65.0%) underspend at 31 Mar 2025")
     assert {r[k] for r in rows for k in ("Spend RAG", "Outputs RAG", "Overall RAG")} == {"red", "green"}
     rules = {str(cf.sqref): {rule.formula[0] for rule in cf.rules} for cf in ws.conditional_formatting}
-    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"'} for c in "GIK"}
+    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"', '"no data yet"'} for c in "GIK"}
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:L9"
 
 
