@@ -214,9 +214,10 @@ def claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> fr
 
 def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> frozenset[str] | None:
     row = session.exec(select(m.Notification).where(m.Notification.idempotency_key == message.key)).one_or_none()
-    fields: dict[str, Any] = {"grant_id": message.grant_id, "project_id": message.project_id, "period_id": message.period_id,
-              "step": message.step, "recipients": message.recipients, "subject": message.subject[:250],
-              "status": "sending", "as_of": as_of, "sent_at": now}
+    fields: dict[str, Any] = {
+        "grant_id": message.grant_id, "project_id": message.project_id, "period_id": message.period_id,
+        "step": message.step, "recipients": message.recipients, "subject": message.subject[:250],
+        "status": "sending", "as_of": as_of, "sent_at": now}
     if row is None:
         session.add(m.Notification(idempotency_key=message.key, kind=message.kind, attempts=0, **fields))
         session.flush()

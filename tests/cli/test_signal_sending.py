@@ -27,7 +27,9 @@ from grants.messaging.channels import AppriseChannel
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.programme.loader import parse_programme
 from tests.factories import load_example
-from tests.notify_support import Inbox, free_port, smtp_server  # noqa: F401 (a fixture)
+from tests.notify_support import Inbox, free_port, smtp_server
+
+__all__ = ["smtp_server"]
 
 NOW = datetime(2025, 1, 29, 9, tzinfo=UTC)
 

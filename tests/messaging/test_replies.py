@@ -50,7 +50,7 @@ def test_receipt_lists_spend_outputs_milestones_and_warnings(engine: Engine, tmp
     assert body is not None
     text = body.get_content()
     for expected in ("£5,600.00", "£123.45", "Total: £5,723.45", "People trained in Active Bystander: 120 people",
-                     "delivered on Sun 20 Oct 2024", "Spend!L9 (explanation): spend is 25% below profile"):
+                     "delivered on Sunday 20 October 2024", "Spend!L9 (explanation): spend is 25% below profile"):
         assert expected in text
     assert attachment_names(mail) == []
 
