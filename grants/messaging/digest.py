@@ -62,7 +62,7 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
     for ret in session.exec(select(m.Return).where(col(m.Return.project_id).in_([p.id for p in projects]))):
         files.setdefault((ret.project_id, ret.period_id), []).append(ret)
     chased: dict[tuple[int, int], dict[str, date]] = {}
-    for key, day in session.exec(select(m.Notification.idempotency_key, m.Notification.as_of).where(
+    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
             col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
         _, pid, per, step = key.split(":", 3)
         if day is not None and day <= as_of:
@@ -126,7 +126,7 @@ def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.No
     """Failed messages still worth an officer's attention: a failed chase step is dropped once a later step for
     the same return was sent (the lead has been reached since)."""
     later: dict[str, date] = {}
-    for key, day in session.exec(select(m.Notification.idempotency_key, m.Notification.as_of).where(
+    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
             col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
         prefix = key.rsplit(":", 1)[0]
         if day is not None and day > later.get(prefix, date.min):
