@@ -3,6 +3,9 @@
 A risk's episode is its key and first-seen date. The first alert of an episode goes when the risk is open (key
 `risk:<key>:<first seen>:<rag>`); one more goes if it later turns red. A risk closed and reopened later is a new
 episode (new first-seen date) and alerts again.
+
+Nothing goes to officers on a weekend or bank holiday (or a closure day of the grant): the alerts are held, and the
+next working day's run sends whatever is still worth saying, worded for that day.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
+from grants.messaging.chasing import calendar_of
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, already_sent, send_once
 
@@ -64,9 +68,15 @@ def plan_risk_alerts(session: Session, as_of: date, now: datetime, sent: Iterabl
     risks = session.exec(select(m.Risk).where(m.Risk.status == "open").order_by(col(m.Risk.score).desc(),
                                                                                 col(m.Risk.key)))
     out = []
+    calendars: dict[int, bool] = {}
     for risk in risks:
         change = alert_change(risk, sent_keys)
         if change is None:
+            continue
+        if risk.grant_id not in calendars:
+            grant_row = session.get(m.Grant, risk.grant_id)
+            calendars[risk.grant_id] = grant_row is not None and calendar_of(grant_row).is_working_day(as_of)
+        if not calendars[risk.grant_id]:  # held until the next working day
             continue
         to, managers = _officers_for(session, risk)
         project = session.get(m.Project, risk.project_id) if risk.project_id else None

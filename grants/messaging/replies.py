@@ -57,7 +57,8 @@ def problems_of(ret: m.Return, labels: dict[str, str] | None = None) -> list[Pro
 def field_labels(session: Session, project: m.Project, period: m.ReportingPeriod) -> dict[str, str]:
     """{defined name: the label beside that cell in the project's workbook for this period}."""
     lines = [Subject(b.key, b.name) for b in session.exec(select(m.BudgetLine).where(
-        m.BudgetLine.project_id == project.id, col(m.BudgetLine.active).is_(True)).order_by(col(m.BudgetLine.position)))]
+        m.BudgetLine.project_id == project.id, col(m.BudgetLine.active).is_(True))
+        .order_by(col(m.BudgetLine.position)))]
     targets = list(session.exec(select(m.Target).where(
         m.Target.project_id == project.id, col(m.Target.active).is_(True)).order_by(col(m.Target.position))))
     later = list(session.exec(select(m.ReportingPeriod.label).where(

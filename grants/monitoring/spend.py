@@ -178,16 +178,27 @@ def _project_spend(group: list[tuple[Any, ...]], grants: dict[int | None, m.Gran
 
 
 def grant_spend(grant: m.Grant, checks: list[SpendCheck], rules: MonitoringRules) -> SpendCheck | None:
-    """The grant's spend: the sum over its projects that have reported (None when none has)."""
+    """The grant's spend: the sum over its projects that have reported (None when none has).
+
+    The grant's forecast outturn counts each project's forecast capped at its allocation: an overspend beyond a
+    project's allocation cannot be paid from the grant, so it never nets off another project's underspend. The
+    unspent money is the allocations less that outturn; the overspend beyond allocations is shown separately."""
     if not checks:
         return None
+    over = sum(max(c.figures.outturn - c.figures.allocation, 0) for c in checks)
     total = SpendFigures(
         sum(c.figures.allocation for c in checks),
         sum(c.figures.actual for c in checks),
         sum(c.figures.profile for c in checks),
-        sum(c.figures.outturn for c in checks),
+        sum(min(c.figures.outturn, c.figures.allocation) for c in checks),
         _basis(any(c.figures.basis == LEAD for c in checks), any(c.figures.basis != "profile" for c in checks)),
     )
     reported_to = max(c.reported_to for c in checks if c.reported_to)
     rag, reason = rate_spend(total, rules, reported_to, grant.spend_by, f"{len(checks)} projects spent")
+    reason = reason.replace(") underspend at", ") unspent at")
+    if over:
+        overspent = sum(c.figures.outturn > c.figures.allocation for c in checks)
+        reason += (f"; forecast overspend {format_gbp(over, pence=True)} beyond {overspent} project"
+                   f"{'s' if overspent != 1 else ''}' allocation{'s' if overspent != 1 else ''}, which the grant "
+                   f"cannot pay")
     return SpendCheck(total, rag, reason, reported_to)

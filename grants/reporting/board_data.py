@@ -138,8 +138,8 @@ def _project(p: ProjectStatus) -> ProjectRow:
 def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list[ProjectRow]) -> GrantSummary:
     """Money in and out: releases and payments from the checks' ledger, spend and forecast from the assessment.
 
-    The grant's forecast outturn covers the projects that have reported; a project with no return yet counts at
-    its allocation (as its row does), so the summary adds up with the project rows."""
+    The grant's forecast outturn is each project's forecast capped at its allocation (a project with no return yet
+    counts at its allocation, as its row does); any forecast beyond allocations is the separate overspend."""
     releases = checks.ledger.releases
     released = sorted(
         (Release(day, from_pence(int(amount)))
@@ -148,14 +148,13 @@ def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list
     )
     paid = sum(checks.project_funds[p.id].received for p in checks.projects_of(grant) if p.id is not None)
     rag = status.rag
-    unreported = sum((p.allocation for p, s in zip(projects, status.projects, strict=True)
-                      if not s.rag or s.rag.forecast_outturn is None), Decimal(0))
-    reported_outturn = rag.forecast_outturn if rag and rag.forecast_outturn is not None else Decimal(0)
+    capped = sum((min(p.forecast, p.allocation) for p in projects), Decimal(0))
+    over = sum((max(p.forecast - p.allocation, Decimal(0)) for p in projects), Decimal(0))
     return GrantSummary(
         reference=grant.reference, name=grant.name, funder=grant.funder, intermediary=grant.intermediary,
         awarded=status.amount, expected_release=grant.expected_funds_release, releases=released,
         paid_to_projects=from_pence(paid), spent=rag.spent if rag and rag.spent is not None else Decimal(0),
-        forecast_outturn=reported_outturn + unreported, spend_by=grant.spend_by,
+        forecast_outturn=capped, spend_by=grant.spend_by, forecast_overspend=over,
         rag=rag.overall if rag else "", reason=rag.reasons.get("overall", "") if rag else "Not assessed yet",
     )
 

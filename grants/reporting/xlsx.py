@@ -68,7 +68,9 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
         ("Expected release", g.expected_release, "DD MMM YYYY"), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
         ("Spent (reported)", _money(g.spent), GBP), ("Forecast outturn", _money(g.forecast_outturn), GBP),
-        ("Forecast underspend", _money(g.forecast_underspend), GBP), ("Spend by", g.spend_by, "DD MMM YYYY"),
+        ("Forecast unspent (award less outturn capped at allocations)", _money(g.forecast_underspend), GBP),
+        ("Forecast overspend beyond allocations", _money(g.forecast_overspend), GBP),
+        ("Spend by", g.spend_by, "DD MMM YYYY"),
         ("Days to the spend-by date", data.days_to_spend_by, "0"), ("Overall RAG", g.rag, ""), ("Why", g.reason, ""),
     ]
     ws.title = "Summary"
@@ -111,12 +113,12 @@ def _projects(ws: Worksheet, data: BoardData) -> None:
 
 
 def _outputs(ws: Worksheet, data: BoardData) -> None:
-    headers = ["Project", "Target", "Unit", "Target value", "Due", "Profile to date", "Achieved", "% of target",
-               "RAG", "Why"]
-    rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_target,
-             o.rag, o.reason] for o in data.outputs]
-    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT}, [30, 40, 10, 10, 12, 10, 10, 10, 9, 60],
-           rag_columns=(9,))
+    headers = ["Project", "Target", "Unit", "Target value", "Due", "Profile to date", "Achieved",
+               "% of profile (rated)", "% of target", "RAG", "Why"]
+    rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_profile,
+             o.share_of_target, o.rag, o.reason] for o in data.outputs]
+    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT, 9: PERCENT}, [30, 40, 10, 10, 12, 10, 10, 10, 10, 9, 60],
+           rag_columns=(10,))
     if rows:
         chart = BarChart()
         chart.type, chart.title = "bar", "Outputs against target"

@@ -163,3 +163,18 @@ def test_a_risk_that_closes_and_opens_again_alerts_officers_again(engine: Engine
     with Session(engine) as session:
         assert session.exec(select(m.Risk)).one().first_seen == date(2024, 11, 4)
     assert len(list(tmp_path.glob("risk_*.eml"))) == 2
+
+
+@pytest.mark.parametrize(("held_on", "sent_on"), [
+    (date(2025, 1, 25), date(2025, 1, 27)),  # Saturday: held to Monday
+    (date(2025, 1, 26), date(2025, 1, 27)),  # Sunday
+    (date(2025, 4, 21), date(2025, 4, 22)),  # Easter Monday: held to Tuesday
+])
+def test_officer_alerts_are_held_on_weekends_and_bank_holidays_to_the_next_working_day(
+        engine: Engine, tmp_path: Path, held_on: date, sent_on: date) -> None:
+    load_example(engine)
+    with Session(engine) as session:
+        session.add(_risk(project_id=project(session, "active-bystander").id, first_seen=held_on))
+        session.commit()
+    assert _alerts(engine, tmp_path, held_on) == []
+    assert _alerts(engine, tmp_path, sent_on) == [("opened", OFFICER, "")]

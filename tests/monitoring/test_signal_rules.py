@@ -142,3 +142,20 @@ def test_nothing_reported_with_returns_overdue_is_no_data_yet_not_green(engine: 
     assert (grant.outputs_rag, str(grant.spend_rag)) == (m.RAG.no_data, "no data yet")
     early = _check(engine, date(2024, 5, 1))
     assert {r.spend_rag for r in early.ratings} == {m.RAG.no_data}
+
+
+def test_grant_unspent_money_caps_each_projects_outturn_at_its_allocation_and_shows_overspend_apart() -> None:
+    from grants.kernel.models import Grant
+    from grants.monitoring.spend import SpendCheck, grant_spend
+
+    def check(allocation: int, outturn: int) -> SpendCheck:
+        return SpendCheck(SpendFigures(allocation, 0, 0, outturn), G, "", date(2025, 3, 31))
+
+    grant = Grant(reference="G", name="G", programme="p", funder="f", recipient="r", amount_pence=2_500_000,
+                  start=date(2024, 4, 1), end=date(2025, 3, 31), spend_by=date(2025, 3, 31))
+    total = grant_spend(grant, [check(1_500_000, 1_950_000), check(1_000_000, 550_000)], DEFAULT)
+    assert total is not None
+    assert (total.figures.outturn, total.figures.underspend) == (1_550_000, 950_000)  # not 2,500,000 and 0
+    assert "£9,500.00 (38.0%) unspent at 31 Mar 2025" in total.reason
+    assert total.reason.endswith("forecast overspend £4,500.00 beyond 1 project's allocation, which the grant "
+                                 "cannot pay")
