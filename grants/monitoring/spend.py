@@ -198,7 +198,6 @@ def grant_spend(grant: m.Grant, checks: list[SpendCheck], rules: MonitoringRules
     reason = reason.replace(") underspend at", ") unspent at")
     if over:
         overspent = sum(c.figures.outturn > c.figures.allocation for c in checks)
-        reason += (f"; forecast overspend {format_gbp(over, pence=True)} beyond {overspent} project"
-                   f"{'s' if overspent != 1 else ''}' allocation{'s' if overspent != 1 else ''}, which the grant "
-                   f"cannot pay")
+        whose = "1 project's allocation" if overspent == 1 else f"{overspent} projects' allocations"
+        reason += f"; forecast overspend {format_gbp(over, pence=True)} beyond {whose}, which the grant cannot pay"
     return SpendCheck(total, rag, reason, reported_to)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from grants.monitoring.assessment import run_checks
 from grants.monitoring.checks import Checks, run_all
 from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger, rows
-from grants.monitoring.risks import RegisterRow, risk_register
+from grants.monitoring.risks import RegisterRow, episode_starts, risk_register
 from grants.programme.status import GrantStatus, ProjectStatus, grant_status, received_on
 from grants.reporting.board import BoardData, GrantSummary, ProjectRow, Release, RiskRow
 from grants.reporting.board_rows import ReturnFile, output_rows, quarter_series, returns_log
@@ -67,13 +68,27 @@ def build_board_data(session: Session, as_of: date, grant_reference: str | None 
         period_as_of(session, period, grant_reference)  # the period must exist
     if not statuses:
         return []
+    history = None
+    if _backdated(session, as_of, grant_reference):  # the history, read before the rerun checks touch the register
+        every = risk_register(session, grant_reference, include_closed=True)
+        history = episode_starts(session, as_of, [r.id for r in every])
     with _checked(session, as_of, grant_reference):
         statuses = grant_status(session, as_of, grant_reference)
         grant_id = find_grant(session, grant_reference).id if grant_reference is not None else None
         checks = run_all(load_ledger(session, as_of, grant_id))
         register = risk_register(session, grant_reference)
+        if history is not None:
+            register = [_as_it_stood(r, history, as_of) for r in register]
         files = _files(session, as_of, grant_id)
         return [_board(s, checks, register, files, period) for s in statuses]
+
+
+def _as_it_stood(row: RegisterRow, history: dict[int, date | None], as_of: date) -> RegisterRow:
+    """A register row as a pack dated `as_of` shows it: first seen when its episode open that day began (from the
+    risk history), last seen no later than that day."""
+    fallback = row.first_seen if row.first_seen <= as_of else as_of  # no history: a risk from before it was kept
+    first = (history[row.id] or as_of) if row.id in history else fallback  # None: closed then, found again now
+    return replace(row, first_seen=first, last_seen=min(row.last_seen, as_of), closed_on=None)
 
 
 @contextmanager

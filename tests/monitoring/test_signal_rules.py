@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
@@ -155,7 +155,32 @@ def test_grant_unspent_money_caps_each_projects_outturn_at_its_allocation_and_sh
                   start=date(2024, 4, 1), end=date(2025, 3, 31), spend_by=date(2025, 3, 31))
     total = grant_spend(grant, [check(1_500_000, 1_950_000), check(1_000_000, 550_000)], DEFAULT)
     assert total is not None
-    assert (total.figures.outturn, total.figures.underspend) == (1_550_000, 950_000)  # not 2,500,000 and 0
-    assert "£9,500.00 (38.0%) unspent at 31 Mar 2025" in total.reason
+    assert (total.figures.outturn, total.figures.underspend) == (2_050_000, 450_000)  # netted: 2,500,000 and 0
+    assert "£4,500.00 (18.0%) unspent at 31 Mar 2025" in total.reason
     assert total.reason.endswith("forecast overspend £4,500.00 beyond 1 project's allocation, which the grant "
                                  "cannot pay")
+
+
+def test_a_past_board_pack_shows_the_register_as_it_stood_on_its_date(engine: Engine) -> None:
+    from grants.reporting.board_data import build_board_data
+
+    load_example(engine)
+    for day in (date(2024, 7, 15), date(2024, 7, 22)):
+        _check(engine, day)
+    with session_scope(engine) as session:
+        add_return(session, "purple-flag", Q1, received=date(2024, 7, 24), spend=profile(session, "purple-flag", Q1))
+    _check(engine, date(2024, 7, 25))  # the late return arrived: its risk closed
+    key = "late-return:SVD-2024-25:purple-flag:2024-25-Q1"
+    assert _open(engine, key) is None
+    with session_scope(engine) as session:
+        [board] = build_board_data(session, date(2024, 7, 22))
+    [row] = [r for r in board.risks if r.title.startswith("Purple Flag") and "2024-25-Q1 return" in r.title]
+    assert (row.first_seen, row.last_seen, row.rag) == (date(2024, 7, 15), date(2024, 7, 22), "red")
+    assert all(r.first_seen <= date(2024, 7, 22) and r.last_seen <= date(2024, 7, 22) for r in board.risks)
+    with Session(engine) as session:  # the live register was not rewound
+        risk = session.exec(select(m.Risk).where(m.Risk.key == key)).one()
+        assert (risk.status, risk.closed_on) == ("closed", date(2024, 7, 25))
+        events = session.exec(select(m.RiskEvent).where(m.RiskEvent.risk_id == risk.id)
+                              .order_by(col(m.RiskEvent.id))).all()
+        assert [(e.day, e.change) for e in events] == [
+            (date(2024, 7, 15), "opened"), (date(2024, 7, 22), "updated"), (date(2024, 7, 25), "closed")]
