@@ -178,3 +178,22 @@ def test_officer_alerts_are_held_on_weekends_and_bank_holidays_to_the_next_worki
         session.commit()
     assert _alerts(engine, tmp_path, held_on) == []
     assert _alerts(engine, tmp_path, sent_on) == [("opened", OFFICER, "")]
+
+
+def test_one_cause_one_message_the_funder_late_reaches_each_officer_once_grouped_by_cause(
+        engine: Engine, tmp_path: Path) -> None:
+    from grants.monitoring.assessment import run_checks
+
+    load_example(engine)
+    with Session(engine) as session:
+        run_checks(session, date(2024, 6, 17))  # funds late: the grant and all eight projects
+        session.commit()
+    with Session(engine) as session:
+        results = send_risk_alerts(session, date(2024, 6, 17), NOW, Sender([OutboxChannel(tmp_path)]))
+    assert len(results) >= 9 and {status for _, status in results} == {"sent"}
+    mails = list(tmp_path.glob("*.eml"))
+    assert len(mails) == 1  # one officer: one message for the run
+    text = mails[0].read_text()
+    assert "Funds released late (9)" in text and "risk changes on the" in text
+    with Session(engine) as session:  # each risk counts as announced: nothing goes again
+        assert send_risk_alerts(session, date(2024, 6, 18), NOW, Sender([OutboxChannel(tmp_path)])) == []
