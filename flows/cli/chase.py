@@ -2,7 +2,8 @@
 
 Each reads the clock once (today in the configured timezone unless --as-of is given), loads the notify config
 (settings.notify_config; none means the outbox only) and prints one row per message: kind, to, cc, project, period,
-step and what happened (planned with --dry-run; sent, failed or skipped otherwise).
+step and what happened (planned with --dry-run; sent, failed or skipped otherwise). If any message failed, each
+failure is printed on stderr with its channel and cause, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from grants.kernel.settings import get_settings
 from grants.messaging.alerts import send_risk_alerts
 from grants.messaging.chasing import run_chase
 from grants.messaging.digest import send_digests
-from grants.messaging.notify import Outgoing, Sender
+from grants.messaging.notify import Outgoing, Sender, failures
 
 FULL_TABLE_ROWS = 40
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")]
@@ -86,27 +87,46 @@ def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> No
     console.print(table)
 
 
+def _fail_if_any(session: Session, rows: list[tuple[Outgoing, str, str, str]]) -> None:
+    """One line on stderr per failed message (its key, then each channel and cause), and exit 1, if any failed."""
+    failed = failures(session, [message.key for message, _, _, status in rows if status == "failed"])
+    if not failed:
+        return
+    err = Console(stderr=True, width=250, soft_wrap=False, highlight=False)
+    for key, error in failed:
+        err.print(f"failed: {key}: {error or 'no cause recorded'}", markup=False)
+    err.print(f"{len(failed)} of {len(rows)} messages failed; a later run retries each on the channels that failed",
+              markup=False)
+    raise typer.Exit(1)
+
+
 def chase(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
-    """Send the return packs, reminders, overdue chasers and escalations due today (each step once)."""
+    """Send the return packs, reminders, overdue chasers and escalations due today (each step once); exit 1 if
+    any message failed, naming the channel and the cause."""
     with _run(as_of) as run:
         outcomes = run_chase(run.session, run.as_of, run.now, run.sender, default_pack_builder,
                              get_settings().data_dir / "packs", return_to=run.return_to, dry_run=dry_run)
-        _table([(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes],
-               show_all)
+        rows = [(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes]
+        _table(rows, show_all)
+        _fail_if_any(run.session, rows)
 
 
 def digest(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
     """Send this week's officer digest for each grant (once per ISO week)."""
     with _run(as_of) as run:
-        _table([(message, "", "", status) for message, status in
-                send_digests(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)], show_all)
+        rows = [(message, "", "", status) for message, status in
+                send_digests(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)]
+        _table(rows, show_all)
+        _fail_if_any(run.session, rows)
 
 
 def alerts(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False) -> None:
     """Alert officers to risks that opened or turned red since the last alert (one per change)."""
     with _run(as_of) as run:
-        _table([(p.message, p.risk.key, "", status) for p, status in
-                send_risk_alerts(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)], show_all)
+        rows = [(p.message, p.risk.key, "", status) for p, status in
+                send_risk_alerts(run.session, run.as_of, run.now, run.sender, dry_run=dry_run)]
+        _table(rows, show_all)
+        _fail_if_any(run.session, rows)
 
 
 def register(app: typer.Typer) -> None:

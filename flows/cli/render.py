@@ -68,7 +68,7 @@ def grant_status(console: Console, g: GrantStatus) -> None:
                 console.print(f"{_rag(rag.overall)} {name}: {rag.reasons.get('overall', '')}", highlight=False)
 
 
-RAG_STYLE = {"red": "bold red", "amber": "dark_orange", "green": "green"}
+RAG_STYLE = {"red": "bold red", "amber": "dark_orange", "green": "green", "no data yet": "grey50"}
 
 
 def _rag(value: str) -> str:

@@ -37,6 +37,7 @@ from grants.kernel import models as m
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import from_pence
 from grants.kernel.settings import get_settings
+from grants.messaging.digest import digest_due
 from grants.monitoring.funds import record_payment, record_release
 from grants.programme.loader import load_programmes
 from grants.programme.periods import ENGLAND_AND_WALES
@@ -293,7 +294,7 @@ def run_demo(folder: Path, *, prefect: bool = False, every_day: bool = False, ec
     try:
         for day in _days():
             acted = _officer(day, year)
-            if day.weekday() == 0:
+            if digest_due(day, ENGLAND_AND_WALES):  # Mondays, or Tuesday after a bank-holiday Monday
                 year.digest(day)
             chased = year.chase(day) if ENGLAND_AND_WALES.is_working_day(day) else 0
             if every_day or acted or chased or day.weekday() == 0 or day in (START, END):

@@ -35,7 +35,9 @@ JOBS: list[Job] = [
         "Working-day mornings at 09:00: return packs at quarter end, reminders, chasers, escalations"),
     Job("check-and-assess", check_and_assess, "30 6 * * *",
         "Daily at 06:30: checks, RAG, the risk register and officer alerts"),
-    Job("officer-digest", officer_digest, "0 8 * * 1", "Mondays at 08:00: the officers' weekly digest"),
+    Job("officer-digest", officer_digest, "0 8 * * 1-5",
+        "Weekdays at 08:00: the officers' weekly digest on the week's first working day (Tuesday after a "
+        "bank-holiday Monday)"),
     Job("board-report", board_report, "0 7 20 1,4,7,10 *",
         "Quarterly, on the 20th of the month after each quarter ends: the board report (Excel and HTML)"),
 ]

@@ -27,11 +27,12 @@ class ReturnStatus(StrEnum):
 
 
 class RAG(StrEnum):
-    """Red / amber / green rating."""
+    """Red / amber / green rating, or "no data yet" (shown grey): nothing reported to rate."""
 
     red = "red"
     amber = "amber"
     green = "green"
+    no_data = "no data yet"
 
 
 class Grant(SQLModel, table=True):
@@ -284,6 +285,19 @@ class Risk(SQLModel, table=True):
     closed_on: date | None = None
 
 
+class RiskEvent(SQLModel, table=True):
+    """One change a run made to a risk (opened, updated, reopened, closed): the history a past board pack needs to
+    show the register as it stood on its date."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk_id: int = Field(foreign_key="risk.id", index=True)
+    day: date
+    change: str
+    rag: str
+    score: int
+    evidence: str = Field(default="", sa_type=Text)
+
+
 class Notification(SQLModel, table=True):
     """Everything sent (or that failed to send). `idempotency_key` means a rerun never sends twice."""
 
@@ -296,11 +310,12 @@ class Notification(SQLModel, table=True):
     step: str = ""
     recipients: str = ""
     subject: str = ""
-    status: str = "sent"  # "sent" | "failed"
+    status: str = "sent"  # "sent" | "failed" | "sending" (claimed, being delivered)
     attempts: int = 1
     error: str = Field(default="", sa_type=Text)
     as_of: date | None = None
     sent_at: datetime = _timestamp()  # type: ignore[assignment]
+    delivered_json: str = Field(default="[]", sa_type=Text)  # the channels that took it, so a retry skips them
 
 
 class ReceivedFile(SQLModel, table=True):

@@ -120,6 +120,40 @@ def plan_chasers(session: Session, as_of: date, now: datetime, return_to: str) -
     return out
 
 
+STEP_WORDS = {"pack": "the return pack with the pre-filled workbook", "reminder": "the reminder before the due date",
+              "last-reminder": "the reminder on the due date", "escalation": "this escalation"}
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+
+
+def step_words(name: str) -> str:
+    """A ladder step as an officer would say it: 'overdue-2' is 'the second overdue chaser'."""
+    if name.startswith("overdue-") and name[8:].isdigit():
+        n = int(name[8:])
+        return f"the {ORDINALS[n - 1] if n <= len(ORDINALS) else f'{n}th'} overdue chaser"
+    return STEP_WORDS.get(name, name)
+
+
+def _history(session: Session, project_id: int, period_id: int, steps: list[str]) -> list[dict[str, object]]:
+    """What became of each earlier step for the lead: sent (and when), failed (and why), or never sent."""
+    keys = {chase_key(project_id, period_id, s): s for s in steps}
+    rows = {n.idempotency_key: n for n in session.exec(
+        select(m.Notification).where(col(m.Notification.idempotency_key).in_(list(keys))))}
+    out: list[dict[str, object]] = []
+    for key, name in keys.items():
+        row = rows.get(key)
+        status = row.status if row is not None else "not sent"
+        out.append({"step": name, "words": step_words(name), "status": status,
+                    "on": row.as_of if row is not None else None, "error": row.error if row is not None else ""})
+    return out
+
+
+def _late_risk(session: Session, grant: m.Grant, project: m.Project, period: m.ReportingPeriod) -> m.Risk | None:
+    """The open late-return risk for this return, if the register has one (an escalation never claims one that
+    isn't there)."""
+    key = f"late-return:{grant.reference}:{project.code}:{period.label}"
+    return session.exec(select(m.Risk).where(m.Risk.key == key, m.Risk.status == "open")).one_or_none()
+
+
 def _plan_grant(
     session: Session, grant: m.Grant, loaded: _Programme, sent: set[str], as_of: date, now: datetime, return_to: str
 ) -> list[PlannedChase]:
@@ -141,6 +175,12 @@ def _plan_grant(
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
             "portal_link": portal_link(session, project, now)}
+        if due.step.kind == StepKind.escalation:
+            earlier = [s.name for s in ladder.steps(period.end, period.due, calendar)
+                       if Role.lead in s.to and s.day < due.step.day]
+            history = _history(session, due.project_id, due.period_id, earlier)
+            context |= {"history": history, "late_risk": _late_risk(session, grant, project, period),
+                        "lead_reached": sum(h["status"] == "sent" for h in history)}
         message = _message(grant, project, period, officers, due, context, now)
         planned.append(PlannedChase(due, project.code, period.label, message, context))
     return planned
@@ -171,6 +211,7 @@ def _context(
         "manager": _address(Role.manager, project, officers), "chased": chased,
         "working_days_to_due": calendar.working_days_between(as_of, period.due),
         "working_days_overdue": calendar.working_days_between(period.due, as_of),
+        "as_of": as_of, "overdue": as_of > period.due,
         "escalation_after": ladder.escalation_working_days_after_due or ladder.stop_working_days_after_due,
     }
 

@@ -1,9 +1,12 @@
-"""The weekly digest for officers: returns received, outstanding and overdue, RAG changes over the week, open risks
-by score, and notifications that failed to send. One per grant per ISO week (key `digest:<grant>:<year>-W<week>`).
+"""The weekly digest for officers: returns received, outstanding and overdue (with where each overdue one is on the
+chase ladder), RAG changes over the week with their reasons, open risks by score, and notifications that failed to
+send and were not superseded by a later step. One per grant per ISO week (key `digest:<grant>:<year>-W<week>`),
+sent on the week's first working day (Monday, or Tuesday after a bank-holiday Monday).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,9 +14,27 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from grants.kernel import models as m
-from grants.messaging.messages import render
+from grants.messaging.chasing import calendar_of
+from grants.messaging.messages import govuk_date, render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.programme.periods import WorkingCalendar
 from grants.programme.status import ReturnState, received_on, return_state
+
+
+def digest_due(as_of: date, calendar: WorkingCalendar) -> bool:
+    """True on the first working day of `as_of`'s ISO week (never on a weekend or bank holiday)."""
+    monday = as_of - timedelta(days=as_of.weekday())
+    return calendar.is_working_day(as_of) and calendar.next_working_day(monday) == as_of
+
+
+def _ladder(sent: dict[str, date]) -> str:
+    """Where an overdue return is on the chase ladder, from the chase steps sent for it ({step: day sent})."""
+    chasers = sorted((day, step) for step, day in sent.items() if step.startswith("overdue-"))
+    parts = [f"chased {len(chasers)} time{'s' if len(chasers) != 1 else ''} since the due date, last "
+             f"{govuk_date(chasers[-1][0])}" if chasers else "not chased since the due date"]
+    if "escalation" in sent:
+        parts.append(f"escalated {govuk_date(sent['escalation'])}")
+    return "; ".join(parts)
 
 
 def digest_key(grant_id: int, as_of: date) -> str:
@@ -40,6 +61,12 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
     files: dict[tuple[int, int], list[m.Return]] = {}
     for ret in session.exec(select(m.Return).where(col(m.Return.project_id).in_([p.id for p in projects]))):
         files.setdefault((ret.project_id, ret.period_id), []).append(ret)
+    chased: dict[tuple[int, int], dict[str, date]] = {}
+    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
+            col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
+        _, pid, per, step = key.split(":", 3)
+        if day is not None and day <= as_of:
+            chased.setdefault((int(pid), int(per)), {})[step] = day
     out: dict[str, list[ReturnLine]] = {"received": [], "outstanding": [], "overdue": []}
     for project in projects:
         for period in periods:
@@ -55,7 +82,9 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
             if state == ReturnState.open:
                 out["outstanding"].append(ReturnLine(project.name, period.label, period.due, "not yet received"))
             elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > period.due):
-                out["overdue"].append(ReturnLine(project.name, period.label, period.due, state.value))
+                what = "only a rejected version received" if state == ReturnState.rejected else "not received"
+                ladder = _ladder(chased.get((project.id or 0, period.id or 0), {}))
+                out["overdue"].append(ReturnLine(project.name, period.label, period.due, f"{what}; {ladder}"))
     return out
 
 
@@ -73,8 +102,10 @@ def _rag_changes(session: Session, grant: m.Grant, as_of: date) -> list[dict[str
     for project_id, current in now.items():
         previous = before.get(project_id)
         if previous is not None and previous.overall_rag != current.overall_rag:
+            reason = json.loads(current.reasons_json or "{}").get("overall", "")
             changes.append({"scope": names.get(project_id, "") if project_id else "Whole grant",
-                            "was": previous.overall_rag, "now": current.overall_rag, "as_of": current.as_of})
+                            "was": previous.overall_rag, "now": current.overall_rag, "as_of": current.as_of,
+                            "reason": reason})
     return changes
 
 
@@ -88,14 +119,35 @@ def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, A
         .order_by(col(m.Notification.sent_at))).all()
     return {"grant_name": grant.name, "as_of": as_of, "week_from": as_of - timedelta(days=6),
             **_returns(session, grant, as_of), "rag_changes": _rag_changes(session, grant, as_of),
-            "risks": list(risks), "failed": list(failed)}
+            "risks": list(risks), "failed": _not_superseded(session, list(failed))}
+
+
+def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.Notification]:
+    """Failed messages still worth an officer's attention: a failed chase step is dropped once a later step for
+    the same return was sent (the lead has been reached since)."""
+    later: dict[str, date] = {}
+    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
+            col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
+        prefix = key.rsplit(":", 1)[0]
+        if day is not None and day > later.get(prefix, date.min):
+            later[prefix] = day
+    out = []
+    for n in failed:
+        prefix = n.idempotency_key.rsplit(":", 1)[0]
+        if n.idempotency_key.startswith("chase:") and n.as_of is not None and later.get(prefix, date.min) > n.as_of:
+            continue
+        out.append(n)
+    return out
 
 
 def plan_digests(session: Session, as_of: date, now: datetime) -> list[Outgoing]:
-    """One digest per grant to all its officers (skipping grants without officers)."""
+    """One digest per grant to all its officers (skipping grants without officers), on the first working day of
+    the week (Monday, or the next working day after a bank-holiday Monday) and no other day."""
     out = []
     for grant in session.exec(select(m.Grant).order_by(col(m.Grant.reference))):
         assert grant.id is not None
+        if not digest_due(as_of, calendar_of(grant)):
+            continue
         officers = session.exec(select(m.Officer).where(m.Officer.grant_id == grant.id)
                                 .order_by(col(m.Officer.key))).all()
         if not officers:

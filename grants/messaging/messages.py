@@ -31,8 +31,23 @@ def _gbp(pence: int) -> str:
     return f"{sign}£{pounds:,}.{pennies:02d}"
 
 
-def _day(value: Any) -> str:
-    return f"{value:%a %d %b %Y}" if value is not None else ""
+def govuk_date(value: Any) -> str:
+    """A date as GOV.UK writes it: 'Monday 14 October 2024' (no leading zero, day and month in full)."""
+    return f"{value:%A} {value.day} {value:%B %Y}" if value is not None else ""
+
+
+IRREGULAR = {"people": "person", "children": "child"}
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 working day', '3 working days', '1 school' (from the plural 'schools'), '1 person' (from 'people')."""
+    words = noun.rsplit(" ", 1)
+    last = words[-1]
+    if count == 1:
+        last = IRREGULAR.get(last, last[:-1] if last.endswith("s") and not last.endswith("ss") else last)
+    elif not last.endswith("s") and last not in IRREGULAR:
+        last = {"person": "people", "child": "children"}.get(last, last + "s")
+    return f"{count} {' '.join([*words[:-1], last])}"
 
 
 @lru_cache(maxsize=4)
@@ -43,7 +58,8 @@ def _environment(folder: Path) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["gbp"] = _gbp
-    env.filters["day"] = _day
+    env.filters["day"] = govuk_date
+    env.filters["plural"] = plural
     return env
 
 

@@ -1,24 +1,28 @@
 """Sending a message exactly once: the outgoing message, the channel protocol, bounded retries, and the
-Notification log written in the same transaction as the send.
+Notification log.
 
-For each message: claim its idempotency key (insert or lock the Notification row), deliver it on every channel
-(each retried up to `attempts` times), then record `sent` or `failed` and commit. A crash before the commit rolls the
-claim back, so a rerun sends it; a committed `sent` row is never sent again; a `failed` row is retried by a later run.
+For each message, three steps and never a transaction open while a channel is slow: claim its idempotency key in one
+short transaction (the row becomes `sending`), deliver it on every channel with no transaction open (each retried up
+to `attempts` times), then record `sent` or `failed` in another short transaction. The row remembers which channels
+took the message, so a later run retries a `failed` message only on the channels that failed. A `sent` row is never
+sent again; a `sending` row is another run's (or, once older than CLAIM_LEASE, a crashed run's, and claimed again).
 Only redacted channel descriptions and exception class names are stored or logged, never a URL with a secret.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 
@@ -86,11 +90,12 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to one message on all its channels."""
+    """What happened to one message on all its channels: which took it, and each failure as `channel: cause`."""
 
     ok: bool
     attempts: int
     errors: tuple[str, ...] = ()
+    delivered: tuple[str, ...] = ()
 
 
 @dataclass
@@ -105,16 +110,19 @@ class Sender:
     def __post_init__(self) -> None:
         self.descriptions = [c.description for c in self.channels]
 
-    def deliver(self, message: Outgoing) -> Delivery:
-        total, errors = 0, []
+    def deliver(self, message: Outgoing, skip: frozenset[str] = frozenset()) -> Delivery:
+        """Deliver on every channel that accepts the message, except those in `skip` (they took it before)."""
+        total, errors, delivered = 0, [], []
         for channel in self.channels:
-            if not channel.accepts(message):
+            if not channel.accepts(message) or channel.description in skip:
                 continue
             used, error = self._one_channel(channel, message)
             total += used
             if error:
                 errors.append(error)
-        return Delivery(not errors, max(total, 1), tuple(errors))
+            else:
+                delivered.append(channel.description)
+        return Delivery(not errors, max(total, 1), tuple(errors), tuple(delivered))
 
     def _one_channel(self, channel: Channel, message: Outgoing) -> tuple[int, str]:
         reason = ""
@@ -139,66 +147,89 @@ def already_sent(session: Session, keys: Sequence[str] | None = None) -> set[str
     return set(session.exec(statement)) if keys is None else set(session.exec(statement)) & set(keys)
 
 
+CLAIM_LEASE = timedelta(minutes=30)
+"""How long a `sending` claim is another run's; after that its run is taken to have crashed and the key is free."""
+
+
 def send_once(session: Session, message: Outgoing, sender: Sender, as_of: date, now: datetime) -> str:
-    """Send a message unless its key is already recorded as sent; commit the log row. Returns the row's status,
-    or 'skipped' if it had been sent (by this or a concurrent run)."""
-    row = _claim_or_skip(session, message, as_of, now)
-    if row is None:
+    """Send a message unless its key is already recorded as sent or another run is sending it. Returns the row's
+    status ('sent' or 'failed'), or 'skipped'. No transaction is open while the channels deliver."""
+    skip = claim(session, message, as_of, now)
+    if skip is None:
         return "skipped"
-    delivery = sender.deliver(message)
+    delivery = sender.deliver(message, skip)
+    status = record(session, message.key, delivery, now)
+    if status != "sent":
+        log.error("%s to %s failed after retries: %s", message.key, message.recipients, "; ".join(delivery.errors))
+    return status
+
+
+def record(session: Session, key: str, delivery: Delivery, now: datetime) -> str:
+    """Record a delivery's outcome on its claimed row in one short transaction; returns 'sent' or 'failed'."""
+    row = session.exec(select(m.Notification).where(m.Notification.idempotency_key == key)).one()
+    delivered = sorted(set(json.loads(row.delivered_json or "[]")) | set(delivery.delivered))
     row.status = "sent" if delivery.ok else "failed"
     row.attempts += delivery.attempts
     row.error = "; ".join(delivery.errors)
-    row.sent_at = now
+    row.sent_at, row.delivered_json = now, json.dumps(delivered)
     session.add(row)
     session.commit()
-    if not delivery.ok:
-        log.error("%s to %s failed after retries: %s", message.key, message.recipients, row.error)
     return row.status
 
 
 def record_failed(session: Session, message: Outgoing, as_of: date, now: datetime, error: str) -> str:
     """Log a message that could not even be prepared (e.g. its attachment failed) as failed; a later run retries."""
-    row = _claim_or_skip(session, message, as_of, now)
-    if row is None:
+    if claim(session, message, as_of, now) is None:
         return "skipped"
-    row.status, row.attempts, row.error, row.sent_at = "failed", row.attempts + 1, error, now
-    session.add(row)
-    session.commit()
     log.error("%s to %s not sent: %s", message.key, message.recipients, error)
-    return row.status
+    return record(session, message.key, Delivery(False, 1, (error,)), now)
 
 
-def _claim_or_skip(session: Session, message: Outgoing, as_of: date, now: datetime) -> m.Notification | None:
-    """Claim the message's key in a fresh transaction; None if it is already sent or a concurrent run holds it.
+def failures(session: Session, keys: Sequence[str]) -> list[tuple[str, str]]:
+    """(key, error) of the messages among `keys` whose last attempt failed, in key order."""
+    rows = session.exec(select(m.Notification.idempotency_key, m.Notification.error).where(
+        col(m.Notification.idempotency_key).in_(list(keys)), m.Notification.status == "failed"))
+    out = sorted((key, error) for key, error in rows)
+    session.commit()
+    return out
 
-    A concurrent run that claimed the key first makes our insert fail (unique key) once it commits; on SQLite a stale
-    read snapshot fails with "database is locked" instead. Either way: roll back and look again with fresh eyes.
-    """
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> frozenset[str] | None:
+    """Claim the message's key in one short committed transaction; returns the channels that already took it (to
+    skip), or None if it is sent or another run holds a fresh claim. A concurrent insert of the same key fails on the
+    unique key (or, on SQLite, with "database is locked" on a stale snapshot): roll back and look again."""
     for attempt in (1, 2):
         try:
-            row = _claim(session, message, as_of, now)
+            taken = _claim(session, message, as_of, now)
+            session.commit()
+            return taken
         except (IntegrityError, OperationalError):
             session.rollback()
             if attempt == 2:
                 raise
-            continue
-        if row is None:
-            session.commit()
-        return row
     return None
 
 
-def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> m.Notification | None:
-    statement = select(m.Notification).where(m.Notification.idempotency_key == message.key).with_for_update()
-    row = session.exec(statement).one_or_none()
-    if row is not None and row.status == "sent":
-        return None
+def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> frozenset[str] | None:
+    row = session.exec(select(m.Notification).where(m.Notification.idempotency_key == message.key)).one_or_none()
+    fields: dict[str, Any] = {
+        "grant_id": message.grant_id, "project_id": message.project_id, "period_id": message.period_id,
+        "step": message.step, "recipients": message.recipients, "subject": message.subject[:250],
+        "status": "sending", "as_of": as_of, "sent_at": now}
     if row is None:
-        row = m.Notification(idempotency_key=message.key, kind=message.kind, attempts=0, sent_at=now)
-    row.grant_id, row.project_id, row.period_id = message.grant_id, message.project_id, message.period_id
-    row.step, row.recipients, row.subject = message.step, message.recipients, message.subject[:250]
-    row.status, row.as_of = "sending", as_of
-    session.add(row)
-    session.flush()
-    return row
+        session.add(m.Notification(idempotency_key=message.key, kind=message.kind, attempts=0, **fields))
+        session.flush()
+        return frozenset()
+    if row.status == "sent" or (row.status == "sending" and _utc(row.sent_at) > _utc(now) - CLAIM_LEASE):
+        return None
+    # take it only if nobody else changed it since we read it: a compare-and-set on status and claim time
+    taken = session.execute(update(m.Notification).where(
+        col(m.Notification.id) == row.id, col(m.Notification.status) == row.status,
+        col(m.Notification.sent_at) == row.sent_at).values(**fields))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return frozenset(json.loads(row.delivered_json or "[]"))

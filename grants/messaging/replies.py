@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
@@ -20,6 +22,7 @@ from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.portal import portal_link
 from grants.programme.status import received_on
+from grants.returns.layout import SHEETS, Subject, input_fields
 from grants.returns.problems import PROBLEM_KEYS, Problem
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
@@ -30,11 +33,40 @@ def reply_key(return_id: int) -> str:
     return f"reply:{return_id}"
 
 
-def problems_of(ret: m.Return) -> list[Problem]:
-    """The return's problems, errors first; tolerant of missing keys."""
+_CELL = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def _sheet_order(p: Problem) -> tuple[int, int, int]:
+    """(sheet as the workbook orders them, row, column): problems read top to bottom as the lead sees them."""
+    sheet = SHEETS.index(p.sheet) if p.sheet in SHEETS else len(SHEETS) if p.sheet else -1
+    found = _CELL.match(p.cell.upper())
+    if found is None:
+        return sheet, 0, 0
+    return sheet, int(found.group(2)), column_index_from_string(found.group(1))
+
+
+def problems_of(ret: m.Return, labels: dict[str, str] | None = None) -> list[Problem]:
+    """The return's problems in sheet order (row, then column), each field under the label the lead sees in the
+    workbook (an internal name with no label is left out); tolerant of missing keys."""
     raw: list[dict[str, Any]] = json.loads(ret.problems_json or "[]")
     items = [Problem(*(str(p.get(k) or "") for k in PROBLEM_KEYS)) for p in raw]
-    return sorted(items, key=lambda p: (p.severity != "error", p.sheet, p.cell))
+    if labels is not None:
+        items = [replace(p, field=labels.get(p.field, "")) for p in items]
+    return sorted(items, key=_sheet_order)
+
+
+def field_labels(session: Session, project: m.Project, period: m.ReportingPeriod) -> dict[str, str]:
+    """{defined name: the label beside that cell in the project's workbook for this period}."""
+    lines = [Subject(b.key, b.name) for b in session.exec(select(m.BudgetLine).where(
+        m.BudgetLine.project_id == project.id, col(m.BudgetLine.active).is_(True))
+        .order_by(col(m.BudgetLine.position)))]
+    targets = list(session.exec(select(m.Target).where(
+        m.Target.project_id == project.id, col(m.Target.active).is_(True)).order_by(col(m.Target.position))))
+    later = list(session.exec(select(m.ReportingPeriod.label).where(
+        m.ReportingPeriod.grant_id == period.grant_id, col(m.ReportingPeriod.start) > period.start)))
+    fields = input_fields(lines, [Subject(t.key, t.name) for t in targets if t.kind == "count"],
+                          [Subject(t.key, t.name) for t in targets if t.kind == "milestone"], later)
+    return {f.name: f.label for f in fields}
 
 
 def recorded(session: Session, ret: m.Return) -> dict[str, Any]:
@@ -90,14 +122,16 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
     grant = session.get(m.Grant, project.grant_id)
     officer = session.exec(select(m.Officer).where(
         m.Officer.grant_id == project.grant_id, m.Officer.key == project.officer_key)).one_or_none()
-    problems = problems_of(ret)
+    problems = problems_of(ret, field_labels(session, project, period))
     accepted = ret.status in ACCEPTED
     origin = _emailed(session, ret)
     stranger = origin.sender if origin and origin.sender.lower() != project.lead_email.lower() else ""
+    received = received_on(ret.received_at)
     context: dict[str, Any] = {
         "grant_name": grant.name if grant else "", "project_name": project.name, "lead_name": project.lead_name,
         "period_label": period.label, "due": period.due, "version": ret.version, "source_name": ret.source_name,
-        "received": received_on(ret.received_at), "return_to": return_to, "signed_name": ret.signed_name,
+        "received": received, "return_to": return_to, "signed_name": ret.signed_name,
+        "overdue": not accepted and received > period.due,
         "warnings": [p for p in problems if p.severity != "error"], "problems": problems,
         "officer": Address(officer.name, officer.email) if officer else None, "sent_by": stranger,
         "portal_link": portal_link(session, project, now),

@@ -19,7 +19,8 @@ def _pct(value: Decimal | float) -> str:
 
 
 def _day(value: date | None) -> str:
-    return "" if value is None else f"{value:%d %b %Y}"
+    """GOV.UK style, '14 October 2024'."""
+    return "" if value is None else f"{value.day} {value:%B %Y}"
 
 
 @lru_cache(maxsize=4)

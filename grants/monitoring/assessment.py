@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.monitoring.checks import Checks, run_all
+from grants.monitoring.compliance import ComplianceCheck
 from grants.monitoring.findings import findings, funds_rag
 from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger
@@ -63,11 +64,16 @@ def rate_project(checks: Checks, project: m.Project) -> Rating:
     elif returns.with_state(*_MISSING):
         spend_part = (m.RAG.amber, f"No spend reported: {returns.reason}")
     else:
-        spend_part = (m.RAG.green, "No return due yet")
+        spend_part = (m.RAG.no_data, "No data yet: no return due yet")
     milestones = checks.milestones.get(pid, [])
     counts = [(t.rag, t.reason) for t in checks.targets.get(pid, [])]
     outputs = dict(enumerate(counts + [(ms.rag, ms.reason) for ms in milestones if ms.overdue]))
-    outputs_part = _pick(outputs) if outputs else (m.RAG.green, "No outputs reported yet")
+    if outputs:
+        outputs_part = _pick(outputs)
+    elif spend is not None:  # a return is in, but the project has no count target and no milestone overdue
+        outputs_part = (m.RAG.green, _milestones_reason(milestones))
+    else:
+        outputs_part = (m.RAG.no_data, _no_outputs(returns))
     funds = checks.project_funds[pid]
     parts = {"spend": spend_part, "outputs": outputs_part, "returns": (returns.rag, returns.reason),
              "funds": (funds_rag(checks, pid, grant_id, checks.ledger.as_of), funds.reason)}
@@ -81,6 +87,13 @@ def rate_project(checks: Checks, project: m.Project) -> Rating:
         "rags": {name: str(rag) for name, (rag, _) in parts.items()},
     }
     return Rating(grant_id, pid, project.name, spend_part[0], outputs_part[0], overall[0], reasons, figures)
+
+
+def _no_outputs(returns: ComplianceCheck) -> str:
+    """Why outputs have no rating: nothing reported yet, and whether returns are overdue."""
+    missing = returns.with_state(*_MISSING)
+    return "No data yet: no outputs reported" + (f" and {len(missing)} return{'s' if len(missing) != 1 else ''} "
+                                                 f"overdue" if missing else "")
 
 
 def _milestones_reason(milestones: list[MilestoneCheck]) -> str:
@@ -100,13 +113,13 @@ def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating
     assert grant.id is not None
     rules = checks.rules[grant.id]
     spend = grant_spend(grant, [c for p in checks.projects_of(grant) if (c := checks.spend.get(p.id or 0))], rules)
-    spend_part = (spend.rag, spend.reason) if spend else (m.RAG.green, "No spend reported yet")
+    spend_part = (spend.rag, spend.reason) if spend else (m.RAG.no_data, "No data yet: no spend reported")
     behind = {rag: [r.name for r in projects if r.outputs_rag is rag] for rag in (m.RAG.red, m.RAG.amber)}
     outputs_rag = worst(*(r.outputs_rag for r in projects))
     outputs_reason = (
         f"{len(behind[m.RAG.red]) + len(behind[m.RAG.amber])} of {len(projects)} projects behind "
         f"on outputs" + "".join(f"; {rag}: {', '.join(names)}" for rag, names in behind.items() if names)
-    )
+    ) if outputs_rag is not m.RAG.no_data else "No data yet: no project has reported outputs"
     late = [r.name for r in projects if ORDER[m.RAG(r.figures["rags"]["returns"])] > 0]
     returns_part = (
         worst(*(m.RAG(r.figures["rags"]["returns"]) for r in projects)),

@@ -1,7 +1,8 @@
 """Reporting compliance: each project's returns on time, late, outstanding (overdue) or rejected on a date.
 
-An overdue return is amber for up to `return_red_working_days` England & Wales working days, red after that; a
-rejected return with no accepted resubmission is amber. Returns accepted late are counted and named, not rated.
+An overdue return is amber from its first working day overdue up to `return_red_working_days` England & Wales
+working days, red after that; a rejected return with no accepted resubmission is amber until the due date, and
+overdue like a missing one after it. Returns accepted late are counted and named, not rated.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ReturnCheck:
     due: date
     state: ReturnState
     working_days_late: int  # overdue: working days past due as of the date; accepted late: when received
+    rejected: bool = False  # overdue with only rejected versions received
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def rate_returns(returns: list[ReturnCheck], rules: MonitoringRules) -> Complian
     rejected = [r for r in returns if r.state is ReturnState.rejected]
     parts = [f"Returns: {on_time} on time", f"{len(late)} late", f"{len(overdue)} outstanding",
              f"{len(rejected)} rejected"]
-    details = [f"{r.label} due {r.due:%d %b %Y}, {working_days_text(r.working_days_late)} overdue" for r in overdue]
+    details = [f"{r.label} due {r.due:%d %b %Y}, {working_days_text(r.working_days_late)} overdue"
+               + (" (only a rejected version received)" if r.rejected else "") for r in overdue]
     details += [f"{r.label} rejected, not yet resubmitted" for r in rejected]
     details += [f"{r.label} received {working_days_text(r.working_days_late)} late" for r in late]
     reason = ", ".join(parts) + (f" ({'; '.join(details)})" if details else "")
@@ -84,14 +87,19 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
         for period_id, label, end, due in periods.get(project.grant_id, []):
             files = ledger.files.get((project.id, period_id), [])
             state = return_state(end, due, files, ledger.as_of)
+            rejected = state is ReturnState.rejected and ledger.as_of > due
+            if rejected:  # after the due date, only rejected versions count as nothing received
+                state = ReturnState.overdue
             if state in (ReturnState.not_yet_open, ReturnState.open):
                 continue
             late = 0
             if state is ReturnState.overdue:
                 late = working_days(project.grant_id, due, ledger.as_of)
+                if late < 1:  # past the due date on a weekend or bank holiday: overdue from the next working day
+                    continue
             elif state is ReturnState.accepted_late:
                 first = min(day for day, status in files if status in ("accepted", "superseded"))
                 late = working_days(project.grant_id, due, first)
-            checks.append(ReturnCheck(period_id, label, due, state, late))
+            checks.append(ReturnCheck(period_id, label, due, state, late, rejected))
         out[project.id] = rate_returns(checks, rules[project.grant_id])
     return out

@@ -12,7 +12,7 @@ from grants.monitoring.checks import Checks
 from grants.monitoring.risks import Finding, risk_key
 from grants.programme.periods import days_text, working_days_text
 from grants.programme.status import ReturnState
-from grants.programme.thresholds import percent, risk_rag, share_of_time_left
+from grants.programme.thresholds import exact_percent, risk_rag, share_of_time_left, shown
 
 
 def findings(checks: Checks) -> list[Finding]:
@@ -68,13 +68,13 @@ def _project_findings(checks: Checks, grant: m.Grant, project: m.Project) -> lis
             likelihood, impact = scoring.milestone_overdue(ms.is_condition or ms.is_sustainability)
             out.append(Finding(risk_key("milestone-overdue", ref, code, ms.key), "milestone-overdue", gid, pid,
                                f"{project.name}: {ms.name} overdue", likelihood, impact, ms.reason))
-        elapsed = 100 - percent(share_of_time_left(checks.ledger.as_of, grant.start, grant.spend_by), 1)
+        elapsed = 100 - exact_percent(share_of_time_left(checks.ledger.as_of, grant.start, grant.spend_by), 1)
         if (ms.is_sustainability and not ms.delivered and not grant.recurring
-                and elapsed >= checks.rules[gid].sustainability_check_from_pct):
+                and elapsed > checks.rules[gid].sustainability_check_from_pct):  # past the mark, not on it
             likelihood, impact = scoring.no_sustainability_plan(elapsed)
             out.append(Finding(risk_key("no-sustainability-plan", ref, code, ms.key), "no-sustainability-plan", gid,
                                pid, f"{project.name}: no sustainability plan yet", likelihood, impact,
-                               f"{ms.name} not delivered with {elapsed}% of the non-recurring grant's time gone "
+                               f"{ms.name} not delivered with {shown(elapsed)}% of the non-recurring grant's time gone "
                                f"(due {ms.due:%d %b %Y})"))
     rules = checks.rules[gid]
     for r in checks.returns[pid].returns:
@@ -83,7 +83,8 @@ def _project_findings(checks: Checks, grant: m.Grant, project: m.Project) -> lis
             out.append(Finding(risk_key("late-return", ref, code, r.label), "late-return", gid, pid,
                                f"{project.name}: {r.label} return overdue", likelihood, impact,
                                f"{r.label} return due {r.due:%d %b %Y}: "
-                               f"{working_days_text(r.working_days_late)} overdue"))
+                               f"{working_days_text(r.working_days_late)} overdue"
+                               + ("; only a rejected version received" if r.rejected else "")))
         elif r.state is ReturnState.rejected:
             likelihood, impact = scoring.rejected_return()
             out.append(Finding(risk_key("rejected-return", ref, code, r.label), "rejected-return", gid, pid,
@@ -108,7 +109,8 @@ def _money_findings(checks: Checks, grant: m.Grant, project: m.Project) -> list[
     if f.underspend < 0 or f.actual > f.allocation:
         already = f.actual > f.allocation
         over = (f.actual if already else f.outturn) - f.allocation
-        likelihood, impact = scoring.overspend(already, percent(over, f.allocation) if f.allocation else Decimal(100))
+        over_pct = exact_percent(over, f.allocation) if f.allocation else Decimal(100)
+        likelihood, impact = scoring.overspend(already, over_pct)
         out.append(Finding(risk_key("overspend", ref, code), "overspend", gid, pid,
                            f"{project.name}: {'overspent' if already else 'forecast to overspend'}", likelihood,
                            impact, spend.reason))

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from grants.kernel import models as m
 from grants.monitoring.ledger import Ledger
 from grants.programme.periods import days_text
-from grants.programme.thresholds import MonitoringRules, outputs_rag, percent
+from grants.programme.thresholds import MonitoringRules, exact_percent, outputs_rag, shown
 
 QUARTER_MONTHS = Decimal(3)
 
@@ -106,13 +106,13 @@ def rate_target(target: m.Target, achieved: int, expected: int, start: date, per
     short = max(target.target_value - achieved, 0)
     need_rate = short / left if left else Decimal(short)
     projected = achieved + _whole(achieved_rate * left)
-    pct = percent(achieved, expected) if expected else None
+    pct = exact_percent(achieved, expected) if expected else None
     head = f"{target.name} {achieved} of {expected} profiled by {period_end:%d %b %Y}"
-    head += f" ({pct}%)" if pct is not None else ""
+    head += f" ({shown(pct)}%)" if pct is not None else ""
     if achieved >= target.target_value:
         return _target(target, achieved, expected, pct, 0, achieved_rate, projected, m.RAG.green,
                        f"{target.name} {achieved} of {target.target_value}: target met")
-    if as_of > target.due and period_end >= target.due:
+    if as_of > target.due:  # the date has passed short of target: missed, whether or not the last return is in
         return _target(target, achieved, expected, pct, 0, achieved_rate, achieved, m.RAG.red,
                        f"{target.name} {achieved} of {target.target_value} by {target.due:%d %b %Y}: target missed",
                        missed=True)
@@ -136,10 +136,11 @@ def _target(t: m.Target, achieved: int, expected: int, pct: Decimal | None, need
 
 
 def rate_milestone(target: m.Target, delivered_on: date | None, delivered: bool, as_of: date,
-                   rules: MonitoringRules) -> MilestoneCheck:
-    """Delivered (green), overdue (red: not delivered and past due) or still to come (green, maybe due soon)."""
+                   rules: MonitoringRules, judged: bool | None = None) -> MilestoneCheck:
+    """Delivered (green), overdue (red: not delivered, past due and `judged`) or still to come (green, maybe due
+    soon). `judged` says whether the return covering the due date is in or past its own due date (default: yes)."""
     assert target.id is not None
-    overdue = not delivered and as_of > target.due
+    overdue = not delivered and as_of > target.due and (judged is None or judged)
     due_soon = not delivered and not overdue and (target.due - as_of).days <= rules.milestone_due_soon_days
     if delivered:
         reason = f"{target.name}: delivered" + (f" {delivered_on:%d %b %Y}" if delivered_on else "")
@@ -165,7 +166,7 @@ def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
         profiles.setdefault(int(target_id), {})[int(pos)] = int(cumulative)
     ends = {(g, p): e for g, p, e in ledger.periods[["grant_id", "position", "end"]].itertuples(index=False)}
     first_paid = ledger.payments.groupby("project_id")["paid_on"].min().to_dict()
-    delivered = _delivered(ledger)
+    delivered, spans = _delivered(ledger), _spans(ledger)
     out: dict[int, tuple[list[TargetCheck], list[MilestoneCheck]]] = {}
     for target in ledger.targets:
         project = projects.get(target.project_id)
@@ -175,7 +176,8 @@ def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
         grant_rules = rules[project.grant_id]
         if target.kind == "milestone":
             day, done = delivered.get(target.id, (None, False))
-            milestones.append(rate_milestone(target, day, done, ledger.as_of, grant_rules))
+            judged = _judged(spans, project.grant_id, target.due, reported.get(target.project_id), ledger.as_of)
+            milestones.append(rate_milestone(target, day, done, ledger.as_of, grant_rules, judged))
             continue
         if target.project_id not in reported:
             continue
@@ -186,6 +188,27 @@ def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
         counts.append(rate_target(target, int(achieved.get(target.id, 0)), expected, start, period_end,
                                   ledger.as_of, grant_rules))
     return out
+
+
+Spans = dict[int, list[tuple[date, date, int, date]]]
+
+
+def _spans(ledger: Ledger) -> Spans:
+    """{grant_id: [(quarter start, end, position, return due)]}."""
+    out: Spans = {}
+    for grant_id, start, end, position, due in ledger.periods[
+            ["grant_id", "start", "end", "position", "due"]].itertuples(index=False):
+        out.setdefault(int(grant_id), []).append((start, end, int(position), due))
+    return out
+
+
+def _judged(spans: Spans, grant_id: int, due: date, reported_to: int | None, as_of: date) -> bool:
+    """Whether a milestone due on `due` can be judged: the return for the quarter holding that day (or a later one)
+    is in, or that return's own due date has passed. A milestone outside every quarter is judged on its date."""
+    for start, end, position, return_due in spans.get(grant_id, []):
+        if start <= due <= end:
+            return (reported_to is not None and int(reported_to) >= position) or as_of > return_due
+    return True
 
 
 def _delivered(ledger: Ledger) -> dict[int, tuple[date | None, bool]]:

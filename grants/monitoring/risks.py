@@ -136,7 +136,36 @@ def sync_register(
                                       row["score"], row["evidence"]))
     if updates:
         session.execute(update(m.Risk), updates)  # bulk update by primary key
-    return changes + _insert(session, new, as_of)
+    changes += _insert(session, new, as_of)
+    _record_history(session, changes, as_of)
+    return changes
+
+
+HISTORY = ("opened", "reopened", "closed")
+
+
+def _record_history(session: Session, changes: list[RiskChange], as_of: date) -> None:
+    """Keep the history a past board pack needs: every opening, reopening and closing, and every change of RAG or
+    score (not the daily last-seen updates)."""
+    rows = [{"risk_id": c.risk_id, "day": as_of, "change": c.change, "rag": c.new_rag, "score": c.new_score,
+             "evidence": c.evidence} for c in changes
+            if c.change in HISTORY or c.old_rag != c.new_rag or c.old_score != c.new_score]
+    if rows:
+        session.execute(insert(m.RiskEvent), rows)
+
+
+def episode_starts(session: Session, as_of: date, risk_ids: list[int]) -> dict[int, date | None]:
+    """{risk id: the day its episode open on `as_of` began, from the history (None: it was closed on `as_of`)}.
+    Risks with no history by then are left out."""
+    events = session.exec(select(m.RiskEvent).where(col(m.RiskEvent.risk_id).in_(risk_ids), m.RiskEvent.day <= as_of)
+                          .order_by(col(m.RiskEvent.day), col(m.RiskEvent.id)))
+    out: dict[int, date | None] = {}
+    for event in events:
+        if event.change == "closed":
+            out[event.risk_id] = None
+        elif event.change in ("opened", "reopened"):
+            out[event.risk_id] = event.day
+    return out
 
 
 def _insert(session: Session, new: list[dict[str, Any]], as_of: date) -> list[RiskChange]:

@@ -17,7 +17,7 @@ import pandas as pd
 from grants.kernel import models as m
 from grants.kernel.money import format_gbp
 from grants.monitoring.ledger import Ledger, rows
-from grants.programme.thresholds import MonitoringRules, percent, spend_rag, worst
+from grants.programme.thresholds import MonitoringRules, exact_percent, shown, spend_rag, worst
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class SpendFigures:
 
     @property
     def variance_pct(self) -> Decimal | None:
-        return percent(self.variance, self.profile) if self.profile else None
+        """The variance as an exact % of profile (thresholds compare this; reasons show it rounded)."""
+        return exact_percent(self.variance, self.profile) if self.profile else None
 
     @property
     def underspend(self) -> int:
@@ -46,7 +47,8 @@ class SpendFigures:
 
     @property
     def underspend_pct(self) -> Decimal:
-        return percent(self.underspend, self.allocation) if self.allocation else Decimal(0)
+        """The forecast underspend as an exact % of the allocation (rounded only when shown)."""
+        return exact_percent(self.underspend, self.allocation) if self.allocation else Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def rate_spend(
         to_date = spend_rag(pct, rules)
         part = (
             f"{what} {format_gbp(f.actual, pence=True)} of {format_gbp(f.profile, pence=True)} profiled by "
-            f"{reported_to:%d %b %Y} ({pct:+}%)"
+            f"{reported_to:%d %b %Y} ({shown(pct):+}%)"
         )
     else:
         to_date = m.RAG.amber if f.actual else m.RAG.green
@@ -86,7 +88,7 @@ def rate_spend(
         return m.RAG.red, f"{part}; {outturn} ({source}): overspend of {format_gbp(-f.underspend, pence=True)}"
     forecast_rag = spend_rag(f.underspend_pct, rules)
     detail = (
-        f"{format_gbp(f.underspend, pence=True)} ({f.underspend_pct}%) underspend at {spend_by:%d %b %Y}"
+        f"{format_gbp(f.underspend, pence=True)} ({shown(f.underspend_pct)}%) underspend at {spend_by:%d %b %Y}"
         if f.underspend
         else "on budget"
     )
@@ -176,16 +178,26 @@ def _project_spend(group: list[tuple[Any, ...]], grants: dict[int | None, m.Gran
 
 
 def grant_spend(grant: m.Grant, checks: list[SpendCheck], rules: MonitoringRules) -> SpendCheck | None:
-    """The grant's spend: the sum over its projects that have reported (None when none has)."""
+    """The grant's spend: the sum over its projects that have reported (None when none has).
+
+    The grant's forecast outturn counts each project's forecast capped at its allocation: an overspend beyond a
+    project's allocation cannot be paid from the grant, so it never nets off another project's underspend. The
+    unspent money is the allocations less that outturn; the overspend beyond allocations is shown separately."""
     if not checks:
         return None
+    over = sum(max(c.figures.outturn - c.figures.allocation, 0) for c in checks)
     total = SpendFigures(
         sum(c.figures.allocation for c in checks),
         sum(c.figures.actual for c in checks),
         sum(c.figures.profile for c in checks),
-        sum(c.figures.outturn for c in checks),
+        sum(min(c.figures.outturn, c.figures.allocation) for c in checks),
         _basis(any(c.figures.basis == LEAD for c in checks), any(c.figures.basis != "profile" for c in checks)),
     )
     reported_to = max(c.reported_to for c in checks if c.reported_to)
     rag, reason = rate_spend(total, rules, reported_to, grant.spend_by, f"{len(checks)} projects spent")
+    reason = reason.replace(") underspend at", ") unspent at")
+    if over:
+        overspent = sum(c.figures.outturn > c.figures.allocation for c in checks)
+        whose = "1 project's allocation" if overspent == 1 else f"{overspent} projects' allocations"
+        reason += f"; forecast overspend {format_gbp(over, pence=True)} beyond {whose}, which the grant cannot pay"
     return SpendCheck(total, rag, reason, reported_to)

@@ -35,6 +35,16 @@ def _non_negative(amount: Decimal) -> Decimal:
     return amount
 
 
+def _one_line(text: str) -> str:
+    if any(ch in text for ch in "\r\n\x00") or any(ord(ch) < 32 and ch != "\t" for ch in text):
+        raise ValueError("must be one line: no line breaks or control characters (they would break every message "
+                         "that names it)")
+    return text
+
+
+OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
+"""A name or title that appears in email headers and message text: non-empty, one line, no control characters."""
+
 Money = Annotated[Decimal, BeforeValidator(to_decimal), AfterValidator(_non_negative)]
 """Pounds: written as 125000, 125000.00 or '125000.00'; exact to the penny; never negative."""
 
@@ -48,21 +58,21 @@ class Strict(BaseModel):
 class Contact(Strict):
     """A person: name and email (the example uses example.org addresses)."""
 
-    name: str = Field(min_length=1)
+    name: OneLine
     email: EmailStr
 
 
 class Officer(Contact):
     """A council officer: responsible for projects, receives alerts; `manager` names the escalation officer."""
 
-    role: str = "Community Safety Officer"
+    role: OneLine = "Community Safety Officer"
     manager: str | None = None
 
 
 class Lead(Contact):
     """The project lead who fills in the quarterly return."""
 
-    organisation: str = Field(min_length=1)
+    organisation: OneLine
     org_id: str | None = Field(default=None, pattern=ORG_ID_PATTERN)  # e.g. GB-CHC-1234567 (org-id.guide)
 
 
@@ -79,7 +89,7 @@ class BudgetLine(Strict):
     """A budget line of a project with its planned spend per quarter (keys are period labels, e.g. 2024-25-Q2)."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine
     cost_type: Literal["labour", "non_labour"] = "non_labour"
     amount: Money
     profile: dict[str, Money] = Field(default_factory=dict)
@@ -90,7 +100,7 @@ class CountTarget(Strict):
 
     kind: Literal["count"] = "count"
     key: str = Field(pattern=KEY_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine
     unit: str = "people"
     target: int = Field(gt=0)
     due: date
@@ -103,7 +113,7 @@ class MilestoneTarget(Strict):
 
     kind: Literal["milestone"]
     key: str = Field(pattern=KEY_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine
     due: date
     condition: bool = True
     sustainability: bool = False
@@ -127,7 +137,7 @@ class Project(Strict):
     """A funded project: an allocation out of the grant, run by a lead, overseen by an officer."""
 
     code: str = Field(pattern=CODE_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine
     description: str = ""
     illustrative: bool = False
     lead: Lead
@@ -152,11 +162,11 @@ class Grant(Strict):
     """The award the partnership receives: who from, how much, when it must be spent and how it is reported."""
 
     reference: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
-    name: str = Field(min_length=1)
-    programme: str = Field(min_length=1)
-    funder: str = Field(min_length=1)
-    intermediary: str | None = None
-    recipient: str = Field(min_length=1)
+    name: OneLine
+    programme: OneLine
+    funder: OneLine
+    intermediary: OneLine | None = None
+    recipient: OneLine
     amount: Money
     currency: Literal["GBP"] = "GBP"
     start: date

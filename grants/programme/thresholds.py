@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grants.kernel.models import RAG
 
-ORDER = {RAG.green: 0, RAG.amber: 1, RAG.red: 2}
+ORDER = {RAG.no_data: -1, RAG.green: 0, RAG.amber: 1, RAG.red: 2}
 TENTH = Decimal("0.1")
 
 
@@ -68,9 +68,19 @@ def rules_from_json(rules_json: str) -> MonitoringRules:
     return MonitoringRules.model_validate(block)
 
 
+def exact_percent(part: int | Decimal, whole: int | Decimal) -> Decimal:
+    """part / whole as a percentage, unrounded: what every threshold compares (whole must not be zero)."""
+    return Decimal(part) * 100 / Decimal(whole)
+
+
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal:
-    """part / whole as a percentage, rounded half up to 1 dp (whole must not be zero)."""
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
+    """part / whole as a percentage, rounded half up to 1 dp for display only (whole must not be zero)."""
+    return shown(exact_percent(part, whole))
+
+
+def shown(pct: Decimal) -> Decimal:
+    """A percentage rounded half up to 1 dp, as reasons and reports show it (never compared with a threshold)."""
+    return pct.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def spend_rag(variance_pct: Decimal, rules: MonitoringRules) -> RAG:
@@ -96,7 +106,7 @@ def risk_rag(score: int, rules: MonitoringRules) -> RAG:
 
 
 def worst(*rags: RAG) -> RAG:
-    """The worst of several ratings (green when none)."""
+    """The worst of several ratings (green when none; "no data yet" only when every one is)."""
     return max(rags, key=ORDER.__getitem__, default=RAG.green)
 
 

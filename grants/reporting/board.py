@@ -32,6 +32,8 @@ class GrantSummary:
     spend_by: date
     rag: str
     reason: str
+    forecast_overspend: Decimal = Decimal(0)
+    """Forecast spend beyond the projects' allocations: not payable from the grant, so shown apart from it."""
 
     @property
     def released(self) -> Decimal:
@@ -39,6 +41,7 @@ class GrantSummary:
 
     @property
     def forecast_underspend(self) -> Decimal:
+        """The grant's money forecast unspent: the award less each project's forecast capped at its allocation."""
         return max(self.awarded - self.forecast_outturn, Decimal(0))
 
 
@@ -81,7 +84,13 @@ class OutputRow:
 
     @property
     def share_of_target(self) -> Decimal:
+        """Achieved as a share of the whole target (not what the RAG rates)."""
         return Decimal(self.achieved) / Decimal(self.target) if self.target else Decimal(0)
+
+    @property
+    def share_of_profile(self) -> Decimal | None:
+        """Achieved as a share of the profile to date: the figure the RAG rates (None with nothing profiled yet)."""
+        return Decimal(self.achieved) / Decimal(self.profile_to_date) if self.profile_to_date else None
 
 
 @dataclass(frozen=True)

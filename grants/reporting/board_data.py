@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from grants.monitoring.assessment import run_checks
 from grants.monitoring.checks import Checks, run_all
 from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger, rows
-from grants.monitoring.risks import RegisterRow, risk_register
+from grants.monitoring.risks import RegisterRow, episode_starts, risk_register
 from grants.programme.status import GrantStatus, ProjectStatus, grant_status, received_on
 from grants.reporting.board import BoardData, GrantSummary, ProjectRow, Release, RiskRow
 from grants.reporting.board_rows import ReturnFile, output_rows, quarter_series, returns_log
@@ -67,13 +68,27 @@ def build_board_data(session: Session, as_of: date, grant_reference: str | None 
         period_as_of(session, period, grant_reference)  # the period must exist
     if not statuses:
         return []
+    history = None
+    if _backdated(session, as_of, grant_reference):  # the history, read before the rerun checks touch the register
+        every = risk_register(session, grant_reference, include_closed=True)
+        history = episode_starts(session, as_of, [r.id for r in every])
     with _checked(session, as_of, grant_reference):
         statuses = grant_status(session, as_of, grant_reference)
         grant_id = find_grant(session, grant_reference).id if grant_reference is not None else None
         checks = run_all(load_ledger(session, as_of, grant_id))
         register = risk_register(session, grant_reference)
+        if history is not None:
+            register = [_as_it_stood(r, history, as_of) for r in register]
         files = _files(session, as_of, grant_id)
         return [_board(s, checks, register, files, period) for s in statuses]
+
+
+def _as_it_stood(row: RegisterRow, history: dict[int, date | None], as_of: date) -> RegisterRow:
+    """A register row as a pack dated `as_of` shows it: first seen when its episode open that day began (from the
+    risk history), last seen no later than that day."""
+    fallback = row.first_seen if row.first_seen <= as_of else as_of  # no history: a risk from before it was kept
+    first = (history[row.id] or as_of) if row.id in history else fallback  # None: closed then, found again now
+    return replace(row, first_seen=first, last_seen=min(row.last_seen, as_of), closed_on=None)
 
 
 @contextmanager
@@ -138,8 +153,8 @@ def _project(p: ProjectStatus) -> ProjectRow:
 def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list[ProjectRow]) -> GrantSummary:
     """Money in and out: releases and payments from the checks' ledger, spend and forecast from the assessment.
 
-    The grant's forecast outturn covers the projects that have reported; a project with no return yet counts at
-    its allocation (as its row does), so the summary adds up with the project rows."""
+    The grant's forecast outturn is each project's forecast capped at its allocation (a project with no return yet
+    counts at its allocation, as its row does); any forecast beyond allocations is the separate overspend."""
     releases = checks.ledger.releases
     released = sorted(
         (Release(day, from_pence(int(amount)))
@@ -148,14 +163,13 @@ def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list
     )
     paid = sum(checks.project_funds[p.id].received for p in checks.projects_of(grant) if p.id is not None)
     rag = status.rag
-    unreported = sum((p.allocation for p, s in zip(projects, status.projects, strict=True)
-                      if not s.rag or s.rag.forecast_outturn is None), Decimal(0))
-    reported_outturn = rag.forecast_outturn if rag and rag.forecast_outturn is not None else Decimal(0)
+    capped = sum((min(p.forecast, p.allocation) for p in projects), Decimal(0))
+    over = sum((max(p.forecast - p.allocation, Decimal(0)) for p in projects), Decimal(0))
     return GrantSummary(
         reference=grant.reference, name=grant.name, funder=grant.funder, intermediary=grant.intermediary,
         awarded=status.amount, expected_release=grant.expected_funds_release, releases=released,
         paid_to_projects=from_pence(paid), spent=rag.spent if rag and rag.spent is not None else Decimal(0),
-        forecast_outturn=reported_outturn + unreported, spend_by=grant.spend_by,
+        forecast_outturn=capped, spend_by=grant.spend_by, forecast_overspend=over,
         rag=rag.overall if rag else "", reason=rag.reasons.get("overall", "") if rag else "Not assessed yet",
     )
 

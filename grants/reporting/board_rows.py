@@ -39,8 +39,8 @@ def output_rows(checks: Checks, grant: m.Grant) -> list[OutputRow]:
             out.append(OutputRow(project, t.name, target.unit, t.target, t.due, t.expected, t.achieved, str(t.rag),
                                  t.reason))
         else:
-            out.append(OutputRow(project, target.name, target.unit, target.target_value, target.due, 0, 0, "",
-                                 "Not rated yet: no return received"))
+            out.append(OutputRow(project, target.name, target.unit, target.target_value, target.due, 0, 0,
+                                 str(m.RAG.no_data), "No data yet: no return received"))
     return out
 
 

@@ -22,7 +22,7 @@ from grants.reporting.xlsx_charts import outputs_chart, spend_chart
 
 GBP = '"£"#,##0.00'
 PERCENT = "0.0%"
-RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE"}
+RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE", "no data yet": "D9D9D9"}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(name="Calibri", size=10, bold=True, color="FFFFFF")
 BODY_FONT = Font(name="Calibri", size=10)
@@ -86,7 +86,9 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
         ("Expected release", g.expected_release, "DD MMM YYYY"), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
         ("Spent (reported)", _money(g.spent), GBP), ("Forecast outturn", _money(g.forecast_outturn), GBP),
-        ("Forecast underspend", _money(g.forecast_underspend), GBP), ("Spend by", g.spend_by, "DD MMM YYYY"),
+        ("Forecast unspent (award less outturn capped at allocations)", _money(g.forecast_underspend), GBP),
+        ("Forecast overspend beyond allocations", _money(g.forecast_overspend), GBP),
+        ("Spend by", g.spend_by, "DD MMM YYYY"),
         ("Days to the spend-by date", data.days_to_spend_by, "0"), ("Overall RAG", g.rag, ""), ("Why", g.reason, ""),
     ]
     ws.title = "Summary"
@@ -142,12 +144,12 @@ def _projects(ws: Worksheet, data: BoardData) -> None:
 
 
 def _outputs(ws: Worksheet, data: BoardData) -> None:
-    headers = ["Project", "Target", "Unit", "Target value", "Due", "Profile to date", "Achieved", "% of target",
-               "RAG", "Why"]
-    rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_target,
-             o.rag, o.reason] for o in data.outputs]
-    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT}, [24, 30, 10, 8, 12, 9, 9, 9, 8, 58],
-           rag_columns=(9,), footer=_footer(data))
+    headers = ["Project", "Target", "Unit", "Target value", "Due", "Profile to date", "Achieved",
+               "% of profile (rated)", "% of target", "RAG", "Why"]
+    rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_profile,
+             o.share_of_target, o.rag, o.reason] for o in data.outputs]
+    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT, 9: PERCENT}, [24, 30, 10, 8, 12, 9, 9, 10, 9, 8, 56],
+           rag_columns=(10,), footer=_footer(data))
 
 
 def _outputs_chart(ws: Worksheet, data: BoardData) -> None:

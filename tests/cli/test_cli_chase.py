@@ -41,9 +41,10 @@ def test_chase_dry_run_prints_the_table_and_sends_nothing_then_sends_once(settin
 
 def test_digest_and_alerts_commands_send_once(settings: Settings) -> None:
     assert _grants("init").returncode == 0
-    first = _grants("digest", "--as-of", "2025-01-24")
-    assert first.returncode == 0 and "2025-W04" in first.stdout and " sent " in first.stdout
-    assert " skipped " in _grants("digest", "--as-of", "2025-01-24").stdout
+    assert _grants("digest", "--as-of", "2025-01-24").stdout.strip() == "Nothing to send."  # Friday: not due
+    first = _grants("digest", "--as-of", "2025-01-27")  # the week's first working day
+    assert first.returncode == 0 and "2025-W05" in first.stdout and " sent " in first.stdout
+    assert " skipped " in _grants("digest", "--as-of", "2025-01-27").stdout
     assert _grants("alerts", "--as-of", "2025-01-24", "--dry-run").stdout.strip() == "Nothing to send."
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -133,3 +133,12 @@ def test_demo_command_refuses_a_foreign_folder_with_one_line(tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["demo", "--folder", str(tmp_path), "--quiet"])
     assert result.exit_code != 0
     assert isinstance(result.exception, GrantsError)
+
+
+def test_milestones_delivered_in_march_raise_no_overdue_risk_before_their_return_is_due(db: Session) -> None:
+    """The Q4 returns (due 14 Apr 2025) report the March milestones: no false red alerts on 1 April."""
+    opened = db.exec(select(m.RiskEvent, m.Risk).join(m.Risk).where(
+        m.Risk.kind == "milestone-overdue", m.RiskEvent.day == date(2025, 4, 1))).all()
+    assert opened == []
+    man = db.exec(select(m.Risk).where(col(m.Risk.key).startswith("milestone-overdue:SVD-2024-25:man-culture"))).all()
+    assert man == []  # conference and sustainability plan delivered in March, reported in the Q4 return

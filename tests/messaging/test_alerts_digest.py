@@ -12,9 +12,10 @@ from sqlmodel import Session, select
 from grants.kernel import models as m
 from grants.messaging.alerts import alert_change, send_risk_alerts
 from grants.messaging.channels import OutboxChannel
-from grants.messaging.digest import send_digests
+from grants.messaging.digest import digest_due, send_digests
 from grants.messaging.notify import Sender
 from grants.monitoring.risks import Finding, sync_register
+from grants.programme.periods import WorkingCalendar
 from grants.programme.thresholds import MonitoringRules
 from tests.factories import add_return, load_example, project
 
@@ -85,7 +86,7 @@ def test_grant_risk_goes_to_the_grants_officers(engine: Engine, tmp_path: Path) 
 def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engine: Engine, tmp_path: Path) -> None:
     load_example(engine)
     with Session(engine) as session:
-        add_return(session, "purple-flag", "2024-25-Q3", received=date(2025, 1, 20))
+        add_return(session, "purple-flag", "2024-25-Q3", received=date(2025, 1, 22))
         add_return(session, "active-bystander", "2024-25-Q3", received=date(2025, 1, 14),
                    status=m.ReturnStatus.rejected)
         pid = project(session, "purple-flag").id
@@ -98,25 +99,48 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
         session.add(m.Notification(idempotency_key="chase:3:3:overdue-1", kind="chase-overdue", grant_id=1,
                                    step="overdue-1", recipients="impact.project@example.org", status="failed",
                                    attempts=3, error="Email: mailto://127.0.0.1: delivery refused or failed",
-                                   sent_at=NOW))
+                                   sent_at=NOW, as_of=date(2025, 1, 17)))
+        session.add(m.Notification(idempotency_key="chase:4:3:overdue-1", kind="chase-overdue", grant_id=1,
+                                   step="overdue-1", recipients="man.culture@example.org", status="failed",
+                                   attempts=3, error="superseded", sent_at=NOW, as_of=date(2025, 1, 17)))
+        session.add(m.Notification(idempotency_key="chase:4:3:overdue-2", kind="chase-overdue", grant_id=1,
+                                   step="overdue-2", recipients="man.culture@example.org", status="sent",
+                                   sent_at=NOW, as_of=date(2025, 1, 22)))
         session.commit()
     sender = Sender([OutboxChannel(tmp_path)])
     with Session(engine) as session:
-        first = send_digests(session, date(2025, 1, 24), NOW, sender)
-        again = send_digests(session, date(2025, 1, 25), NOW, sender)
+        assert send_digests(session, date(2025, 1, 24), NOW, sender) == []  # a Friday: not the week's first day
+        first = send_digests(session, date(2025, 1, 27), NOW, sender)
+        again = send_digests(session, date(2025, 1, 27), NOW, sender)
     assert [s for _, s in first] == ["sent"] and [s for _, s in again] == ["skipped"]
     message = first[0][0]
     assert {a.email for a in message.to} == {OFFICER, MANAGER}
     text = message.text
     assert "Purple Flag night-time economy, 2024-25-Q3: version 1 accepted" in text
     overdue = text.split("Overdue (23)")[1].split("RAG changes")[0]  # Q1 and Q2 were never returned in this test
-    assert "Domestic Abuse), 2024-25-Q3: was due Wed 15 Jan 2025 (rejected)" in overdue
+    assert ("Domestic Abuse), 2024-25-Q3: was due Wednesday 15 January 2025 (only a rejected version received; "
+            "not chased since the due date)") in overdue
+    assert ("M.A.N Culture, 2024-25-Q3: was due Wednesday 15 January 2025 (not received; chased 1 time since the "
+            "due date, last Wednesday 22 January 2025)") in overdue.replace("\n   ", "")
     assert "Purple Flag night-time economy, 2024-25-Q3" not in overdue
-    assert "Purple Flag night-time economy: GREEN -> AMBER" in text
+    assert "Purple Flag night-time economy: GREEN -> AMBER (assessed Friday 24 January 2025)" in text
     risks = text.split("Open risks by score (2)")[1]
     assert risks.index("16 RED: Year-end underspend") < risks.index("9 RED: Q3 return late")
     assert "overdue-1 to impact.project@example.org: 3 attempts" in text
-    assert (tmp_path / "digest_1_2025-W04.eml").exists()
+    assert "superseded" not in text  # a later chaser reached that lead
+    assert (tmp_path / "digest_1_2025-W05.eml").exists()
+
+
+@pytest.mark.parametrize(("day", "due"), [
+    (date(2025, 4, 21), False),  # Easter Monday: a bank holiday
+    (date(2025, 4, 22), True),  # so the week's digest goes on Tuesday
+    (date(2025, 4, 23), False),
+    (date(2025, 4, 28), True),  # an ordinary Monday
+    (date(2025, 4, 29), False),
+    (date(2025, 4, 26), False),  # a Saturday
+])
+def test_weekly_digest_goes_on_the_weeks_first_working_day(day: date, due: bool) -> None:
+    assert digest_due(day, WorkingCalendar()) is due
 
 
 def test_a_risk_that_closes_and_opens_again_alerts_officers_again(engine: Engine, tmp_path: Path) -> None:
@@ -139,3 +163,37 @@ def test_a_risk_that_closes_and_opens_again_alerts_officers_again(engine: Engine
     with Session(engine) as session:
         assert session.exec(select(m.Risk)).one().first_seen == date(2024, 11, 4)
     assert len(list(tmp_path.glob("risk_*.eml"))) == 2
+
+
+@pytest.mark.parametrize(("held_on", "sent_on"), [
+    (date(2025, 1, 25), date(2025, 1, 27)),  # Saturday: held to Monday
+    (date(2025, 1, 26), date(2025, 1, 27)),  # Sunday
+    (date(2025, 4, 21), date(2025, 4, 22)),  # Easter Monday: held to Tuesday
+])
+def test_officer_alerts_are_held_on_weekends_and_bank_holidays_to_the_next_working_day(
+        engine: Engine, tmp_path: Path, held_on: date, sent_on: date) -> None:
+    load_example(engine)
+    with Session(engine) as session:
+        session.add(_risk(project_id=project(session, "active-bystander").id, first_seen=held_on))
+        session.commit()
+    assert _alerts(engine, tmp_path, held_on) == []
+    assert _alerts(engine, tmp_path, sent_on) == [("opened", OFFICER, "")]
+
+
+def test_one_cause_one_message_the_funder_late_reaches_each_officer_once_grouped_by_cause(
+        engine: Engine, tmp_path: Path) -> None:
+    from grants.monitoring.assessment import run_checks
+
+    load_example(engine)
+    with Session(engine) as session:
+        run_checks(session, date(2024, 6, 17))  # funds late: the grant and all eight projects
+        session.commit()
+    with Session(engine) as session:
+        results = send_risk_alerts(session, date(2024, 6, 17), NOW, Sender([OutboxChannel(tmp_path)]))
+    assert len(results) >= 9 and {status for _, status in results} == {"sent"}
+    mails = list(tmp_path.glob("*.eml"))
+    assert len(mails) == 1  # one officer: one message for the run
+    text = mails[0].read_text()
+    assert "Funds released late (9)" in text and "risk changes on the" in text
+    with Session(engine) as session:  # each risk counts as announced: nothing goes again
+        assert send_risk_alerts(session, date(2024, 6, 18), NOW, Sender([OutboxChannel(tmp_path)])) == []

@@ -16,6 +16,7 @@ from grants.kernel import models as m
 from grants.messaging.channels import OutboxChannel
 from grants.messaging.chasing import calendar_of, ladder_of, run_chase
 from grants.messaging.notify import ChannelError, Outgoing, Sender
+from grants.monitoring.assessment import run_checks
 from grants.programme.loader import load_programmes
 from grants.programme.register import initialise
 from tests.factories import add_return, load_example
@@ -69,9 +70,10 @@ class AlwaysDown:
         raise ChannelError("connection refused")
 
 
-def _chase(engine: Engine, day: date, sender: Sender, packs: Path) -> list[tuple[str, str, tuple[str, ...], str]]:
+def _chase(engine: Engine, day: date, sender: Sender, packs: Path, hour: int = 9
+           ) -> list[tuple[str, str, tuple[str, ...], str]]:
     with Session(engine, expire_on_commit=False) as session:
-        outcomes = run_chase(session, day, datetime(day.year, day.month, day.day, 9, tzinfo=UTC), sender,
+        outcomes = run_chase(session, day, datetime(day.year, day.month, day.day, hour, tzinfo=UTC), sender,
                              xlsx_pack_builder, packs, return_to="returns@example.org")
     return sorted((o.planned.project_code, o.planned.due.step.name, tuple(a.email for a in o.planned.message.to),
                    ",".join(a.email for a in o.planned.message.cc)) for o in outcomes if o.status == "sent")
@@ -110,13 +112,16 @@ def test_simulated_quarter_sends_exactly_the_ladder_day_by_day(engine: Engine, t
             for code, status in ARRIVALS.get(day, []):
                 add_return(session, code, "2024-25-Q3", received=day, status=status)
             session.commit()
-        if day == CRASH_DAY:  # the run dies after the first message; the rerun sends the rest, not the first again
+        if day == CRASH_DAY:  # the run dies after the first message, while sending the second: the rerun sends the
+            # rest (not the first again); the one in flight stays claimed until its claim lapses, then goes out
             with pytest.raises(Crash):
                 _chase(engine, day, Sender([OutboxChannel(outbox), CrashAfter(1)], attempts=1), packs)
             first = _chase(engine, day, sender, packs)
+            assert len(first) == 6
+            first += _chase(engine, day, sender, packs, hour=10)  # 9:00 + more than CLAIM_LEASE
             assert len(first) == 7
         if day not in ENGINE_DOWN:
-            sent = _chase(engine, day, sender, packs) if day != CRASH_DAY else first
+            sent = _chase(engine, day, sender, packs) if day != CRASH_DAY else sorted(first)
             if sent:
                 sent_by_day[day] = sent
             assert _chase(engine, day, sender, packs) == [], f"rerun on {day} sent again"
@@ -138,12 +143,13 @@ def test_outbox_eml_has_headers_bodies_and_the_prefilled_workbook(engine: Engine
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     mail = read_eml(next(f for f in files if "chase" in f.name and _to(f) == LEADS["purple-flag"]))
     assert mail["To"] == f"Morgan Hale <{LEADS['purple-flag']}>"
-    assert mail["Subject"] == "Purple Flag night-time economy: quarterly return for 2024-25-Q3, due Wed 15 Jan 2025"
+    assert mail["Subject"] == ("Purple Flag night-time economy: quarterly return for 2024-25-Q3, due Wednesday 15 "
+                               "January 2025")
     assert mail["Date"] and mail["X-Grants-Key"].startswith("chase:")
     text = mail.get_body(("plain",))
     html = mail.get_body(("html",))
-    assert text is not None and "Your return is due by Wed 15 Jan 2025" in text.get_content()
-    assert html is not None and "<strong>Wed 15 Jan 2025</strong>" in html.get_content()
+    assert text is not None and "Your return is due by Wednesday 15 January 2025" in text.get_content()
+    assert html is not None and "<strong>Wednesday 15 January 2025</strong>" in html.get_content()
     assert attachment_names(mail) == ["purple-flag-2024-25-Q3-return.xlsx"]
     payload = next(mail.iter_attachments()).get_payload(decode=True)
     assert isinstance(payload, bytes) and payload.startswith(b"PK")
@@ -272,3 +278,50 @@ def test_the_grant_files_chase_block_is_stored_and_drives_the_ladder(engine: Eng
     assert ladder.reminder_working_days_before_due == 3 and ladder.escalation_working_days_after_due is None
     assert [s.name for s in ladder.steps(date(2024, 12, 31), date(2025, 1, 15), calendar_of(grant))] == [
         "pack", "reminder", "last-reminder", "overdue-1", "overdue-2"]
+
+
+def test_a_last_reminder_sent_late_is_worded_for_the_day_it_is_sent(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    sender = Sender([OutboxChannel(tmp_path / "outbox")])
+    _chase(engine, date(2025, 1, 8), sender, tmp_path / "packs")  # the reminders 5 working days before
+    sent = _chase(engine, date(2025, 1, 16), sender, tmp_path / "packs")  # the engine was down on the due date
+    assert {row[1] for row in sent} == {"last-reminder"}
+    mail = read_eml(sorted((tmp_path / "outbox").glob("*last-reminder.eml"))[0])
+    assert mail["Subject"].startswith("Overdue: ") and "(was due Wednesday 15 January 2025)" in mail["Subject"]
+    body = mail.get_body(("plain",))
+    assert body is not None and "now\n1 working day overdue" in body.get_content()
+    assert "due today" not in body.get_content()
+
+
+def test_escalation_after_an_outage_says_nothing_reached_the_lead_and_what_to_do_next(engine: Engine,
+                                                                                      tmp_path: Path) -> None:
+    load_example(engine)
+    _chase(engine, date(2025, 1, 29), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
+    mail = read_eml(sorted((tmp_path / "outbox").glob("*escalation.eml"))[0])
+    body = mail.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "The lead has been chased" not in text
+    assert "Nothing has reached the lead: check the address" in text
+    assert "  - The return pack with the pre-filled workbook: not sent" in text
+    assert "  - The second overdue chaser: not sent" in text and "overdue-2" not in text
+    assert "No late-return risk is open on the risk register for this return yet." in text
+    assert "Suggested next step: phone " in text
+
+
+def test_escalation_lists_the_steps_sent_and_the_open_late_return_risk(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    sender = Sender([OutboxChannel(tmp_path / "outbox")])
+    for day in (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15), date(2025, 1, 17), date(2025, 1, 22)):
+        _chase(engine, day, sender, tmp_path / "packs")
+    with Session(engine) as session:
+        run_checks(session, date(2025, 1, 29))
+        session.commit()
+    _chase(engine, date(2025, 1, 29), sender, tmp_path / "packs")
+    mail = read_eml(sorted((tmp_path / "outbox").glob("*escalation.eml"))[0])
+    body = mail.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "  - The first overdue chaser: sent Friday 17 January 2025" in text
+    assert "The lead has been chased 5 times." in text
+    assert "A late-return risk is open on the risk register (since Wednesday 29 January 2025, RED)." in text

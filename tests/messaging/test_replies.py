@@ -50,7 +50,7 @@ def test_receipt_lists_spend_outputs_milestones_and_warnings(engine: Engine, tmp
     assert body is not None
     text = body.get_content()
     for expected in ("£5,600.00", "£123.45", "Total: £5,723.45", "People trained in Active Bystander: 120 people",
-                     "delivered on Sun 20 Oct 2024", "Spend!L9 (explanation): spend is 25% below profile"):
+                     "delivered on Sunday 20 October 2024", "Spend!L9: spend is 25% below profile"):
         assert expected in text
     assert attachment_names(mail) == []
 
@@ -77,8 +77,9 @@ def test_rejection_lists_each_problem_and_attaches_the_original_under_the_name_t
     body = mail.get_body(("plain",))
     assert body is not None
     text = body.get_content()
-    assert 'Sheet "Spend", cell D7 (spend_actual)' in text and "type the pounds spent" in text
-    assert 'Sheet "Sign-off", cell B4 (signed_name)' in text and "Nothing from it has been recorded" in text
+    assert 'Sheet "Spend", cell D7\n' in text and "type the pounds spent" in text  # no internal names
+    assert 'Sheet "Sign-off", cell B4\n' in text and "Nothing from it has been recorded" in text
+    assert "spend_actual" not in text and "it is due Wednesday 15 January 2025" in text
     assert attachment_names(mail) == ["Q3 return FINAL (2).xlsx"]
     assert next(mail.iter_attachments()).get_payload(decode=True) == original.read_bytes()
 
@@ -96,3 +97,33 @@ def test_each_return_gets_one_reply_however_often_replies_run(engine: Engine, tm
     assert list(_reply(engine, tmp_path, ids).values()) == ["sent", "sent", "no reply"]
     assert list(_reply(engine, tmp_path, ids).values()) == ["skipped", "skipped", "no reply"]
     assert sorted(p.name for p in tmp_path.glob("*.eml")) == sorted(f"reply_{i}.eml" for i in ids[:2])
+
+
+def test_rejection_lists_problems_in_sheet_order_under_the_leads_labels_and_says_when_now_overdue(
+        engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    problems = [  # as validation might report them: out of order, with defined names
+        {"code": "required-field-missing", "severity": "error", "sheet": "Narrative and sign-off", "cell": "B12",
+         "field": "signoff_name", "message": "type your name"},
+        {"code": "not-a-number", "severity": "error", "sheet": "Spend", "cell": "F10", "field": "spend__materials",
+         "message": "not an amount"},
+        {"code": "not-a-number", "severity": "error", "sheet": "Spend", "cell": "F9", "field": "spend__delivery",
+         "message": "not an amount"},
+        {"code": "not-a-whole-number", "severity": "error", "sheet": "Outputs", "cell": "E7",
+         "field": "output__people_trained", "message": "not a whole number"},
+    ]
+    with Session(engine) as session:
+        ret = add_return(session, "active-bystander", "2024-25-Q3", received=date(2025, 1, 20),
+                         status=m.ReturnStatus.rejected, problems_json=json.dumps(problems))
+        session.commit()
+        return_id = ret.id
+    assert return_id is not None
+    _reply(engine, tmp_path, [return_id])
+    body = read_eml(tmp_path / f"reply_{return_id}.eml").get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    cells = [line.split(", cell ")[1].split(":")[0] for line in text.splitlines() if ", cell " in line]
+    assert cells == ["F9", "F10", "E7", "B12"]  # Spend, Outputs, then sign-off; row before column
+    assert "spend__" not in text and "output__" not in text and "signoff_name" not in text
+    assert "Spend this quarter on 'Training delivery" in text or "Spend this quarter on '" in text
+    assert "it was due Wednesday 15 January 2025, so it is now overdue" in text

@@ -176,21 +176,27 @@ def test_late_return_closes_when_it_arrives_and_is_counted_late(year: CheckRun, 
     assert [c.change for c in run.risk_changes if c.key == risk.key] == ["closed"]
 
 
-def test_rejected_return_is_an_amber_risk_until_an_accepted_version_arrives(year: CheckRun, programme: Engine
-                                                                           ) -> None:
+def test_rejected_return_is_an_amber_risk_until_the_due_date_then_overdue_like_a_missing_one(
+        year: CheckRun, programme: Engine) -> None:
     with session_scope(programme) as session:
-        add_return(session, "speech-language", Q3, received=date(2025, 1, 27), status=m.ReturnStatus.rejected,
+        add_return(session, "speech-language", Q3, received=date(2025, 1, 13), status=m.ReturnStatus.rejected,
                    problems_json='[{"code": "spend-missing"}]')
-    run = _check(programme, date(2025, 1, 28))
+    run = _check(programme, date(2025, 1, 14))
     risk = _risk(programme, "rejected-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (risk.status, risk.score, risk.rag, risk.evidence) == (
         "open", 8, "amber", "2024-25-Q3 return rejected and not yet resubmitted (due 15 Jan 2025)")
     assert _rating(run, "Speech, language").reasons["returns"] == (
         "Returns: 2 on time, 0 late, 0 outstanding, 1 rejected (2024-25-Q3 rejected, not yet resubmitted)")
+    run = _check(programme, date(2025, 1, 28))  # 9 working days after the due date, still only the rejected one
+    assert _risk(programme, risk.key).status == "closed"
+    late = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
+    assert (late.status, late.rag, late.evidence) == (
+        "open", "red", "2024-25-Q3 return due 15 Jan 2025: 9 working days overdue; only a rejected version received")
+    assert _rating(run, "Speech, language").figures["rags"]["returns"] == "red"
     with session_scope(programme) as session:
         on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
     _check(programme, date(2025, 1, 31))
-    assert _risk(programme, risk.key).status == "closed"
+    assert _risk(programme, late.key).status == "closed"
 
 
 def test_year_end_check_when_every_project_has_reported_every_quarter_rates_the_outturn_as_the_actual_spend(

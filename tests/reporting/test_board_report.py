@@ -70,7 +70,8 @@ def test_workbook_summary_has_the_grant_figures(tmp_path: Path) -> None:
     assert summary["Awarded"] == 125000
     assert summary["Released by the funder"] == 125000
     assert summary["Spent (reported)"] == 48250.5
-    assert summary["Forecast underspend"] == 15000
+    assert summary["Forecast unspent (award less outturn capped at allocations)"] == 15000
+    assert summary["Forecast overspend beyond allocations"] == 0
     assert summary["Days to the spend-by date"] == 74
     assert summary["Overall RAG"] == "amber"
 
@@ -96,8 +97,8 @@ def test_workbook_has_native_charts_and_a_score_sorted_risk_register(tmp_path: P
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 2
     scores = [r[6] for r in wb["Risks"].iter_rows(min_row=2, values_only=True)]
     assert scores == [16, 9]
-    outputs = [r[:8] for r in wb["Outputs"].iter_rows(min_row=2, values_only=True)]
-    assert outputs[0][1:8] == ("People trained", "people", 500, outputs[0][4], 250, 180, 0.36)
+    outputs = [r[:9] for r in wb["Outputs"].iter_rows(min_row=2, values_only=True)]
+    assert outputs[0][1:9] == ("People trained", "people", 500, outputs[0][4], 250, 180, 0.72, 0.36)
 
 
 def test_html_report_has_the_same_figures_and_needs_no_network(tmp_path: Path) -> None:
@@ -115,3 +116,12 @@ def test_html_escapes_text_from_leads(tmp_path: Path) -> None:
                          "green", "", "green", "")
     html = render_board_html(BoardData(data.as_of, data.grant, [hostile], [], data.quarters))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_outputs_show_the_share_of_profile_the_rag_rates_beside_the_share_of_target(tmp_path: Path) -> None:
+    row = OutputRow("Purple Flag", "Staff trained", "people", 450, date(2025, 3, 31), 141, 60, "red", "")
+    assert (round(row.share_of_profile or 0, 3), round(row.share_of_target, 3)) == (Decimal("0.426"),
+                                                                                    Decimal("0.133"))
+    wb = load_workbook(write_board_workbook(sample_board(), tmp_path / "board.xlsx"))
+    headers = [c.value for c in wb["Outputs"][1]]
+    assert headers[6:10] == ["Achieved", "% of profile (rated)", "% of target", "RAG"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,10 +86,12 @@ def test_reports_are_named_by_grant_and_date_in_both_formats(reports: list[Path]
 
 def test_workbook_summary_shows_money_in_and_out_and_the_time_left(reports: list[Path]) -> None:
     summary = _summary(load_workbook(reports[0])["Summary"])
+    unspent = "Forecast unspent (award less outturn capped at allocations)"
+    over = "Forecast overspend beyond allocations"
     assert {k: summary[k] for k in ("Awarded", "Released by the funder", "Paid to projects", "Spent (reported)",
-                                    "Forecast outturn", "Forecast underspend", "Days to the spend-by date")} == {
+                                    "Forecast outturn", unspent, over, "Days to the spend-by date")} == {
         "Awarded": 125000, "Released by the funder": 125000, "Paid to projects": 125000,
-        "Spent (reported)": 67950, "Forecast outturn": 118500, "Forecast underspend": 6500,
+        "Spent (reported)": 67950, "Forecast outturn": 112000, unspent: 13000, over: 6500,  # overspend never nets
         "Days to the spend-by date": 66}
     assert summary["Releases"] == "£125,000.00 on 01 Jul 2024"
     assert (summary["Overall RAG"], summary["Why"]) == ("red", "1 of 8 projects behind on outputs; red: M.A.N Culture")
@@ -112,7 +115,7 @@ def test_workbook_has_one_row_per_project_with_rag_cells_and_conditional_formatt
     assert impact["Spend: why"].endswith("£13,000.00 (65.0%) underspend at 31 Mar 2025")
     assert {r[k] for r in rows for k in ("Spend RAG", "Outputs RAG", "Overall RAG")} == {"red", "green"}
     rules = {str(cf.sqref): {rule.formula[0] for rule in cf.rules} for cf in ws.conditional_formatting}
-    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"'} for c in "GIK"}
+    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"', '"no data yet"'} for c in "GIK"}
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:L9"
 
 
@@ -155,12 +158,14 @@ def test_returns_log_lists_every_return_received_and_the_overdue_one(reports: li
 
 def test_html_report_shows_the_same_figures_reasons_and_risks(reports: list[Path]) -> None:
     html = reports[1].read_text(encoding="utf-8")
-    for text in ["£125,000.00", "£67,950.00", "£118,500.00", "£6,500.00", "01 Jul 2024", "as of 24 Jan 2025",
+    for text in ["£125,000.00", "£67,950.00", "<b>£112,000.00</b><span>forecast outturn",
+                 "<b>£13,000.00</b><span>forecast unspent", "<b>£6,500.00</b><span>forecast overspend beyond",
+                 "1 July 2024", "as of 24 January 2025",
                  "Spent £11,000.00 by 31 Dec 2024, over the £10,000.00 allocation by £1,000.00",
                  "Workshops delivered across the city 5 of 7 profiled by 31 Dec 2024 (71.4%)",
                  "Impact Project: forecast underspend at 31 Mar 2025", "Virement agreed from Purple Flag",
                  "overdue", "<svg"]:
-        assert text in html, text
+        assert text in html, (text, re.findall(r"<b>([^<]*)</b><span>([^<]*)<", html))
 
 
 def test_every_figure_agrees_with_grants_status_and_grants_risks(year: Engine, settings: Settings) -> None:
