@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grants.kernel.text import cell_text
 from grants.reporting.board import BoardData
 
 GBP = '"£"#,##0.00'
@@ -36,7 +37,7 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        ws.append(list(row))
+        ws.append([cell_text(value) for value in row])
     for column, number_format in formats.items():
         for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
             cell.number_format = number_format
@@ -75,7 +76,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
     ws.append([f"{g.name}: board summary", ""])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value, number_format in rows:
-        ws.append([label, value])
+        ws.append([label, cell_text(value)])
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         if number_format:
             ws.cell(ws.max_row, 2).number_format = number_format
