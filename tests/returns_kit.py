@@ -6,8 +6,8 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
 from copy import copy
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -62,8 +62,9 @@ def options(tmp: Path, **kwargs: object) -> IngestOptions:
                          **kwargs)  # type: ignore[arg-type]
 
 
-def ingest(engine: Engine, tmp: Path, *paths: Path, **kwargs: object) -> list[IngestResult]:
-    return ingest_files(engine, list(paths), RECEIVED, options(tmp, **kwargs))
+def ingest(engine: Engine, tmp: Path, *paths: Path, received: datetime = RECEIVED, **kwargs: object
+           ) -> list[IngestResult]:
+    return ingest_files(engine, list(paths), received, options(tmp, **kwargs))
 
 
 def codes(result: IngestResult) -> list[tuple[str, str, str]]:
