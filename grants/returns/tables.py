@@ -58,9 +58,11 @@ def check_tables(frame: ReturnFrame, found: Examined, content: ReturnContent) ->
     if table is None:
         return problems
     sums: dict[str, int | None] = {title: 0 for title in table.columns}
-    for key, row in table.rows.items():
-        for title, column in table.columns.items():
-            _add(sums, title, _amount(found, row, column, title, key))
+    for key in table.rows:  # the lines' figures as read from their input cells (missing: reported there)
+        _add(sums, "Spend this quarter", content.spend.get(key))
+        for label in frame.later_periods:
+            if f"Forecast {label}" in sums:
+                _add(sums, f"Forecast {label}", content.forecast.get((key, label)))
     for row in _added_rows(table, found):
         problems += _added_row(frame, table, found, content, row, sums)
     return problems + _totals(table, found, sums)
@@ -178,13 +180,6 @@ def _derived(frame: ReturnFrame, found: Examined, content: ReturnContent) -> lis
                                 "open the file in "
                                 "Excel and save it again so the workbook is recalculated.", **where))
     return problems
-
-
-def _amount(found: Examined, row: int, column: int, title: str, key: str) -> int | None:
-    """A known line's figure in a column, as read (None if unreadable: it is reported at its input cell)."""
-    field = InputField("", SPEND, FieldKind.money, title, blank_is_zero=True)
-    reading = read_field(field, found.at(SPEND, row, column))
-    return to_pence(reading.value) if isinstance(reading.value, Decimal) and reading.problem is None else None
 
 
 def _show(value: int, money: bool) -> str:
