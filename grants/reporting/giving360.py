@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.money import from_pence
+from grants.kernel.text import cell_text
 
 REQUIRED = ("id", "title", "description", "currency", "amountAwarded", "awardDate", "recipientOrganization",
             "fundingOrganization")
@@ -120,7 +121,7 @@ def build_package(session: Session, reference: str, as_of: date, modified: datet
 
 
 def to_csv(package: dict[str, Any]) -> str:
-    """The flat (one row per grant) CSV form, with the standard's column titles."""
+    """The flat (one row per grant) CSV form, with the standard's column titles; text never starts a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -130,6 +131,6 @@ def to_csv(package: dict[str, Any]) -> str:
             value: Any = record.get(path[0], "")
             if len(path) == 2:
                 value = (value[0] if value else {}).get(path[1], "")
-            row.append(value)
+            row.append(cell_text(value))
         writer.writerow(row)
     return buffer.getvalue()

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from grants.kernel.sheet_print import fit_row_heights, set_print
+from grants.kernel.text import cell_text
 from grants.reporting.board import BoardData
 from grants.reporting.xlsx_charts import outputs_chart, spend_chart
 
@@ -43,7 +44,7 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        ws.append(list(row))
+        ws.append([cell_text(value) for value in row])
     for column, number_format in formats.items():
         for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
             cell.number_format = number_format
@@ -95,7 +96,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
     ws.append([f"{g.name}: board summary", ""])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value, number_format in rows:
-        ws.append([label, value])
+        ws.append([label, cell_text(value)])
         row = ws.max_row
         ws.cell(row, 1).font = Font(bold=True)
         ws.cell(row, 1).alignment = Alignment(vertical="top")

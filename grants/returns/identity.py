@@ -61,4 +61,8 @@ def identify(
         return None, [problem("wrong-period", f"This is the return for {meta['period']!r}, not {expected.period!r}. "
                               "Please send the return for the period asked for.", **where)]
     project, period = found
+    if not project.active:
+        return None, [problem("project-withdrawn", f"Project {project.name!r} ({project.code}) has been withdrawn "
+                              "from the grant's register, so this return was not recorded. The file is kept in "
+                              "quarantine for the officer to decide; your officer will be in touch.", **where)]
     return (project, period), []

@@ -150,7 +150,7 @@ class BatchIntake:
         project, period = identity
         frame = self._frame(project.id or 0, period.id or 0)
         content, problems = read_content(frame, found)
-        problems += check_content(frame, content, found)
+        problems += check_content(frame, content, found, self.as_of)
         accepted = not has_errors(problems)
         stored = self._keep(path, found, self.options.archive_dir, flat=False)
         ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,

@@ -23,6 +23,7 @@ OUTPUTS = "Outputs"
 SIGN_OFF = "Narrative and sign-off"
 META = "_meta"
 SHEETS = (INSTRUCTIONS, PROJECT, SPEND, OUTPUTS, SIGN_OFF, META)
+CHECKED_SHEETS = (SPEND, OUTPUTS)  # sheets whose tables, worked-out cells and totals are checked, not only inputs
 
 # The metadata sheet: one key per row in column A, its value in column B, in this order.
 META_KEYS = ("template_id", "template_version", "grant", "project", "period", "fields", "signature")
@@ -142,4 +143,5 @@ def sign(key: bytes, template_id: str, version: str, grant: str, project: str, p
 def signature_valid(key: bytes, meta: dict[str, str]) -> bool:
     """True if the metadata's signature matches its other values under `key` (constant-time compare)."""
     expected = sign(key, *(meta.get(k, "") for k in META_KEYS[:-1]))
-    return hmac.compare_digest(expected, meta.get("signature", ""))
+    # Bytes, not str: compare_digest refuses str holding non-ASCII characters (a TypeError stopped every run).
+    return hmac.compare_digest(expected.encode(), meta.get("signature", "").encode("utf-8", "replace"))

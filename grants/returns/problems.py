@@ -36,9 +36,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unknown-project-or-period": (Severity.error, "The project or period in the workbook is not in the register."),
     "wrong-project": (Severity.error, "The workbook is for a different project than expected."),
     "wrong-period": (Severity.error, "The workbook is for a different period than expected."),
+    "project-withdrawn": (Severity.error, "The project was withdrawn from the register; the officer decides what to "
+                          "do with the file."),
     "ingest-failed": (Severity.error, "Storing failed (database or disk); nothing was saved, the file stays."),
     "duplicate-file": (Severity.warning, "The very same file was received before; it is not counted twice."),
     "period-not-reported": (Severity.error, "The project does not report for this period."),
+    "quarter-not-ended": (Severity.error, "The quarter has not ended yet: \"this quarter ends on <date>: send the "
+                          "return after that\"."),
     "missing-defined-name": (Severity.error, "An input cell's name is missing or broken (cells pasted over)."),
     "required-field-missing": (Severity.error, "A required answer is blank."),
     "not-a-number": (Severity.error, "A number was expected but the cell holds text."),
@@ -47,6 +51,27 @@ CODES: dict[str, tuple[Severity, str]] = {
     "not-whole-number": (Severity.error, "An output count is not a whole number."),
     "not-a-date": (Severity.error, "A date was expected."),
     "invalid-choice": (Severity.error, "The answer is not one of the allowed choices (e.g. Yes / No)."),
+    "excel-error": (Severity.error, "An input cell holds an Excel error (#REF!, #DIV/0!, #N/A, #VALUE!): \"type the "
+                    "figure instead\"; never read as zero."),
+    "formula-without-value": (Severity.error, "An input cell holds a formula saved without its calculated value: "
+                              "type the figure, or open the file in Excel and save it again."),
+    "ambiguous-number": (Severity.error, "Commas or dots that are not UK grouping (12,50 or 1.750,00): type the "
+                         "number with no commas, or as 1,250.50."),
+    "percentage-not-allowed": (Severity.error, "A percentage (100%) where an amount or a count is asked for: enter "
+                               "the number itself."),
+    "number-too-large": (Severity.error, "An amount of £1bn or more, or a count of ten million or more: check the "
+                         "figure."),
+    "unreadable-value": (Severity.error, "A cell's value could not be read at all: type it again."),
+    "date-in-future": (Severity.error, "A sign-off or delivery date after the day the return was received: enter the "
+                       "real date."),
+    "unknown-budget-line": (Severity.error, "A row added inside the spend table is not one of the project's budget "
+                            "lines: \"unknown budget line: use one of the listed lines or ask your officer\"."),
+    "table-total-mismatch": (Severity.error, "A table's total row, as the workbook shows it, differs from the sum of "
+                             "its rows: check the rows and the total (rows added below the table?)."),
+    "derived-cell-overwritten": (Severity.error, "A worked-out cell (spent or achieved to date) was typed over: "
+                                 "enter the figure in the input cell named and leave the worked-out one alone."),
+    "derived-cell-mismatch": (Severity.error, "A worked-out cell shows a value that disagrees with the input cell "
+                              "it is worked out from: check both cells."),
     "milestone-date-missing": (Severity.error, "A milestone marked delivered has no delivery date."),
     "spend-over-budget-line": (Severity.error, "Spend this quarter alone is more than the whole budget line."),
     "cumulative-over-budget-line": (Severity.warning, "Spend to date on a budget line is more than its budget."),
@@ -56,7 +81,7 @@ CODES: dict[str, tuple[Severity, str]] = {
 FILE_LEVEL = frozenset(
     {"not-an-xlsx", "legacy-xls", "password-protected", "macro-enabled", "file-too-large", "zip-bomb",
      "sheet-too-large", "unsafe-xml", "unreadable-workbook", "not-a-return", "old-template-version",
-     "signature-invalid", "unknown-project-or-period", "wrong-project", "wrong-period"}
+     "signature-invalid", "unknown-project-or-period", "wrong-project", "wrong-period", "project-withdrawn"}
 )
 
 

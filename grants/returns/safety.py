@@ -46,8 +46,9 @@ def column_number(letters: bytes | str) -> int:
     return number
 
 
-def screen(data: bytes, limits: Limits) -> list[Problem]:
-    """Problems that make the file unsafe or impossible to read as .xlsx; empty if it may be parsed."""
+def screen(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> list[Problem]:
+    """Problems that make the file unsafe or impossible to read as .xlsx; empty if it may be parsed. With `parts`,
+    the XML members read while screening are left there (name -> bytes), so the reader need not unzip them again."""
     if len(data) > limits.max_file_bytes:
         return [problem("file-too-large", f"The file is {len(data):,} bytes; a return must be under "
                         f"{limits.max_file_bytes:,} bytes. Send the workbook we issued, without pictures.")]
@@ -62,13 +63,13 @@ def screen(data: bytes, limits: Limits) -> list[Problem]:
                         "workbook we issued, saved as .xlsx.")]
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _members(archive, limits)
+            return _members(archive, limits, {} if parts is None else parts)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:
         return [problem("not-an-xlsx", f"The file is damaged or not an .xlsx workbook ({exc}). "
                         "Please save it again as an Excel Workbook (.xlsx) and resend.")]
 
 
-def _members(archive: zipfile.ZipFile, limits: Limits) -> list[Problem]:
+def _members(archive: zipfile.ZipFile, limits: Limits, parts: dict[str, bytes]) -> list[Problem]:
     infos = archive.infolist()
     names = {i.filename.lower() for i in infos}
     total = sum(i.file_size for i in infos)
@@ -90,7 +91,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> list[Problem]:
         lower = info.filename.lower()
         if not lower.endswith((".xml", ".rels", ".vml")):
             continue
-        data = archive.read(info)
+        data = parts[info.filename] = archive.read(info)
         if UNSAFE_XML.search(data):
             return [problem("unsafe-xml", f"Part {info.filename} declares XML entities or a DTD, which Excel "
                             "never writes; the file was not opened.")]

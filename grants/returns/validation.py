@@ -1,6 +1,7 @@
 """The content of a return read from its named cells, and the checks against the project's budget and targets.
 
-`read_content` turns the examined cells into figures (problems for anything unreadable); `check_content` compares
+`read_content` turns the examined cells into figures (problems for anything unreadable), with the tables' checks of
+grants/returns/tables.py (rows added, worked-out cells, totals); `check_content` compares
 them with the frame: the period being one the project reports for, spend against each budget line and the
 allocation (using the official earlier returns), and milestones marked delivered having a date.
 """
@@ -16,6 +17,7 @@ from grants.returns.frame import ReturnFrame
 from grants.returns.layout import SPEND, SignoffNames, milestone_names, output_name, spend_name
 from grants.returns.problems import Problem, problem
 from grants.returns.reader import Examined
+from grants.returns.tables import check_tables
 from grants.returns.values import read_field
 
 
@@ -58,7 +60,8 @@ def read_content(frame: ReturnFrame, found: Examined) -> tuple[ReturnContent, li
             problems.append(reading.problem)
         else:
             values[f.name] = reading.value
-    return _assemble(frame, values), problems
+    content = _assemble(frame, values)
+    return content, problems + check_tables(frame, found, content)
 
 
 def _assemble(frame: ReturnFrame, values: dict[str, object]) -> ReturnContent:
@@ -82,9 +85,11 @@ def _assemble(frame: ReturnFrame, values: dict[str, object]) -> ReturnContent:
     return content
 
 
-def check_content(frame: ReturnFrame, content: ReturnContent, found: Examined) -> list[Problem]:
-    """Problems with the figures against the period, the budget lines, the allocation and the milestones."""
-    problems: list[Problem] = []
+def check_content(frame: ReturnFrame, content: ReturnContent, found: Examined, received_on: date = date.max
+                  ) -> list[Problem]:
+    """Problems with the figures against the period (ended by `received_on`, the day the return came in), the
+    budget lines, the allocation, the milestones and the dates given."""
+    problems = _dates(frame, content, found, received_on)
     if not frame.reports_for_period:
         problems.append(problem("period-not-reported", f"{frame.project.name} does not report for "
                                 f"{frame.period.label} (delivery {frame.project.delivery_start:%d/%m/%Y} to "
@@ -110,6 +115,12 @@ def check_content(frame: ReturnFrame, content: ReturnContent, found: Examined) -
         problems.append(problem("cumulative-over-allocation", f"Spend to date across all lines is "
                                 f"{format_gbp(from_pence(total))}, more than the allocation of "
                                 f"{format_gbp(from_pence(frame.project.allocation_pence))}.", sheet=SPEND))
+    problems += _milestones(frame, content, found)
+    return problems
+
+
+def _milestones(frame: ReturnFrame, content: ReturnContent, found: Examined) -> list[Problem]:
+    problems = []
     for t in frame.milestones:
         answer = content.milestones.get(t.key)
         delivered_name, date_name, _ = milestone_names(t.key)
@@ -119,4 +130,23 @@ def check_content(frame: ReturnFrame, content: ReturnContent, found: Examined) -
                                     f"cell {cell.cell if cell else ''}; enter the date it was delivered.",
                                     sheet=cell.sheet if cell else "", cell=cell.cell if cell else "",
                                     field=date_name))
+    return problems
+
+
+def _dates(frame: ReturnFrame, content: ReturnContent, found: Examined, received_on: date) -> list[Problem]:
+    """The quarter must have ended by the day the return came in; no date given may be later than that day."""
+    problems = []
+    if received_on != date.max and received_on <= frame.period.end:
+        problems.append(problem("quarter-not-ended", f"This return is for {frame.period.label}: this quarter ends on "
+                                f"{frame.period.end:%d %B %Y}: send the return after that."))
+    dated = [(SignoffNames.DATE, "The sign-off date", content.signed_on)]
+    dated += [(milestone_names(t.key)[1], f"The date '{t.name}' was delivered", a.on)
+              for t in frame.milestones if (a := content.milestones.get(t.key)) is not None and a.delivered]
+    for name, label, day in dated:
+        if day is not None and received_on != date.max and day > received_on:
+            cell = found.cells.get(name)
+            problems.append(problem("date-in-future", f"{label} (sheet '{cell.sheet if cell else ''}', cell "
+                                    f"{cell.cell if cell else ''}) is {day:%d/%m/%Y}, after the day this return was "
+                                    f"received ({received_on:%d/%m/%Y}): enter the date it really happened.",
+                                    sheet=cell.sheet if cell else "", cell=cell.cell if cell else "", field=name))
     return problems

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp, from_pence
+from grants.kernel.text import as_text, cell_text
 from grants.returns import layout as lay
 from grants.returns import style as st
 from grants.returns.frame import ReturnFrame, load_frame
@@ -94,7 +95,8 @@ def send_back(file_name: str, due: str, return_to: str | None, upload_url: str |
 
 def _instructions(book: _Book, return_to: str | None = None, upload_url: str | None = None) -> None:
     f, ws = book.frame, book.sheet(lay.INSTRUCTIONS)
-    st.title(ws, f"Quarterly return: {f.project.name}", f"{f.grant.name} ({f.grant.reference}), {f.period.label}")
+    st.title(ws, f"Quarterly return: {f.project.name}", as_text(f"{f.grant.name} ({f.grant.reference}), "
+                                                                 f"{f.period.label}"))
     text = [
         f"Please complete this return for {f.period.start:%d %B %Y} to {f.period.end:%d %B %Y} "
         f"and send it back by {f.period.due:%A %d %B %Y}.",
@@ -136,7 +138,7 @@ def _project(book: _Book) -> None:
     ]
     for row, (label, value, fmt) in enumerate(rows, start=4):
         ws.cell(row=row, column=1, value=label).font = st.TOTAL_FONT
-        st.shown(ws.cell(row=row, column=2, value=value), fmt)
+        st.shown(ws.cell(row=row, column=2, value=cell_text(value)), fmt)
     st.widths(ws, {"A": 24, "B": 70})
     st.print_on_pages(ws, landscape=False, one_page=True)
     st.protect(ws)
@@ -151,8 +153,8 @@ def _spend(book: _Book) -> None:
     st.header(ws, 4, labels)
     first = 5
     for row, line in enumerate(f.lines, start=first):
-        ws.cell(row=row, column=1, value=line.name).border = st.BOX
-        ws.cell(row=row, column=2, value=line.cost_type.replace("_", "-")).border = st.BOX
+        ws.cell(row=row, column=1, value=as_text(line.name)).border = st.BOX
+        ws.cell(row=row, column=2, value=as_text(line.cost_type.replace("_", "-"))).border = st.BOX
         for column, pence in ((3, line.budget_pence), (4, line.profile_pence), (5, line.spent_before_pence)):
             st.shown(ws.cell(row=row, column=column, value=from_pence(pence)), st.GBP)
         book.input(ws, row, 6, lay.spend_name(line.key))
@@ -182,8 +184,8 @@ def _outputs(book: _Book) -> None:
                       "Achieved this quarter", "Achieved to date"])
     row = 5
     for t in f.counts:
-        ws.cell(row=row, column=1, value=t.name).border = st.BOX
-        ws.cell(row=row, column=2, value=t.unit).border = st.BOX
+        ws.cell(row=row, column=1, value=as_text(t.name)).border = st.BOX
+        ws.cell(row=row, column=2, value=as_text(t.unit)).border = st.BOX
         st.shown(ws.cell(row=row, column=3, value=t.target_value), st.WHOLE)
         st.shown(ws.cell(row=row, column=4, value=t.due), st.DATE)
         st.shown(ws.cell(row=row, column=5, value=t.profile_to_date), st.WHOLE)
@@ -199,7 +201,7 @@ def _outputs(book: _Book) -> None:
     for t in f.milestones:
         row += 1
         delivered, on, evidence = lay.milestone_names(t.key)
-        ws.cell(row=row, column=1, value=t.name).border = st.BOX
+        ws.cell(row=row, column=1, value=as_text(t.name)).border = st.BOX
         st.shown(ws.cell(row=row, column=2, value=t.due), st.DATE)
         book.input(ws, row, 3, delivered)
         book.input(ws, row, 4, on)

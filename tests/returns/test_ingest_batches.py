@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,8 @@ def test_outcomes_do_not_depend_on_the_batch_size(
              inbox / "b.xlsx"), fill(q3, {"spend__materials": 1000}, inbox / "c.xlsx")]
     files.append(Path(shutil.copyfile(files[0], inbox / "d.xlsx")))
     files.append(fill(q2, {"spend__materials": 1500, "spend__design": 1}, inbox / "e.xlsx"))
-    results = ingest(engine, tmp_path, *files, batch_files=batch_files)
+    after_q3 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)  # a Q3 return is only taken once the quarter has ended
+    results = ingest(engine, tmp_path, *files, batch_files=batch_files, received=after_q3)
     assert [(r.outcome, r.period, r.version) for r in results] == [
         ("accepted", "2024-25-Q2", 1), ("rejected", "2024-25-Q2", 2), ("accepted", "2024-25-Q3", 1),
         ("duplicate", "", None), ("accepted", "2024-25-Q2", 3)]
