@@ -4,12 +4,14 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
+from flows.clock import now_utc
 from flows.database import configured_engine
 from grants.kernel.db import session_scope
 from grants.kernel.settings import get_settings
@@ -18,11 +20,12 @@ from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.chasing import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Sender
+from grants.messaging.quarantine_replies import send_quarantine_replies
 from grants.messaging.replies import send_ingest_replies
 from grants.monitoring.assessment import run_checks
 from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_board_reports
-from grants.returns.ingest import IngestOptions, inbox_files, ingest_files
+from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_files, scan_inbox
 from grants.returns.sandbox import shutdown
 
 Rows = list[dict[str, Any]]
@@ -32,7 +35,7 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
     """The pre-filled return workbook from the workbook writer , signed with the configured key."""
     from grants.returns.writer import write_return_workbook
 
-    key = get_settings().signing_key.get_secret_value().encode()
+    key = get_settings().signing_secret()
     path: Path = write_return_workbook(session, project_id, period_id, out_dir, key)
     return path
 
@@ -44,26 +47,44 @@ def _sender() -> tuple[Sender, str]:
     return build_sender(config, settings.folder("outbox")), config.return_to or config.sender
 
 
+def ingest_and_reply(files: Sequence[Path], now: datetime, *, sources: Sequence[Source] | None = None,
+                     remove_sources: bool = True, keep_workers: bool = False) -> tuple[list[IngestResult], list[str]]:
+    """Ingest the files and send each lead (or known sender) the receipt, rejection or quarantine reply: what the
+    scheduled job, `grants ingest` and any other entry point share. (the results, the reply status of each)."""
+    settings = get_settings()
+    options = IngestOptions.from_settings(settings, remove_sources=remove_sources)
+    try:
+        results = ingest_files(configured_engine(), files, now, options, sources) if files else []
+    finally:
+        if not keep_workers:
+            shutdown()
+    ids = [r.return_id for r in results if r.return_id is not None]
+    quarantined = [r.file_id for r in results if r.file_id is not None]
+    if not ids and not quarantined:
+        return results, [""] * len(results)
+    sender, return_to = _sender()
+    with session_scope(configured_engine()) as session:
+        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+        about_files = send_quarantine_replies(session, quarantined, now, sender, return_to=return_to)
+    return results, [replies.get(r.return_id, "") if r.return_id is not None else
+                     about_files.get(r.file_id, "") if r.file_id is not None else "" for r in results]
+
+
 def ingest_job(now: datetime, *, keep_workers: bool = False) -> tuple[Rows, int]:
-    """Ingest every file in the inbox, reply to each lead (receipt or rejection); (rows, returns accepted).
+    """Ingest every file settled in the inbox, reply to each lead (receipt, rejection, or what to do about a
+    quarantined file); (rows, returns accepted). Entries left in the inbox are rows too, with the reason.
 
     The sandboxed parser processes stop at the end unless `keep_workers` (a caller running many ingests in one
     process, such as the demo, stops them itself with grants.returns.sandbox.shutdown)."""
     settings = get_settings()
-    files = inbox_files(settings.folder("inbox"))
-    if not files:
-        return [], 0
-    try:
-        results = ingest_files(configured_engine(), files, now, IngestOptions.from_settings(settings))
-    finally:
-        if not keep_workers:
-            shutdown()
-    sender, return_to = _sender()
-    ids = [r.return_id for r in results if r.return_id is not None]
-    with session_scope(configured_engine()) as session:
-        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+    # Files settle by the wall clock, whatever day the job acts as (a backfill, the demo's simulated year).
+    scan = scan_inbox(settings.folder("inbox"), now_utc().timestamp(), settings.return_inbox_settle_seconds)
+    results, replies = ingest_and_reply(scan.files, now, keep_workers=keep_workers)
     rows = [{"file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
-             "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
+             "problems": len(r.problems), "reply": reply, "note": r.note} for r, reply in zip(results, replies,
+                                                                                              strict=True)]
+    rows += [{"file": s.name, "outcome": "waiting" if s.waiting else "skipped", "project": "", "period": "",
+              "problems": 0, "reply": "", "note": s.reason} for s in scan.skipped]
     return rows, sum(1 for r in results if r.outcome == "accepted")
 
 

@@ -1,9 +1,12 @@
 """The weekly digest for officers: returns received, outstanding and overdue, RAG changes over the week, open risks
-by score, and notifications that failed to send. One per grant per ISO week (key `digest:<grant>:<year>-W<week>`).
+by score, notifications that failed to send, every file quarantined this week and any archived copy that is
+missing or damaged (grants/returns/verify.py, run once per digest). One per grant per ISO week (key
+`digest:<grant>:<year>-W<week>`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,7 +16,9 @@ from sqlmodel import Session, col, or_, select
 from grants.kernel import models as m
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.quarantine_replies import quarantined_files
 from grants.programme.status import ReturnState, received_on, return_state
+from grants.returns.verify import ArchiveProblem, verify_archive
 
 
 def digest_key(grant_id: int, as_of: date) -> str:
@@ -78,8 +83,9 @@ def _rag_changes(session: Session, grant: m.Grant, as_of: date) -> list[dict[str
     return changes
 
 
-def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, Any]:
-    """Everything the digest shows for one grant as of a date."""
+def digest_context(session: Session, grant: m.Grant, as_of: date,
+                   archive_problems: Sequence[ArchiveProblem] = ()) -> dict[str, Any]:
+    """Everything the digest shows for one grant as of a date (`archive_problems`: from verify_archive)."""
     risks = session.exec(select(m.Risk).where(m.Risk.grant_id == grant.id, m.Risk.status == "open")
                          .order_by(col(m.Risk.score).desc(), col(m.Risk.key))).all()
     failed = session.exec(select(m.Notification).where(
@@ -88,19 +94,24 @@ def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, A
         .order_by(col(m.Notification.sent_at))).all()
     return {"grant_name": grant.name, "as_of": as_of, "week_from": as_of - timedelta(days=6),
             **_returns(session, grant, as_of), "rag_changes": _rag_changes(session, grant, as_of),
-            "risks": list(risks), "failed": list(failed)}
+            "risks": list(risks), "failed": list(failed),
+            "quarantined": quarantined_files(session, grant.id or 0, as_of - timedelta(days=6), as_of),
+            "archive_problems": [p.line() for p in archive_problems]}
 
 
 def plan_digests(session: Session, as_of: date, now: datetime) -> list[Outgoing]:
     """One digest per grant to all its officers (skipping grants without officers)."""
     out = []
+    archive_problems: list[ArchiveProblem] | None = None
     for grant in session.exec(select(m.Grant).order_by(col(m.Grant.reference))):
         assert grant.id is not None
         officers = session.exec(select(m.Officer).where(m.Officer.grant_id == grant.id)
                                 .order_by(col(m.Officer.key))).all()
         if not officers:
             continue
-        rendered = render("digest", digest_context(session, grant, as_of))
+        if archive_problems is None:
+            archive_problems = verify_archive(session).problems
+        rendered = render("digest", digest_context(session, grant, as_of, archive_problems))
         managers = {o.manager_key for o in officers if o.manager_key}
         out.append(Outgoing(
             key=digest_key(grant.id, as_of), kind="digest", subject=rendered.subject, text=rendered.text,
