@@ -23,7 +23,7 @@ def test_template_for_all_projects_then_ingest_the_inbox(settings: Settings, tmp
     assert made.returncode == 0, made.stderr
     assert len(list((tmp_path / "packs").glob("return-*-2024-25-Q2.xlsx"))) == 8
     inbox = settings.folder("inbox")
-    inbox.mkdir(parents=True)
+    assert inbox.is_dir()  # made by init
     signed = {"narrative_progress": "On track", "signoff_name": "Morgan Hale", "signoff_role": "Lead",
               "signoff_date": "01/10/2024"}
     fill(tmp_path / "packs" / "return-purple-flag-2024-25-Q2.xlsx", {"spend__welfare": "£500", **signed},
