@@ -33,7 +33,7 @@ class Address:
     email: str
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
+        return f"{self.name} <{self.email}>" if self.name else self.email
 
 
 @dataclass(frozen=True)
