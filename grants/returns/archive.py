@@ -18,9 +18,11 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 STAGING = ".incoming"
+SYNC_THREADS = 16
 CHUNK = 1024 * 1024
 PARTIAL = ".part"
 
@@ -88,14 +90,25 @@ def keep(target: Path, sha256: str, staged: str, source: Path) -> None:
 
 
 def sync_folders(folders: Iterable[Path]) -> None:
-    """fsync each folder, so the names renamed into it survive a power cut."""
-    for folder in sorted(set(folders)):
+    """fsync each folder, so the names renamed into it survive a power cut. The folders of a batch (one per
+    archive/<sha[:2]>) are fsynced from a few threads at once, so the file system commits them together."""
+    todo = sorted(set(folders))
+    for folder in todo:
         step("folder-fsync", folder)
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    if len(todo) <= 1:
+        for folder in todo:
+            _fsync_folder(folder)
+        return
+    with ThreadPoolExecutor(max_workers=min(SYNC_THREADS, len(todo))) as pool:
+        list(pool.map(_fsync_folder, todo))  # re-raises the first error
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_chunks(path: Path) -> Iterable[bytes]:
