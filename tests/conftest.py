@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 
 from grants.kernel.db import create_schema, get_engine
-from grants.kernel.settings import Settings, get_settings
+from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config"
@@ -30,8 +30,11 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings pointing every folder and the SQLite database into the test's temporary folder."""
+    """Settings pointing every folder and the SQLite database into the test's temporary folder; the development
+    signing key (tests only; an installation gets its own from `grants init`); inbox files taken however fresh."""
     monkeypatch.setenv("GRANTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GRANTS_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY)
+    monkeypatch.setenv("GRANTS_RETURN_INBOX_SETTLE_SECONDS", "0")
     monkeypatch.setenv("GRANTS_CONFIG_DIR", str(config_dir))
     monkeypatch.delenv("GRANTS_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)

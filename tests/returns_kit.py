@@ -16,7 +16,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from sqlalchemy.engine import Engine
 
 from grants.kernel.db import session_scope
-from grants.returns.ingest import IngestOptions, IngestResult, ingest_files
+from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_files
 from grants.returns.sandbox import shutdown
 from grants.returns.writer import write_return_workbook
 from tests.factories import period, project
@@ -62,9 +62,11 @@ def options(tmp: Path, **kwargs: object) -> IngestOptions:
                          **kwargs)  # type: ignore[arg-type]
 
 
-def ingest(engine: Engine, tmp: Path, *paths: Path, received: datetime = RECEIVED, **kwargs: object
-           ) -> list[IngestResult]:
-    return ingest_files(engine, list(paths), received, options(tmp, **kwargs))
+def ingest(engine: Engine, tmp: Path, *paths: Path, source: Source | None = None, received: datetime = RECEIVED,
+           **kwargs: object) -> list[IngestResult]:
+    """Ingest the files as one run (`source`: where they all came from; default the inbox)."""
+    sources = [source] * len(paths) if source is not None else None
+    return ingest_files(engine, list(paths), received, options(tmp, **kwargs), sources)
 
 
 def codes(result: IngestResult) -> list[tuple[str, str, str]]:

@@ -24,12 +24,12 @@ from flows.cli.database import db_app
 from flows.cli.database import register as register_database_commands
 from flows.cli.export import export_app
 from flows.cli.mailbox import mailbox_app
-from flows.cli.returns import ingest, template
+from flows.cli.returns import ingest, template, verify
 from flows.cli.support import AsOf, parse_as_of
 from flows.database import configured_engine, open_session
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
-from grants.kernel.settings import get_settings
+from grants.kernel.settings import ensure_signing_key, get_settings
 from grants.programme.loader import check_files, load_programmes, programme_files
 from grants.programme.register import initialise
 from grants.programme.status import grant_status
@@ -61,17 +61,27 @@ def out() -> Console:
     return Console(width=width, soft_wrap=False)
 
 
+FOLDERS = ("inbox", "archive", "quarantine", "outbox", "reports")
+
+
 @app.command()
 def init() -> None:
-    """Create the database schema and load (upsert) every grant programme in the config folder."""
+    """Create the database schema, the data folders (inbox, archive, quarantine, outbox, reports) and, unless
+    GRANTS_SIGNING_KEY is set, this installation's own random signing key; load (upsert) every grant programme."""
     settings = get_settings()
     programmes = load_programmes(settings.config_dir)
+    for name in FOLDERS:
+        settings.folder(name).mkdir(parents=True, exist_ok=True)
+    key_file = ensure_signing_key(settings)
+    get_settings.cache_clear()  # the key just written is read from now on
     engine = configured_engine()
     with session_scope(engine) as session:
         results = initialise(session, programmes)
     for reference, changes in results:
         typer.echo(f"{reference}: {changes.verdict} ({changes.summary()})")
     typer.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
+    typer.echo(f"Inbox: {settings.folder('inbox')} (put returned workbooks here)")
+    typer.echo(f"Signing key: {key_file} (owner-only)" if key_file else "Signing key: GRANTS_SIGNING_KEY")
 
 
 @config_app.command("check")
@@ -118,6 +128,7 @@ def status(
 
 app.command()(template)
 app.command()(ingest)
+app.command()(verify)
 
 
 @app.command()

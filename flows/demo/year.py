@@ -36,7 +36,7 @@ from flows.engine import jobs
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import from_pence
-from grants.kernel.settings import get_settings
+from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, get_settings
 from grants.messaging.digest import digest_due
 from grants.monitoring.funds import record_payment, record_release
 from grants.programme.loader import load_programmes
@@ -78,7 +78,10 @@ def use_folder(folder: Path) -> None:
     (folder / MARKER).write_text("made by `grants demo`; deleted and rebuilt by each run\n")
     config_dir = get_settings().config_dir.resolve()
     os.environ.update({"GRANTS_DATA_DIR": str(folder), "GRANTS_DATABASE_URL": f"sqlite:///{folder / 'grants.db'}",
-                       "GRANTS_NOTIFY_CONFIG": str(folder / "notify.yaml"), "GRANTS_CONFIG_DIR": str(config_dir)})
+                       "GRANTS_NOTIFY_CONFIG": str(folder / "notify.yaml"), "GRANTS_CONFIG_DIR": str(config_dir),
+                       # The demo's leads write whole files straight into the inbox, and it signs with the public
+                       # development key (a real installation gets its own from `grants init`).
+                       "GRANTS_RETURN_INBOX_SETTLE_SECONDS": "0", "GRANTS_SIGNING_KEY": DEVELOPMENT_SIGNING_KEY})
     for name in FOLDERS:
         os.environ[f"GRANTS_{name.upper()}_DIR"] = str(folder / name)
     get_settings.cache_clear()

@@ -5,13 +5,14 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from flows.clock import now_utc
 from flows.database import configured_engine
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
@@ -24,11 +25,12 @@ from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.chasing import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Sender
+from grants.messaging.quarantine_replies import send_quarantine_replies
 from grants.messaging.replies import send_ingest_replies
 from grants.monitoring.assessment import run_checks
 from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_board_reports
-from grants.returns.ingest import IngestOptions, IngestResult, inbox_files, ingest_files
+from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_files, scan_inbox
 from grants.returns.sandbox import shutdown
 from grants.returns.source import FileSource
 
@@ -40,7 +42,7 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
     """The pre-filled return workbook from the workbook writer , signed with the configured key."""
     from grants.returns.writer import write_return_workbook
 
-    key = get_settings().signing_key.get_secret_value().encode()
+    key = get_settings().signing_secret()
     path: Path = write_return_workbook(session, project_id, period_id, out_dir, key, return_to=returns_address())
     return path
 
@@ -60,6 +62,29 @@ def sender_and_return_address() -> tuple[Sender, str]:
     return build_sender(config, settings.folder("outbox"), return_to), return_to
 
 
+def ingest_and_reply(files: Sequence[Path], now: datetime, *, sources: Sequence[Source] | None = None,
+                     remove_sources: bool = True, keep_workers: bool = False) -> tuple[list[IngestResult], list[str]]:
+    """Ingest the files and send each lead (or known sender) the receipt, rejection or quarantine reply: what the
+    scheduled job, `grants ingest` and any other entry point share. (the results, the reply status of each)."""
+    settings = get_settings()
+    options = IngestOptions.from_settings(settings, remove_sources=remove_sources)
+    try:
+        results = ingest_files(configured_engine(), files, now, options, sources) if files else []
+    finally:
+        if not keep_workers:
+            shutdown()
+    ids = [r.return_id for r in results if r.return_id is not None]
+    quarantined = [r.file_id for r in results if r.file_id is not None]
+    if not ids and not quarantined:
+        return results, [""] * len(results)
+    sender, return_to = sender_and_return_address()
+    with session_scope(configured_engine()) as session:
+        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+        about_files = send_quarantine_replies(session, quarantined, now, sender, return_to=return_to)
+    return results, [replies.get(r.return_id, "") if r.return_id is not None else
+                     about_files.get(r.file_id, "") if r.file_id is not None else "" for r in results]
+
+
 def mailbox_config() -> MailboxConfig | None:
     """The returns mailbox's settings (GRANTS_MAILBOX_URL and notify.yaml's `mailbox:` block), None if not set."""
     settings = get_settings()
@@ -77,7 +102,9 @@ def mail_job(now: datetime) -> MailReport | None:
     sender, return_to = sender_and_return_address()
 
     def ingest(paths: list[Path], sources: Mapping[Path, FileSource]) -> list[IngestResult]:
-        return ingest_files(engine, paths, now, options, sources)
+        given = [Source("email", sources[p].sender, message_id=sources[p].message_id) if p in sources else Source()
+                 for p in paths]
+        return ingest_files(engine, paths, now, options, given)
 
     try:
         box = connect(config)
@@ -99,22 +126,16 @@ def ingest_job(now: datetime, *, keep_workers: bool = False, mail: bool = True) 
     The sandboxed parser processes stop at the end unless `keep_workers` (a caller running many ingests in one
     process, such as the demo, stops them itself with grants.returns.sandbox.shutdown)."""
     settings = get_settings()
-    try:
-        report = mail_job(now) if mail else None
-        rows, accepted = mail_rows(report), report.accepted if report else 0
-        files = inbox_files(settings.folder("inbox"))
-        if not files:
-            return rows, accepted
-        results = ingest_files(configured_engine(), files, now, IngestOptions.from_settings(settings))
-    finally:
-        if not keep_workers:
-            shutdown()
-    sender, return_to = sender_and_return_address()
-    ids = [r.return_id for r in results if r.return_id is not None]
-    with session_scope(configured_engine()) as session:
-        replies = send_ingest_replies(session, ids, now, sender, return_to=return_to)
+    report = mail_job(now) if mail else None
+    rows, accepted = mail_rows(report), report.accepted if report else 0
+    # Files settle by the wall clock, whatever day the job acts as (a backfill, the demo's simulated year).
+    scan = scan_inbox(settings.folder("inbox"), now_utc().timestamp(), settings.return_inbox_settle_seconds)
+    results, replies = ingest_and_reply(scan.files, now, keep_workers=keep_workers)
     rows += [{"source": "inbox", "file": r.source, "outcome": r.outcome, "project": r.project, "period": r.period,
-              "problems": len(r.problems), "reply": replies.get(r.return_id or -1, "")} for r in results]
+              "problems": len(r.problems), "reply": reply, "note": r.note}
+             for r, reply in zip(results, replies, strict=True)]
+    rows += [{"source": "inbox", "file": s.name, "outcome": "waiting" if s.waiting else "skipped", "project": "",
+              "period": "", "problems": 0, "reply": "", "note": s.reason} for s in scan.skipped]
     return rows, accepted + sum(1 for r in results if r.outcome == "accepted")
 
 
@@ -123,11 +144,11 @@ def mail_rows(report: MailReport | None) -> Rows:
     if report is None:
         return []
     rows: Rows = [{"source": "mailbox", "file": f"{row['email']} from {row['from']}: {row['detail']}",
-                   "outcome": row["outcome"], "project": "", "period": "", "problems": "", "reply": row["answer"]}
-                  for row in report.rows]
+                   "outcome": row["outcome"], "project": "", "period": "", "problems": "", "reply": row["answer"],
+                   "note": ""} for row in report.rows]
     if report.error:
         rows.append({"source": "mailbox", "file": report.mailbox, "outcome": f"error: {report.error}",
-                     "project": "", "period": "", "problems": "", "reply": "the next run catches up"})
+                     "project": "", "period": "", "problems": "", "reply": "the next run catches up", "note": ""})
     return rows
 
 

@@ -72,7 +72,7 @@ class WebContext:
     @cached_property
     def form_key(self) -> bytes:
         """The key CSRF tokens are made with: derived from the signing key for this one purpose."""
-        secret = self.settings.signing_key.get_secret_value().encode()
+        secret = self.settings.signing_secret()
         return hmac.new(secret, b"grants-web-csrf", hashlib.sha256).digest()
 
     def page(self, request: Request, template: str, context: dict[str, Any] | None = None,

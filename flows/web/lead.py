@@ -79,7 +79,7 @@ def download(request: Request, token: str, period: str) -> Response:
             return _not_found(request)
         with tempfile.TemporaryDirectory() as folder:
             path = write_return_workbook(session, project.id or 0, quarter.period_id, Path(folder),
-                                         context.settings.signing_key.get_secret_value().encode())
+                                         context.settings.signing_secret())
             content = path.read_bytes()
             name = path.name
     return Response(content, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'})

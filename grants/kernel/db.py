@@ -1,4 +1,5 @@
-"""Database engine and sessions: SQLite (WAL, foreign keys, busy timeout) by default, PostgreSQL by URL."""
+"""Database engine and sessions: SQLite (WAL, synchronous=FULL, foreign keys, busy timeout) by default, PostgreSQL by
+URL."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def get_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Every commit durable before it returns (WAL synced): ingest removes an original from the inbox only after
+        # the commit that records its archived copy, so that commit must survive a power cut.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -173,8 +173,16 @@ class ReportingPeriod(SQLModel, table=True):
 
 
 class Return(SQLModel, table=True):
-    """One received return file for a project and period. The latest accepted version is the official one."""
+    """One received return file for a project and period. The latest accepted version is the official one.
 
+    The schema makes duplicates impossible whatever runs at once: one row per file (SHA-256), one per project,
+    period and version (which also indexes the project and period), at most one accepted per project and period."""
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "period_id", "version", name="uq_return_project_period_version"),
+        Index("uq_return_one_accepted", "project_id", "period_id", unique=True,
+              sqlite_where=text("status = 'accepted'"), postgresql_where=text("status = 'accepted'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     period_id: int = Field(foreign_key="reportingperiod.id", index=True)
@@ -182,7 +190,7 @@ class Return(SQLModel, table=True):
     status: str = ReturnStatus.accepted
     received_at: datetime = _timestamp()  # type: ignore[assignment]
     source_name: str = ""
-    sha256: str = Field(index=True)
+    sha256: str = Field(unique=True, index=True)
     archive_path: str = ""
     template_version: str = ""
     problems_json: str = Field(default="[]", sa_type=Text)
@@ -322,8 +330,15 @@ class ReceivedFile(SQLModel, table=True):
     """Every file ingestion saw, with its SHA-256 and what became of it (accepted, rejected, duplicate, quarantined).
 
     Files that could be identified also have a Return row (`return_id`); unidentifiable or hostile files only this.
+    A file's SHA-256 is recorded once (later copies are rows with outcome `duplicate`). `source` is how it came
+    (inbox, path, email, upload), `sender` the address it came from when known, `project_id` the project it is for
+    when known (a quarantined file whose signed details could be read).
     """
 
+    __table_args__ = (
+        Index("uq_receivedfile_sha256_once", "sha256", unique=True,
+              sqlite_where=text("outcome <> 'duplicate'"), postgresql_where=text("outcome <> 'duplicate'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     sha256: str = Field(index=True)
     name: str
@@ -333,8 +348,10 @@ class ReceivedFile(SQLModel, table=True):
     return_id: int | None = Field(default=None, foreign_key="return.id")
     problems_json: str = Field(default="[]", sa_type=Text)
     stored_path: str = ""
+    source: str = "inbox"
     sender: str = ""  # the From address, for a file that came by email
     message_id: str = Field(default="", index=True)  # the Message-ID of the email it came in
+    project_id: int | None = Field(default=None, foreign_key="project.id")
 
 
 class MailboxState(SQLModel, table=True):

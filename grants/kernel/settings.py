@@ -1,12 +1,24 @@
-"""The one Settings object (pydantic-settings, `GRANTS_` prefix, `.env` support), read through a cached getter."""
+"""The one Settings object (pydantic-settings, `GRANTS_` prefix, `.env` support), read through a cached getter.
+
+The signing key: GRANTS_SIGNING_KEY, else the installation's own random key that `grants init` writes to
+`<data_dir>/signing.key` (owner-only). The fixed development key is for the tests and the demo only.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from grants.kernel.errors import GrantsError
+
+DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-change-me"  # the tests and the demo only
+KEY_FILE = "signing.key"
 
 
 class Settings(BaseSettings):
@@ -24,7 +36,7 @@ class Settings(BaseSettings):
     reports_dir: Path | None = None
     notify_config: Path = Path("notify.yaml")
     timezone: str = "Europe/London"
-    signing_key: SecretStr = SecretStr("development-only-signing-key-change-me")
+    signing_key: SecretStr = SecretStr("")  # empty: the key file in the data folder (see signing_secret)
     # The returns mailbox, e.g. imaps://returns%40council.gov.uk:PASSWORD@imap.example.org:993/INBOX (see
     # grants/mailbox/config.py); the rest may be in notify.yaml's `mailbox:` block. Unset: no mailbox is read.
     mailbox_url: SecretStr | None = None
@@ -44,6 +56,28 @@ class Settings(BaseSettings):
     link_key: SecretStr | None = None
     lead_link_margin_days: int = 90
     web_uploads_per_hour: int = 20
+    return_inbox_settle_seconds: float = 5  # a file in the inbox is taken once unchanged this long
+
+    @model_validator(mode="after")
+    def _installation_key(self) -> Settings:
+        """Without GRANTS_SIGNING_KEY, the key `grants init` wrote for this installation (if it did)."""
+        if not self.signing_key.get_secret_value():
+            with contextlib.suppress(OSError):
+                self.signing_key = SecretStr(self.signing_key_file.read_text().strip())
+        return self
+
+    @property
+    def signing_key_file(self) -> Path:
+        """Where `grants init` keeps the installation's signing key."""
+        return self.data_dir / KEY_FILE
+
+    def signing_secret(self) -> bytes:
+        """The key that signs issued workbooks and checks returned ones; GrantsError if there is none yet."""
+        key = self.signing_key.get_secret_value()
+        if not key:
+            raise GrantsError(f"no signing key yet: run `grants init` (it writes one to {self.signing_key_file}) or "
+                              "set GRANTS_SIGNING_KEY")
+        return key.encode()
 
     @property
     def db_url(self) -> str:
@@ -61,6 +95,23 @@ class Settings(BaseSettings):
     def grants_config_dir(self) -> Path:
         """The folder holding one YAML file per grant programme."""
         return self.config_dir / "grants"
+
+
+def ensure_signing_key(settings: Settings) -> Path | None:
+    """Write a random key for this installation (owner-only) unless GRANTS_SIGNING_KEY is set or one exists;
+    returns the key file, or None when the key comes from the environment."""
+    path = settings.signing_key_file
+    if settings.signing_key.get_secret_value() and not path.exists():
+        return None  # set in the environment (or .env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return path
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    return path
 
 
 @lru_cache(maxsize=1)

@@ -1,12 +1,15 @@
 """The weekly digest for officers: returns received, outstanding and overdue (with where each overdue one is on the
-chase ladder), RAG changes over the week with their reasons, open risks by score, and notifications that failed to
-send and were not superseded by a later step. One per grant per ISO week (key `digest:<grant>:<year>-W<week>`),
-sent on the week's first working day (Monday, or Tuesday after a bank-holiday Monday).
+chase ladder), RAG changes over the week with their reasons, open risks by score, notifications that failed to send
+and were not superseded by a later step, every file quarantined this week and any archived copy that is missing or
+damaged (grants/returns/verify.py, run once per digest). One per grant per ISO week (key
+`digest:<grant>:<year>-W<week>`), sent on the week's first working day (Monday, or Tuesday after a bank-holiday
+Monday).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,8 +20,10 @@ from grants.kernel import models as m
 from grants.messaging.chasing import calendar_of
 from grants.messaging.messages import govuk_date, render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.quarantine_replies import quarantined_files
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import ReturnState, received_on, return_state
+from grants.returns.verify import ArchiveProblem, verify_archive
 
 
 def digest_due(as_of: date, calendar: WorkingCalendar) -> bool:
@@ -109,8 +114,9 @@ def _rag_changes(session: Session, grant: m.Grant, as_of: date) -> list[dict[str
     return changes
 
 
-def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, Any]:
-    """Everything the digest shows for one grant as of a date."""
+def digest_context(session: Session, grant: m.Grant, as_of: date,
+                   archive_problems: Sequence[ArchiveProblem] = ()) -> dict[str, Any]:
+    """Everything the digest shows for one grant as of a date (`archive_problems`: from verify_archive)."""
     risks = session.exec(select(m.Risk).where(m.Risk.grant_id == grant.id, m.Risk.status == "open")
                          .order_by(col(m.Risk.score).desc(), col(m.Risk.key))).all()
     failed = session.exec(select(m.Notification).where(
@@ -119,7 +125,10 @@ def digest_context(session: Session, grant: m.Grant, as_of: date) -> dict[str, A
         .order_by(col(m.Notification.sent_at))).all()
     return {"grant_name": grant.name, "as_of": as_of, "week_from": as_of - timedelta(days=6),
             **_returns(session, grant, as_of), "rag_changes": _rag_changes(session, grant, as_of),
-            "risks": list(risks), "failed": _not_superseded(session, list(failed))}
+            "risks": list(risks), "failed": _not_superseded(session, list(failed)),
+            "quarantined": quarantined_files(session, grant.id or 0, as_of - timedelta(days=6), as_of),
+            "archive_problems": [p.line() for p in archive_problems]}
+
 
 
 def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.Notification]:
@@ -144,6 +153,7 @@ def plan_digests(session: Session, as_of: date, now: datetime) -> list[Outgoing]
     """One digest per grant to all its officers (skipping grants without officers), on the first working day of
     the week (Monday, or the next working day after a bank-holiday Monday) and no other day."""
     out = []
+    archive_problems: list[ArchiveProblem] | None = None
     for grant in session.exec(select(m.Grant).order_by(col(m.Grant.reference))):
         assert grant.id is not None
         if not digest_due(as_of, calendar_of(grant)):
@@ -152,7 +162,9 @@ def plan_digests(session: Session, as_of: date, now: datetime) -> list[Outgoing]
                                 .order_by(col(m.Officer.key))).all()
         if not officers:
             continue
-        rendered = render("digest", digest_context(session, grant, as_of))
+        if archive_problems is None:
+            archive_problems = verify_archive(session).problems
+        rendered = render("digest", digest_context(session, grant, as_of, archive_problems))
         managers = {o.manager_key for o in officers if o.manager_key}
         out.append(Outgoing(
             key=digest_key(grant.id, as_of), kind="digest", subject=rendered.subject, text=rendered.text,

@@ -36,7 +36,7 @@ def link_key(signing_key: bytes, own_key: bytes | None = None) -> bytes:
 def configured_link_key(settings: Settings) -> bytes:
     """The link key from the settings (GRANTS_LINK_KEY, else derived from GRANTS_SIGNING_KEY)."""
     own = settings.link_key.get_secret_value().encode() if settings.link_key else None
-    return link_key(settings.signing_key.get_secret_value().encode(), own)
+    return link_key(settings.signing_secret(), own)
 
 
 def _mac(key: bytes, link_id: int, project_id: int, expires_on: date) -> str:

@@ -1,21 +1,46 @@
-"""Content-addressed copies of received files, made from the very bytes that were hashed and read.
+"""Content-addressed, durable copies of received files, made from the very bytes that were hashed and read.
 
-The worker that examines a file also stages its bytes as `<staging>/<sha256>` (written under a temporary name, then
-renamed, so a staged file is always whole). The main process then gives the copy its final name, archive/<sha[:2]>/
-<sha><ext> for a return or quarantine/<sha><ext>, with one rename. The copy is made before the file's transaction
-commits; the original leaves the inbox only after it. Without a staged copy (the worker crashed, the staging folder
-is on another file system) the original is copied instead, and refused if it no longer hashes to what was read.
-Either way the final name is replaced atomically, so a copy already there (left by an earlier failed attempt, say)
-ends up holding exactly the bytes that were read. Nothing here touches the database.
+The worker that examines a file also stages its bytes as `<staging>/<sha256>`: written under a temporary name,
+fsynced, then renamed, so a staged file is always whole and on disk. The main process then gives the copy its final
+name, archive/<sha[:2]>/<sha><ext> for a return or quarantine/<sha><ext>, with one rename, and before the batch
+commits fsyncs every folder it renamed into (`sync_folders`). Only after that commit does an original leave the
+inbox, so no crash or power cut can leave the database recording a copy that is not on disk while the original is
+gone. Without a staged copy (the worker crashed, the file was too large to read, the staging folder is on another
+file system) the original is copied in bounded memory instead, and refused if it no longer hashes to what was read.
+Either way the final name is replaced atomically, so a copy already there ends up holding exactly the bytes read.
+`step` names each of these steps for the fault-injection test (tests/returns/test_durability.py).
+Nothing here touches the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 STAGING = ".incoming"
+SYNC_THREADS = 16
+CHUNK = 1024 * 1024
+PARTIAL = ".part"
+
+StepHook = Callable[[str, str], None]
+_hook: StepHook | None = None
+
+
+def set_step_hook(hook: StepHook | None) -> None:
+    """Call `hook(step, path)` before each step of making a copy durable (write, fsync, rename, folder-fsync,
+    commit, remove): the fault-injection test stops the process there. None turns it off."""
+    global _hook
+    _hook = hook
+
+
+def step(name: str, path: Path | str) -> None:
+    """Mark the start of a step (a no-op unless a hook is set)."""
+    if _hook is not None:
+        _hook(name, str(path))
 
 
 def staging_folder(archive_dir: Path) -> Path:
@@ -24,12 +49,12 @@ def staging_folder(archive_dir: Path) -> Path:
 
 
 def stage(data: bytes, sha256: str, staging: Path) -> str:
-    """Write the bytes as `<staging>/<sha256>` atomically; returns the path, or "" if it could not be written."""
+    """Write the bytes as `<staging>/<sha256>` atomically and durably; the path, or "" if it could not be written."""
     target = staging / sha256
-    partial = staging / f".{sha256}.{os.getpid()}.part"
+    partial = staging / f".{sha256}.{os.getpid()}{PARTIAL}"
     try:
-        partial.write_bytes(data)
-        partial.replace(target)
+        _write_durably(partial, [data])
+        os.replace(partial, target)
     except OSError:
         partial.unlink(missing_ok=True)
         return ""
@@ -43,20 +68,79 @@ def final_name(folder: Path, sha256: str, source_name: str, *, flat: bool) -> Pa
 
 
 def keep(target: Path, sha256: str, staged: str, source: Path) -> None:
-    """Make `target` hold the file's bytes: move the staged copy there, else copy `source` if it still hashes to
-    `sha256` (FileChangedError otherwise: the file changed since it was read). The folder must exist."""
+    """Make `target` hold the file's bytes: move the staged copy there, else copy `source` (never following a link)
+    if it still hashes to `sha256` (FileChangedError otherwise). The folder must exist; call `sync_folders` on it
+    before the commit that records the copy."""
     if staged:
         try:
+            step("rename", target)
             os.replace(staged, target)
             return
         except OSError:  # gone (another run moved it) or on another file system: copy the original instead
             discard(staged)
-    data = source.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise FileChangedError(f"{source} changed after it was read; it is left to be ingested again")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    partial.write_bytes(data)
-    partial.replace(target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}{PARTIAL}")
+    try:
+        digest = _write_durably(partial, read_chunks(source))
+        if digest != sha256:
+            raise FileChangedError(f"{source.name} changed after it was read; it is left to be ingested again")
+        step("rename", target)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """fsync each folder, so the names renamed into it survive a power cut. The folders of a batch (one per
+    archive/<sha[:2]>) are fsynced from a few threads at once, so the file system commits them together."""
+    todo = sorted(set(folders))
+    for folder in todo:
+        step("folder-fsync", folder)
+    if len(todo) <= 1:
+        for folder in todo:
+            _fsync_folder(folder)
+        return
+    with ThreadPoolExecutor(max_workers=min(SYNC_THREADS, len(todo))) as pool:
+        list(pool.map(_fsync_folder, todo))  # re-raises the first error
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_chunks(path: Path) -> Iterable[bytes]:
+    """The file's bytes in chunks (bounded memory); never follows a symbolic link nor opens a special file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise FileChangedError(f"{path.name} is not a regular file")
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks (bounded memory whatever its size)."""
+    digest = hashlib.sha256()
+    for chunk in read_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_durably(partial: Path, chunks: Iterable[bytes]) -> str:
+    """Write the chunks to `partial` and fsync it; the SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    step("write", partial)
+    with open(partial, "wb") as handle:
+        for chunk in chunks:
+            digest.update(chunk)
+            handle.write(chunk)
+        handle.flush()
+        step("fsync", partial)
+        os.fsync(handle.fileno())
+    return digest.hexdigest()
 
 
 def discard(staged: str) -> None:
@@ -65,6 +149,36 @@ def discard(staged: str) -> None:
         Path(staged).unlink(missing_ok=True)
 
 
+def clean_leftovers(archive_dir: Path, quarantine_dir: Path) -> int:
+    """Remove what a run killed half-way (a full disk, a crash) left behind: staged copies and `.part` files in the
+    archive and quarantine folders. Call it only while holding the ingest lock (no other run is writing). Returns
+    how many files were removed."""
+    removed = 0
+    staging = staging_folder(archive_dir)
+    folders = [archive_dir, quarantine_dir, *(p for p in _subfolders(archive_dir) if p != staging)]
+    candidates = [*_entries(staging), *(e for f in folders for e in _entries(f) if e.name.endswith(PARTIAL))]
+    for entry in candidates:
+        try:
+            os.unlink(entry)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
 class FileChangedError(OSError):
     """The original's bytes are no longer the ones that were hashed and read."""
-

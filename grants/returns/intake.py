@@ -16,71 +16,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from grants.kernel import models as m
-from grants.kernel.settings import Settings
-from grants.returns.archive import discard, final_name, keep
+from grants.returns.archive import discard, final_name, keep, step, sync_folders
 from grants.returns.frame import ReturnFrame, figures_before, register_frame
 from grants.returns.identity import Expected, IdentityCache, identify
 from grants.returns.official import Figures, official_figures
+from grants.returns.outcome import IngestOptions, IngestResult, Source, failed, stop_if_fatal
 from grants.returns.problems import Problem, has_errors, problem, problems_to_json
 from grants.returns.reader import Examined
-from grants.returns.safety import Limits
-from grants.returns.source import INBOX, FileSource
-from grants.returns.store import PendingRows, store_return
+from grants.returns.store import PendingRows, latest_version, store_return
 from grants.returns.validation import ReturnContent, check_content, read_content
 
-MB = 1_000_000
 _SEEN = (select(col(m.ReceivedFile.sha256))
          .where(col(m.ReceivedFile.sha256).in_(bindparam("hashes", expanding=True)),
                 col(m.ReceivedFile.outcome) != "duplicate"))
-
-
-@dataclass(frozen=True)
-class IngestOptions:
-    """Where files go, the signing key and the limits. `remove_sources`: take each file out of where it was.
-    `batch_files`: files stored per transaction (each in its own savepoint)."""
-
-    archive_dir: Path
-    quarantine_dir: Path
-    signing_key: bytes
-    limits: Limits = field(default_factory=Limits)
-    workers: int = 2
-    remove_sources: bool = True
-    expected: Expected = field(default_factory=Expected)
-    batch_files: int = 50
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, remove_sources: bool = True) -> IngestOptions:
-        """Options from the configured folders, signing key and limits."""
-        limits = Limits(
-            max_file_bytes=int(settings.return_max_file_mb * MB),
-            max_uncompressed_bytes=int(settings.return_max_uncompressed_mb * MB),
-            max_rows=settings.return_max_rows, max_cols=settings.return_max_cols,
-            memory_bytes=settings.return_parser_memory_mb * 1024 * 1024,
-        )
-        return cls(settings.folder("archive"), settings.folder("quarantine"),
-                   settings.signing_key.get_secret_value().encode(), limits, settings.return_parser_workers,
-                   remove_sources, batch_files=settings.return_ingest_batch_files)
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What became of one file: outcome accepted / rejected / duplicate / quarantined / failed, and its problems."""
-
-    source: str
-    sha256: str
-    outcome: str
-    problems: tuple[Problem, ...] = ()
-    project: str = ""
-    period: str = ""
-    return_id: int | None = None
-    version: int | None = None
-    stored_path: str = ""
+_PROJECT = (select(col(m.Project.id)).join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id))
+            .where(col(m.Grant.reference) == bindparam("grant"), col(m.Project.code) == bindparam("code")))
+KNOWN_PROJECT = frozenset({"wrong-project", "wrong-period"})  # signed details valid: the project is known
 
 
 @dataclass
@@ -90,7 +48,6 @@ class RunCache:
     identities: IdentityCache = field(default_factory=dict)
     frames: dict[tuple[int, int], ReturnFrame] = field(default_factory=dict)
     folders: set[Path] = field(default_factory=set)
-    sources: dict[Path, FileSource] = field(default_factory=dict)  # files that came by email
 
     def forget(self) -> None:
         """Drop what was read: after a transaction failed, the rows it loaded are expired and can't be used."""
@@ -109,44 +66,56 @@ class BatchIntake:
     cache: RunCache
     seen: set[str] = field(default_factory=set)
     figures: dict[int, dict[int, Figures]] = field(default_factory=dict)  # project -> period -> official figures
+    versions: dict[tuple[int, int], int] = field(default_factory=dict)  # (project, period) -> latest version
     rows: PendingRows = field(default_factory=PendingRows)  # of the files taken in so far
+    folders: set[Path] = field(default_factory=set)  # renamed into: fsynced before the commit
     _file_rows: PendingRows = field(default_factory=PendingRows)  # of the file being taken in
 
     def start(self, hashes: Sequence[str]) -> None:
         """Read which of the batch's files were received before (one query for the whole batch)."""
         self.seen = set(self.session.connection().execute(_SEEN, {"hashes": list(set(hashes))}).scalars())
 
-    def take(self, path: Path, found: Examined) -> IngestResult:
-        """The file's outcome; `failed` (nothing of it written) if the database or the disk failed."""
+    def take(self, path: Path, found: Examined, source: Source) -> IngestResult:
+        """The file's outcome; `failed` (nothing of it written) if the database or the disk failed. A failure that
+        would fail every file (read-only database, full disk) stops the run (IngestStopped)."""
         self._file_rows = PendingRows()
         try:
             with self.session.begin_nested():
-                result, frame, content = self._take(path, found)
+                result, frame, content = self._take(path, found, source)
         except (SQLAlchemyError, OSError) as exc:  # rolled back to the savepoint: nothing of this file is written
             discard(found.staged)  # if still staged; the next run stages the file again
-            return failed(path, found, exc)
+            stop_if_fatal(exc, path.name)
+            return failed(path, found.sha256, exc)
         self.rows.extend(self._file_rows)
-        self.seen.add(found.sha256)
+        if result.outcome != "waiting":
+            self.seen.add(found.sha256)
+        if result.version is not None and frame is not None:
+            self.versions[(frame.project.id or 0, frame.period.id or 0)] = result.version
         if frame is not None and content is not None:
             self._accepted(frame, content)
         return result
 
-    def _take(self, path: Path, found: Examined) -> tuple[IngestResult, ReturnFrame | None, ReturnContent | None]:
+    def _take(self, path: Path, found: Examined, source: Source
+              ) -> tuple[IngestResult, ReturnFrame | None, ReturnContent | None]:
         if found.sha256 in self.seen:
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
                            "not counted again.")
-            self._record(path, found, "duplicate", [note], "")
+            self._record(path, found, source, "duplicate", [note], "")
             discard(found.staged)
             return IngestResult(path.name, found.sha256, "duplicate", (note,)), None, None
         problems = found.problems or []
+        if self._retry_later(found, source):
+            discard(found.staged)
+            return IngestResult(path.name, found.sha256, "waiting", tuple(problems), note="damaged or incomplete "
+                                "(perhaps still being copied): tried again next run before it is quarantined"
+                                ), None, None
         identity = None
         if not problems:
-            identity, problems = identify(self.session, found.meta, self.options.signing_key, self.options.expected,
+            expected = source.expected if source.expected != Expected() else self.options.expected
+            identity, problems = identify(self.session, found.meta, self.options.signing_key, expected,
                                           self.cache.identities)
         if identity is None:
-            stored = self._keep(path, found, self.options.quarantine_dir, flat=True)
-            self._record(path, found, "quarantined", problems, stored)
-            return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored), None, None
+            return self._quarantine(path, found, source, problems), None, None
         project, period = identity
         frame = self._frame(project.id or 0, period.id or 0)
         content, problems = read_content(frame, found)
@@ -155,11 +124,48 @@ class BatchIntake:
         stored = self._keep(path, found, self.options.archive_dir, flat=False)
         ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,
                            sha256=found.sha256, archive_path=stored, received_at=self.received_at,
-                           template_version=found.meta.get("template_version", ""), rows=self._file_rows)
-        self._record(path, found, ret.status, problems, stored, ret.id)
+                           template_version=found.meta.get("template_version", ""), rows=self._file_rows,
+                           version=self._version(frame) + 1)
+        self._record(path, found, source, ret.status, problems, stored, ret.id, project.id)
         result = IngestResult(path.name, found.sha256, ret.status, tuple(problems), project.code, period.label,
                               ret.id, ret.version, stored)
         return result, frame, content if accepted else None
+
+    def _quarantine(self, path: Path, found: Examined, source: Source, problems: list[Problem]) -> IngestResult:
+        stored = self._keep(path, found, self.options.quarantine_dir, flat=True)
+        project_id = self._known_project(found, problems)
+        file_id = self._record(path, found, source, "quarantined", problems, stored, project_id=project_id,
+                               now=True)
+        (self.options.retry_dir / found.sha256).unlink(missing_ok=True)
+        return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored,
+                            project=found.meta.get("project", "") if project_id else "", file_id=file_id)
+
+    def _retry_later(self, found: Examined, source: Source) -> bool:
+        """A damaged zip from the inbox seen for the first time is left there for the next run (it may have been
+        read while still being copied); the second time it is quarantined."""
+        if source.kind != "inbox" or [p.code for p in found.problems] != ["damaged-zip"]:
+            return False
+        marker = self.options.retry_dir / found.sha256
+        if marker.exists():
+            return False
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return True
+
+    def _known_project(self, found: Examined, problems: Sequence[Problem]) -> int | None:
+        """The project of a quarantined file whose signed details were valid (sent for the wrong project or
+        period), so its lead can be told."""
+        if not problems or problems[0].code not in KNOWN_PROJECT:
+            return None
+        params = {"grant": found.meta.get("grant", ""), "code": found.meta.get("project", "")}
+        return self.session.connection().execute(_PROJECT, params).scalar_one_or_none()
+
+    def _version(self, frame: ReturnFrame) -> int:
+        """The latest version stored for the frame's project and period: read once a batch, then counted here."""
+        key = (frame.project.id or 0, frame.period.id or 0)
+        if key not in self.versions:
+            self.versions[key] = latest_version(self.session.connection(), *key)
+        return self.versions[key]
 
     def _frame(self, project_id: int, period_id: int) -> ReturnFrame:
         """The frame with figures to date: the register part once a run, the official figures once a batch."""
@@ -179,29 +185,34 @@ class BatchIntake:
         self.figures.setdefault(frame.project.id or 0, {})[frame.period.id or 0] = figures
 
     def finish(self) -> None:
-        """Insert the rows of every file taken in (call before the batch commits)."""
+        """Insert the rows of every file taken in and make the copies' names durable (call just before the batch
+        commits: after it, the originals may leave)."""
         self.rows.insert(self.session.connection())
+        sync_folders(self.folders)
+        step("commit", "")
 
-    def _record(self, path: Path, found: Examined, outcome: str, problems: Sequence[Problem], stored: str,
-                return_id: int | None = None) -> None:
-        source = self.cache.sources.get(path, INBOX)
-        self._file_rows.add(m.ReceivedFile, {
+    def _record(self, path: Path, found: Examined, source: Source, outcome: str, problems: Sequence[Problem],
+                stored: str, return_id: int | None = None, project_id: int | None = None, *, now: bool = False
+                ) -> int | None:
+        """The ReceivedFile row: inserted with the batch's rows, or `now` when its id is needed (a quarantined file's
+        reply is keyed on it)."""
+        row: dict[str, Any] = {
             "sha256": found.sha256, "name": path.name, "size": found.size, "received_at": self.received_at,
             "outcome": outcome, "return_id": return_id, "problems_json": problems_to_json(problems),
-            "stored_path": stored, "sender": source.sender, "message_id": source.message_id})
+            "stored_path": stored, "source": source.kind, "sender": source.sender, "project_id": project_id,
+            "message_id": source.message_id}
+        if not now:
+            self._file_rows.add(m.ReceivedFile, row)
+            return None
+        key = self.session.connection().execute(insert(m.ReceivedFile), row).inserted_primary_key
+        return int(key[0]) if key else None
 
     def _keep(self, path: Path, found: Examined, folder: Path, *, flat: bool) -> str:
-        """The content-addressed copy in `folder`, made before the commit (see grants/return_archive.py)."""
+        """The content-addressed copy in `folder`, made before the commit (see grants/returns/archive.py)."""
         target = final_name(folder, found.sha256, path.name, flat=flat)
         if target.parent not in self.cache.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.cache.folders.add(target.parent)
         keep(target, found.sha256, found.staged, path)
+        self.folders.add(target.parent)
         return str(target)
-
-
-def failed(path: Path, found: Examined, exc: BaseException) -> IngestResult:
-    """The outcome of a file that could not be stored: nothing saved, the file left where it was."""
-    note = problem("ingest-failed", f"Storing the return failed ({type(exc).__name__}); nothing was saved and the "
-                   "file was left where it was to be tried again.")
-    return IngestResult(path.name, found.sha256, "failed", (note,))

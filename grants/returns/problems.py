@@ -22,6 +22,10 @@ class Severity(StrEnum):
 # code -> (default severity, what it means). File-level codes quarantine the file; the rest reject or warn.
 CODES: dict[str, tuple[Severity, str]] = {
     "not-an-xlsx": (Severity.error, "The file is not an Excel .xlsx workbook (empty, truncated, CSV, renamed)."),
+    "damaged-zip": (Severity.error, "The file is a damaged or truncated zip (cut short while sent or copied)."),
+    "opendocument": (Severity.error, "Saved as OpenDocument (.ods); save it as an Excel Workbook (.xlsx)."),
+    "too-many-sheets": (Severity.error, "The workbook has far more sheets than a return (sheets were added)."),
+    "not-a-regular-file": (Severity.error, "A link, folder, pipe or device: never followed or opened."),
     "legacy-xls": (Severity.error, "An old-style .xls workbook; save it as .xlsx."),
     "password-protected": (Severity.error, "The workbook is encrypted with a password."),
     "macro-enabled": (Severity.error, "The workbook contains macros (.xlsm / vbaProject.bin)."),
@@ -79,9 +83,10 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 FILE_LEVEL = frozenset(
-    {"not-an-xlsx", "legacy-xls", "password-protected", "macro-enabled", "file-too-large", "zip-bomb",
-     "sheet-too-large", "unsafe-xml", "unreadable-workbook", "not-a-return", "old-template-version",
-     "signature-invalid", "unknown-project-or-period", "wrong-project", "wrong-period", "project-withdrawn"}
+    {"not-an-xlsx", "damaged-zip", "opendocument", "too-many-sheets", "not-a-regular-file", "legacy-xls",
+     "password-protected", "macro-enabled", "file-too-large", "zip-bomb", "sheet-too-large", "unsafe-xml",
+     "unreadable-workbook", "not-a-return", "old-template-version", "signature-invalid", "unknown-project-or-period",
+     "wrong-project", "wrong-period", "project-withdrawn"}
 )
 
 

@@ -25,7 +25,7 @@ from defusedxml.common import DefusedXmlException
 from grants.returns.archive import stage
 from grants.returns.layout import CHECKED_SHEETS, META, META_KEYS
 from grants.returns.problems import Problem, problem
-from grants.returns.safety import Limits, column_number, screen
+from grants.returns.safety import Limits, NotARegularFile, column_number, read_capped, screen, too_large
 
 CellValue = str | float | int | bool | date | datetime | time | timedelta | None
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -87,12 +87,19 @@ def examine(path: Path, limits: Limits, staging: Path | None = None) -> Examined
     """Hash, screen and read one file; never raises for bad content (problems instead). With `staging`, also write
     the bytes that were hashed and read there (for the archive or quarantine copy)."""
     try:
-        data = path.read_bytes()
+        data, sha256, size = read_capped(path, limits.max_file_bytes)  # the size is checked before reading
+    except NotARegularFile as exc:
+        found = Examined(hashlib.sha256(str(path).encode()).hexdigest(), 0)
+        found.problems = [problem("not-a-regular-file", f"{exc}: it was not opened.")]
+        return found
     except OSError as exc:
         found = Examined(hashlib.sha256(str(path).encode()).hexdigest(), 0)
         found.problems = [problem("unreadable-workbook", f"The file could not be read ({exc.strerror}).")]
         return found
-    found = Examined(hashlib.sha256(data).hexdigest(), len(data))
+    found = Examined(sha256, size)
+    if data is None:
+        found.problems = [too_large(size, limits)]
+        return found
     if staging is not None:
         found.staged = stage(data, found.sha256, staging)
     members: dict[str, bytes] = {}

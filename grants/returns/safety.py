@@ -1,15 +1,22 @@
 """Screening of untrusted return files before any spreadsheet reader touches them.
 
-Checks the raw bytes and the zip's members: legacy .xls and encrypted (OLE) files, not a zip, macros, sizes and
-member counts (zip bombs), DTDs / entity declarations in the XML, and how far each sheet's cells reach.
+Checks the raw bytes and the zip's members: legacy .xls and encrypted (OLE) files, not a zip, a damaged or truncated
+zip, OpenDocument, macros, sizes and member counts (zip bombs), DTDs / entity declarations in the XML, how many
+sheets there are and how far each sheet's cells reach. `read_capped` reads a file only once its size is known to be
+within the limit (a larger one is hashed in chunks, never held in memory), never through a link or from a special
+file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from grants.returns.problems import Problem, problem
 
@@ -22,6 +29,9 @@ DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,
 # Anywhere in the part, not only its first bytes: a long comment or processing instruction can push a DTD down.
 # In XML text and attributes "<" is always escaped, so these can only be markup.
 UNSAFE_XML = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
+OPENDOCUMENT = b"application/vnd.oasis.opendocument"
+SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Limits:
     max_ratio: int = 100  # uncompressed / compressed, for members over 1 MB
     max_rows: int = 2_000
     max_cols: int = 100
+    max_sheets: int = 20  # the return has 6; a lead may add a few of their own
     memory_bytes: int = 1_024 * 1_024 * 1_024  # address-space limit of a parser process
 
 
@@ -46,12 +57,47 @@ def column_number(letters: bytes | str) -> int:
     return number
 
 
+class NotARegularFile(OSError):
+    """The path is a link, a folder or a special file: it is never opened."""
+
+
+def read_capped(path: Path, max_bytes: int) -> tuple[bytes | None, str, int]:
+    """(the bytes, their SHA-256, the size) of a regular file; the bytes are None when it is larger than `max_bytes`
+    (then it is hashed in chunks: memory stays bounded whatever its size). Never follows a symbolic link, never
+    opens a pipe or device (NotARegularFile)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise NotARegularFile(f"{path.name} is a symbolic link") from exc
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(f"{path.name} is not a regular file")
+        if info.st_size <= max_bytes:
+            data = handle.read(max_bytes + 1)
+            if len(data) <= max_bytes:
+                return data, hashlib.sha256(data).hexdigest(), len(data)
+            handle.seek(0)
+        digest, size = hashlib.sha256(), 0
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return None, digest.hexdigest(), size
+
+
+def too_large(size: int, limits: Limits) -> Problem:
+    """The problem of a file over the size limit."""
+    return problem("file-too-large", f"The file is {size:,} bytes; a return must be under "
+                   f"{limits.max_file_bytes:,} bytes. Send the workbook we issued, without pictures.")
+
+
 def screen(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> list[Problem]:
     """Problems that make the file unsafe or impossible to read as .xlsx; empty if it may be parsed. With `parts`,
     the XML members read while screening are left there (name -> bytes), so the reader need not unzip them again."""
     if len(data) > limits.max_file_bytes:
-        return [problem("file-too-large", f"The file is {len(data):,} bytes; a return must be under "
-                        f"{limits.max_file_bytes:,} bytes. Send the workbook we issued, without pictures.")]
+        return [too_large(len(data), limits)]
     if data.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in data:
             return [problem("password-protected", "The workbook is protected with a password to open it. "
@@ -65,8 +111,8 @@ def screen(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return _members(archive, limits, {} if parts is None else parts)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:
-        return [problem("not-an-xlsx", f"The file is damaged or not an .xlsx workbook ({exc}). "
-                        "Please save it again as an Excel Workbook (.xlsx) and resend.")]
+        return [problem("damaged-zip", f"The file is damaged or incomplete ({exc}): perhaps it was cut short "
+                        "while being sent or copied. Please save it again as an Excel Workbook (.xlsx) and resend.")]
 
 
 def _members(archive: zipfile.ZipFile, limits: Limits, parts: dict[str, bytes]) -> list[Problem]:
@@ -85,8 +131,15 @@ def _members(archive: zipfile.ZipFile, limits: Limits, parts: dict[str, bytes]) 
     ):
         return [problem("macro-enabled", "The workbook contains macros (.xlsm). Please save the return as an "
                         "Excel Workbook (.xlsx) without macros and send it again.")]
+    if "mimetype" in names and archive.read("mimetype")[:64].startswith(OPENDOCUMENT):
+        return [problem("opendocument", "The file was saved as OpenDocument (.ods), which we cannot read. Open it "
+                        "and use File > Save As > Excel Workbook (.xlsx), then send that file.")]
     if "xl/workbook.xml" not in names:
         return [problem("not-an-xlsx", "The file is a zip archive but not an Excel workbook.")]
+    sheets = sum(1 for n in names if SHEET_PART.match(n))
+    if sheets > limits.max_sheets:
+        return [problem("too-many-sheets", f"The workbook has {sheets} sheets; the return has 6. Delete the "
+                        "sheets you added and send it again.")]
     for info in infos:
         lower = info.filename.lower()
         if not lower.endswith((".xml", ".rels", ".vml")):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from grants.kernel.errors import GrantsError
+from grants.returns.archive import file_sha256
 from grants.returns.problems import problem
 from grants.returns.reader import Examined
 from grants.returns.safety import Limits
@@ -178,8 +179,11 @@ def _alone(path: Path, limits: Limits, staging: Path | None) -> Examined:
 
 
 def _crashed(path: Path) -> Examined:
-    data = path.read_bytes()
-    found = Examined(hashlib.sha256(data).hexdigest(), len(data))
+    """A file whose reader died twice: hashed here in chunks (bounded memory), never parsed."""
+    try:
+        found = Examined(file_sha256(path), path.lstat().st_size)
+    except OSError:  # gone or not a regular file: nothing to keep
+        found = Examined(hashlib.sha256(str(path).encode()).hexdigest(), 0)
     found.problems = [problem("unreadable-workbook", "Reading the workbook crashed the reader or ran out of "
                               "memory; it was not opened. Please save it again as .xlsx and resend.")]
     return found

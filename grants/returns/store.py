@@ -25,7 +25,7 @@ from grants.returns.validation import ReturnContent
 
 _SAME_RETURN = (col(m.Return.project_id) == bindparam("the_project"),
                 col(m.Return.period_id) == bindparam("the_period"))
-_VERSIONS = select(func.count()).select_from(m.Return).where(*_SAME_RETURN)
+_LATEST = select(func.coalesce(func.max(m.Return.version), 0)).where(*_SAME_RETURN)
 _SUPERSEDE = (update(m.Return).where(*_SAME_RETURN, col(m.Return.status) == str(m.ReturnStatus.accepted))
               .values(status=str(m.ReturnStatus.superseded)))
 _INSERT_RETURN = insert(m.Return)
@@ -45,15 +45,17 @@ class StoredReturn:
 def store_return(
     session: Session, frame: ReturnFrame, content: ReturnContent | None, problems: Sequence[Problem], *,
     source_name: str, sha256: str, archive_path: str, received_at: datetime, template_version: str,
-    rows: PendingRows,
+    rows: PendingRows, version: int | None = None,
 ) -> StoredReturn:
     """Add the Return (accepted with its lines, added to `rows`, if `content`, else rejected without lines); an
-    accepted one supersedes the earlier accepted version for the same project and period."""
+    accepted one supersedes the earlier accepted version for the same project and period. `version`: the caller
+    counted it (default: one after the latest stored)."""
     project_id, period_id = frame.project.id, frame.period.id
     assert project_id is not None and period_id is not None
     conn = session.connection()
     same = {"the_project": project_id, "the_period": period_id}
-    version = 1 + int(conn.execute(_VERSIONS, same).scalar_one())
+    if version is None:
+        version = 1 + latest_version(conn, project_id, period_id)
     status = str(m.ReturnStatus.accepted if content is not None else m.ReturnStatus.rejected)
     if content is not None:
         conn.execute(_SUPERSEDE, same)
@@ -73,6 +75,11 @@ def store_return(
     if content is not None:
         rows.add_lines(frame, content, return_id)
     return StoredReturn(return_id, version, status)
+
+
+def latest_version(conn: Connection, project_id: int, period_id: int) -> int:
+    """The highest version stored for a project and period (0 if none); one index lookup."""
+    return int(conn.execute(_LATEST, {"the_project": project_id, "the_period": period_id}).scalar_one())
 
 
 class PendingRows:

@@ -15,6 +15,7 @@ from grants.kernel import models as m
 from grants.kernel.db import create_schema, get_engine
 from grants.returns import layout as lay
 from grants.returns.identity import Expected
+from grants.returns.ingest import Source
 from grants.returns.safety import OLE_MAGIC, Limits
 from tests.factories import load_example
 from tests.returns_kit import _stop_parser_pool, fill, ingest, issue, member, rezip  # noqa: F401
@@ -69,10 +70,25 @@ def test_empty_file_is_not_an_xlsx(sqlite: Engine, tmp_path: Path) -> None:
     _quarantined_alone(sqlite, tmp_path, path, "not-an-xlsx")
 
 
-def test_truncated_workbook_is_not_an_xlsx(sqlite: Engine, tmp_path: Path, good: Path) -> None:
+def test_truncated_workbook_is_left_for_one_more_run_then_quarantined_as_damaged(
+    sqlite: Engine, tmp_path: Path, good: Path
+) -> None:
+    """It may have been read while still being copied in: the next run tries it again before quarantining it."""
     path = tmp_path / "cut.xlsx"
     path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    _quarantined_alone(sqlite, tmp_path, path, "not-an-xlsx")
+    [first] = ingest(sqlite, tmp_path, path)
+    assert (first.outcome, [p.code for p in first.problems]) == ("waiting", ["damaged-zip"]) and path.exists()
+    with Session(sqlite) as session:
+        assert session.exec(select(m.ReceivedFile)).all() == []
+    _quarantined_alone(sqlite, tmp_path, path, "damaged-zip")
+
+
+def test_truncated_workbook_sent_other_than_through_the_inbox_is_quarantined_at_once(
+    sqlite: Engine, tmp_path: Path, good: Path
+) -> None:
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    _quarantined_alone(sqlite, tmp_path, path, "damaged-zip", source=Source("email", "lead@example.org"))
 
 
 def test_legacy_xls_is_rejected_as_legacy_xls(sqlite: Engine, tmp_path: Path) -> None:
@@ -220,5 +236,5 @@ def test_one_bad_file_never_stops_the_others(sqlite: Engine, tmp_path: Path, goo
     junk.write_bytes(b"PK\x03\x04 not really")
     with zipfile.ZipFile(tmp_path / "macro.xlsx", "w") as z:
         z.writestr("xl/vbaProject.bin", b"x")
-    results = ingest(sqlite, tmp_path, junk, tmp_path / "macro.xlsx", good)
+    results = ingest(sqlite, tmp_path, junk, tmp_path / "macro.xlsx", good, source=Source("path"))
     assert [r.outcome for r in results] == ["quarantined", "quarantined", "accepted"]

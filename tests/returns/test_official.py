@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from grants.kernel import models as m
@@ -83,5 +85,6 @@ def test_official_return_ids_agree_with_official_returns_on_every_day_even_if_th
         agree()
         session.execute(text("UPDATE \"return\" SET status = 'superseded' WHERE id = :id"), {"id": q3.id})
         agree()  # superseded with nothing accepted after it
-        session.execute(text("UPDATE \"return\" SET status = 'accepted' WHERE version = 1"))
-        agree()  # two accepted versions of one period
+        with pytest.raises(IntegrityError), session.begin_nested():  # two accepted versions of one period: refused
+            session.execute(text("UPDATE \"return\" SET status = 'accepted' WHERE version = 1"))
+        agree()
