@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import date
 from typing import Annotated
 
@@ -21,3 +23,14 @@ def parse_as_of(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise GrantsError(f"--as-of '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
+
+
+def cli_actor() -> str:
+    """Who is acting, for the audit log: GRANTS_ACTOR (e.g. an officer's email) or `cli:<login name>`."""
+    named = os.environ.get("GRANTS_ACTOR", "").strip()
+    if named:
+        return named
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

@@ -278,6 +278,7 @@ class Risk(SQLModel, table=True):
     status: str = "open"
     owner: str = ""
     mitigation: str = Field(default="", sa_type=Text)
+    notes: str = Field(default="", sa_type=Text)
     evidence: str = Field(default="", sa_type=Text)
     first_seen: date
     last_seen: date
@@ -318,3 +319,10 @@ class ReceivedFile(SQLModel, table=True):
     return_id: int | None = Field(default=None, foreign_key="return.id")
     problems_json: str = Field(default="[]", sa_type=Text)
     stored_path: str = ""
+
+
+# The officers' workspace tables live in their own module; imported here so every user of the models sees them.
+from grants.kernel.officer_tables import Account as Account  # noqa: E402
+from grants.kernel.officer_tables import AuditEntry as AuditEntry  # noqa: E402
+from grants.kernel.officer_tables import ChaseHold as ChaseHold  # noqa: E402
+from grants.kernel.officer_tables import DueDateOverride as DueDateOverride  # noqa: E402

@@ -20,6 +20,7 @@ from grants.messaging.chase_plan import DueStep, PeriodReturns, chase_key, plan_
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, already_sent, record_failed, send_once
 from grants.programme.ladder import ChaseLadder, Role, StepKind
+from grants.programme.overrides import chase_holds, due_overrides
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
 
@@ -77,15 +78,20 @@ def _plan_grant(
     received: dict[tuple[int, int], list[tuple[date, str]]] = {}
     for row in session.exec(select(m.Return).where(col(m.Return.project_id).in_(list(projects)))):
         received.setdefault((row.project_id, row.period_id), []).append((received_on(row.received_at), row.status))
+    extended, holds = due_overrides(session, grant.id), chase_holds(session, grant.id)
     items = [
-        PeriodReturns(pid, per_id, per.end, per.due, tuple(received.get((pid, per_id), [])))
+        PeriodReturns(pid, per_id, per.end, extended.get((pid, per_id), per.due),
+                      tuple(received.get((pid, per_id), [])))
         for pid, proj in sorted(projects.items(), key=lambda kv: kv[0] or 0)
         for per_id, per in sorted(periods.items(), key=lambda kv: kv[1].start)
         if pid is not None and per_id is not None and per.end >= proj.delivery_start and per.start <= proj.delivery_end
+        and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
     planned = []
     for due in plan_chase(items, ladder, calendar, sent, as_of):
         project, period = projects[due.project_id], periods[due.period_id]
+        if (due.project_id, due.period_id) in extended:  # the lead is told their own (extended) due date
+            period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
         files = received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files)}

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, or_, select
 from grants.kernel import models as m
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.programme.overrides import due_overrides
 from grants.programme.status import ReturnState, received_on, return_state
 
 
@@ -41,21 +42,22 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
     for ret in session.exec(select(m.Return).where(col(m.Return.project_id).in_([p.id for p in projects]))):
         files.setdefault((ret.project_id, ret.period_id), []).append(ret)
     out: dict[str, list[ReturnLine]] = {"received": [], "outstanding": [], "overdue": []}
+    extended = due_overrides(session, grant.id)
     for project in projects:
         for period in periods:
             if period.end >= as_of or period.end < project.delivery_start or period.start > project.delivery_end:
                 continue
             rows = files.get((project.id or 0, period.id or 0), [])
+            due = extended.get((project.id or 0, period.id or 0), period.due)
             for ret in sorted(rows, key=lambda r: r.version):
                 if as_of - timedelta(days=6) <= received_on(ret.received_at) <= as_of:
-                    out["received"].append(ReturnLine(project.name, period.label, period.due,
+                    out["received"].append(ReturnLine(project.name, period.label, due,
                                                       f"version {ret.version} {ret.status}"))
-            state = return_state(period.end, period.due,
-                                 [(received_on(r.received_at), r.status) for r in rows], as_of)
+            state = return_state(period.end, due, [(received_on(r.received_at), r.status) for r in rows], as_of)
             if state == ReturnState.open:
-                out["outstanding"].append(ReturnLine(project.name, period.label, period.due, "not yet received"))
-            elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > period.due):
-                out["overdue"].append(ReturnLine(project.name, period.label, period.due, state.value))
+                out["outstanding"].append(ReturnLine(project.name, period.label, due, "not yet received"))
+            elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > due):
+                out["overdue"].append(ReturnLine(project.name, period.label, due, state.value))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from grants.kernel.db import create_schema, get_engine
-from grants.kernel.migrate import current_revisions, head_revisions, upgrade
+from grants.kernel.migrate import BASELINE, _config, current_revisions, head_revisions, upgrade
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -34,7 +35,9 @@ def test_a_new_database_is_created_at_head_and_upgrading_again_changes_nothing(e
 def test_a_database_made_before_migrations_is_adopted_at_the_baseline_with_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = get_engine(url)
-    SQLModel.metadata.create_all(old)  # how the engine made its schema before migrations
+    with old.begin() as connection:  # the schema create_all made before migrations: the baseline, unstamped
+        command.upgrade(_config(connection), BASELINE)
+        connection.exec_driver_sql("DROP TABLE alembic_version")
     with sqlite3.connect(tmp_path / "old.db") as raw:  # a row the upgrade must keep
         raw.execute("INSERT INTO officer (grant_id, key, name, email, role) VALUES (1, 'k', 'A', 'a@x.org', 'x')")
     assert current_revisions(old) == ()
