@@ -14,9 +14,11 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.cli import demo as cli_demo
+from flows.cli import link as cli_link
 from flows.cli import monitoring as cli_monitoring
 from flows.cli import render
 from flows.cli import report as cli_report
+from flows.cli import web as cli_web
 from flows.cli.chase import register as register_chase_commands
 from flows.cli.database import db_app
 from flows.cli.export import export_app
@@ -43,6 +45,8 @@ app.add_typer(db_app, name="db")
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo
+cli_web.register(app)  # web
+cli_link.register(app)  # link
 
 
 def out() -> Console:

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     return_parser_memory_mb: int = 1_024
     return_parser_workers: int = 2
     return_ingest_batch_files: int = 50  # files stored per transaction, each in its own savepoint
+    # The web app (grants web): the address leads' links start with, and the lead links' own key (default: derived
+    # from the signing key for that one purpose), how long after the last return is due a link still works, and
+    # how many uploads one link may make per hour.
+    web_base_url: str = "http://127.0.0.1:8000"
+    web_secure_cookies: bool = False  # set true behind HTTPS
+    link_key: SecretStr | None = None
+    lead_link_margin_days: int = 90
+    web_uploads_per_hour: int = 20
 
     @property
     def db_url(self) -> str:

@@ -19,6 +19,7 @@ from grants.kernel import models as m
 from grants.messaging.chase_plan import DueStep, PeriodReturns, chase_key, plan_chase
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, already_sent, record_failed, send_once
+from grants.messaging.portal import portal_link
 from grants.programme.ladder import ChaseLadder, Role, StepKind
 from grants.programme.overrides import chase_holds, due_overrides
 from grants.programme.periods import WorkingCalendar
@@ -94,7 +95,8 @@ def _plan_grant(
             period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
         files = received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
-            "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files)}
+            "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
+            "portal_link": portal_link(session, project, now)}
         message = _message(grant, project, period, officers, due, context, now)
         planned.append(PlannedChase(due, project.code, period.label, message, context))
     return planned

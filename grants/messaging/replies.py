@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.portal import portal_link
 from grants.programme.status import received_on
 from grants.returns.problems import PROBLEM_KEYS, Problem
 
@@ -36,7 +37,7 @@ def problems_of(ret: m.Return) -> list[Problem]:
     return sorted(items, key=lambda p: (p.severity != "error", p.sheet, p.cell))
 
 
-def _recorded(session: Session, ret: m.Return) -> dict[str, Any]:
+def recorded(session: Session, ret: m.Return) -> dict[str, Any]:
     spend = session.exec(
         select(m.BudgetLine.name, m.ReturnSpend.actual_pence).join(m.ReturnSpend)
         .where(m.ReturnSpend.return_id == ret.id).order_by(col(m.BudgetLine.position))
@@ -82,9 +83,10 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
         "received": received_on(ret.received_at), "return_to": return_to, "signed_name": ret.signed_name,
         "warnings": [p for p in problems if p.severity != "error"], "problems": problems,
         "officer": Address(officer.name, officer.email) if officer else None,
+        "portal_link": portal_link(session, project, now),
     }
     if accepted:
-        context |= _recorded(session, ret)
+        context |= recorded(session, ret)
     kind = "receipt" if accepted else "rejection"
     rendered = render(kind, context)
     original = Path(ret.archive_path) if ret.archive_path else None

@@ -37,7 +37,7 @@ def test_a_database_made_before_migrations_is_adopted_at_the_baseline_with_its_r
     old = get_engine(url)
     with old.begin() as connection:  # the schema create_all made before migrations: the baseline, unstamped
         command.upgrade(_config(connection), BASELINE)
-        connection.exec_driver_sql("DROP TABLE alembic_version")
+        connection.exec_driver_sql("DROP TABLE alembic_version")  # (later tables and columns: not there yet)
     with sqlite3.connect(tmp_path / "old.db") as raw:  # a row the upgrade must keep
         raw.execute("INSERT INTO officer (grant_id, key, name, email, role) VALUES (1, 'k', 'A', 'a@x.org', 'x')")
     assert current_revisions(old) == ()

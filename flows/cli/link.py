@@ -1,0 +1,43 @@
+"""`grants link`: print a project lead's personal portal link (for an officer to send by hand), or revoke it."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from flows.clock import now_utc
+from flows.database import open_session
+from grants.kernel.settings import get_settings
+from grants.programme.links import configured_link_key, current_link, find_project, link_address, revoke_links
+
+
+def register(app: typer.Typer) -> None:
+    """Add `link` to the CLI."""
+    app.command()(link)
+
+
+def link(
+    project: Annotated[str, typer.Option(help="The project's code, e.g. active-bystander.")],
+    grant: Annotated[str | None, typer.Option(help="The grant reference, if the code is in more than one.")] = None,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Revoke the project's link: it stops working at once, "
+                                         "and the next email to the lead carries a new one.")] = False,
+) -> None:
+    """Print the lead's personal link to the portal (issued now if the project has none), or revoke it."""
+    settings = get_settings()
+    now = now_utc()
+    with open_session() as session:
+        found = find_project(session, project, grant)
+        if revoke:
+            count = revoke_links(session, found, now, by=getpass.getuser())
+            typer.echo(f"Revoked {count} link(s) for {found.name} ({found.code}). The next email to the lead "
+                       f"carries a new link; `grants link --project {found.code}` prints it.")
+            return
+        row = current_link(session, found, now, settings.lead_link_margin_days)
+        address = link_address(settings.web_base_url, configured_link_key(settings), row)
+        expires = row.expires_on
+        typer.echo(f"{found.name} ({found.code}), lead {found.lead_name} <{found.lead_email}>")
+    typer.echo(address)
+    note = " (already expired: the grant's returns are long past due)" if expires < now.date() else ""
+    typer.echo(f"Works until {expires:%a %d %b %Y}{note}. Send it only to the lead: anyone with it can send returns.")

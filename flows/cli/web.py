@@ -1,0 +1,39 @@
+"""`grants web`: serve the web app (lead portal and officers' workspace) with uvicorn. Its own access log names
+each route's pattern, never a path (a lead's link is a secret), so uvicorn's access log is off."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from flows.cli.support import AsOf
+from grants.kernel.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add `web` to the CLI."""
+    app.command()(web)
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    as_of: AsOf = None,
+) -> None:
+    """Serve the web app: the project leads' portal (their personal links) and the officers' pages."""
+    import uvicorn
+
+    from flows.cli.support import parse_as_of
+    from flows.web.app import create_app
+
+    day = parse_as_of(as_of) if as_of else None
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    access = logging.getLogger("grants.web")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    application = create_app(get_settings(), as_of=day)
+    typer.echo(f"Web app: http://{host}:{port}/  (Ctrl-C stops it)")
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="info", server_header=False)
