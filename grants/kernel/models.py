@@ -321,13 +321,6 @@ class ReceivedFile(SQLModel, table=True):
     stored_path: str = ""
 
 
-<<<<<<< HEAD
-# The officers' workspace tables live in their own module; imported here so every user of the models sees them.
-from grants.kernel.officer_tables import Account as Account  # noqa: E402
-from grants.kernel.officer_tables import AuditEntry as AuditEntry  # noqa: E402
-from grants.kernel.officer_tables import ChaseHold as ChaseHold  # noqa: E402
-from grants.kernel.officer_tables import DueDateOverride as DueDateOverride  # noqa: E402
-=======
 class LeadLink(SQLModel, table=True):
     """A project lead's personal link to the portal: signed over its id, project and expiry (see
     grants/programme/links.py). Revoking sets `revoked_at`; the next link for the project is a new row."""
@@ -338,4 +331,10 @@ class LeadLink(SQLModel, table=True):
     expires_on: date
     revoked_at: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
     revoked_by: str = ""
->>>>>>> portal
+
+
+# The officers' workspace tables live in their own module; imported here so every user of the models sees them.
+from grants.kernel.officer_tables import Account as Account  # noqa: E402
+from grants.kernel.officer_tables import AuditEntry as AuditEntry  # noqa: E402
+from grants.kernel.officer_tables import ChaseHold as ChaseHold  # noqa: E402
+from grants.kernel.officer_tables import DueDateOverride as DueDateOverride  # noqa: E402

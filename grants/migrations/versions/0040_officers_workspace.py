@@ -1,7 +1,7 @@
 """officers workspace: accounts, audit log, due date overrides, chase holds, risk notes
 
 Revision ID: 0040_officers_workspace
-Revises: 0001_baseline
+Revises: 0030_lead_links
 Create Date: 2026-11-30 15:38:49.995474
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0040_officers_workspace'
-down_revision = '0001_baseline'
+down_revision = '0030_lead_links'  # after the merged portal branch (first on its own: 0001_baseline)
 branch_labels = None
 depends_on = None
 
