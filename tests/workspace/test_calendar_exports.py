@@ -26,7 +26,8 @@ from grants.programme.overrides import extend_due
 from grants.reporting.calendar import calendar_items, to_ical
 from grants.reporting.exports import Table, export_table, to_csv, to_xlsx
 from tests.factories import load_example, period, project
-from tests.workspace.conftest import csrf_of, sign_in as web_sign_in
+from tests.workspace.conftest import csrf_of
+from tests.workspace.conftest import sign_in as web_sign_in
 
 NOW = datetime(2025, 1, 2, 9, tzinfo=UTC)
 
