@@ -116,13 +116,16 @@ app.command()(ingest)
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
+    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.")] = 8000,
 ) -> None:
-    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job (Ctrl-C stops)."""
+    """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
+    app beside it (Ctrl-C stops both)."""
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
 
-    serve_engine(get_settings().data_dir / "prefect", port)
+    with cli_web.web_beside("127.0.0.1", web_port):
+        serve_engine(get_settings().data_dir / "prefect", port)
 
 
 @app.command()

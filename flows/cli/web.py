@@ -4,6 +4,10 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -37,3 +41,22 @@ def web(
     application = create_app(get_settings(), as_of=day)
     typer.echo(f"Web app: http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="info", server_header=False)
+
+
+@contextmanager
+def web_beside(host: str, port: int) -> Iterator[None]:
+    """Run `grants web` in a child process for as long as the block runs (how `grants serve` starts it)."""
+    if port <= 0:
+        yield
+        return
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "web", "--host", host, "--port", str(port)],
+                               stdout=subprocess.DEVNULL)
+    typer.echo(f"Web app (the project leads' portal): http://{host}:{port}/")
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from flows.web.context import web
@@ -55,7 +56,7 @@ def _page(request: Request, token: str, project: m.Project, link_id: int, *, err
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
-async def lead_page(request: Request, token: str) -> HTMLResponse:
+def lead_page(request: Request, token: str) -> HTMLResponse:
     """The lead's page."""
     found = _project(request, token)
     if found is None:
@@ -64,7 +65,7 @@ async def lead_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.get("/p/{token}/workbook/{period}")
-async def download(request: Request, token: str, period: str) -> Response:
+def download(request: Request, token: str, period: str) -> Response:
     """The pre-filled workbook of one open quarter of the lead's own project."""
     found = _project(request, token)
     if found is None:
@@ -86,8 +87,9 @@ async def download(request: Request, token: str, period: str) -> Response:
 
 @router.post("/p/{token}/upload", response_class=HTMLResponse)
 async def upload(request: Request, token: str) -> HTMLResponse:
-    """Take an uploaded return through the inbox's ingest and answer on the page."""
-    found = _project(request, token)
+    """Take an uploaded return through the inbox's ingest and answer on the page (the database work and the
+    page off the event loop)."""
+    found = await run_in_threadpool(_project, request, token)
     if found is None:
         return _not_found(request)
     project, link_id = found
@@ -98,10 +100,10 @@ async def upload(request: Request, token: str) -> HTMLResponse:
     submitted = form.get("csrf")
     if not csrf_valid(request, context.form_key, f"lead:{link_id}", submitted if isinstance(submitted, str) else None):
         errors = [{"href": "#return-file", "text": "This page had expired. Choose the file again and send it."}]
-        return _page(request, token, project, link_id, errors=errors, status_code=400)
+        return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
     file = form.get("return_file")
     if not isinstance(file, UploadFile) or not file.filename:
         errors = [{"href": "#return-file", "text": "Select the return workbook to send"}]
-        return _page(request, token, project, link_id, errors=errors, status_code=400)
+        return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
     answer = await take_upload(context, project, file, context.clock.now())
-    return _page(request, token, project, link_id, answer=answer)
+    return await run_in_threadpool(_page, request, token, project, link_id, answer=answer)

@@ -35,7 +35,9 @@ WINDOW = 32  # files sent ahead to each worker (a request is a few hundred bytes
 _RESULT_CLASSES = {("grants.returns.reader", "Examined"), ("grants.returns.reader", "NamedCell"),
                    ("grants.returns.problems", "Problem"), ("grants.returns.problems", "Severity"),
                    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta")}
-_pools: dict[tuple[int, int], list[_Worker]] = {}
+MAX_IDLE_POOLS = 8  # pools kept for reuse per size: callers in several threads at once (the web app) each reuse one
+_pools: dict[tuple[int, int], list[list[_Worker]]] = {}
+_pools_lock = threading.Lock()
 
 
 class WorkerStartError(GrantsError):
@@ -111,8 +113,10 @@ def _start(count: int, memory_bytes: int) -> list[_Worker]:
 
 def shutdown() -> None:
     """Stop every idle worker (at the end of a run or a test session)."""
-    for key in list(_pools):
-        for worker in _pools.pop(key, []):
+    with _pools_lock:
+        idle = [pool for key in list(_pools) for pool in _pools.pop(key, [])]
+    for pool in idle:
+        for worker in pool:
             worker.stop()
 
 
@@ -121,17 +125,23 @@ def examine_each(paths: Sequence[Path], limits: Limits, workers: int = 2, stagin
     """`examine` every file in worker processes, yielding results in the order of `paths` as they are ready
     (`staging`: where the workers stage a copy of each file's bytes)."""
     key = (max(1, workers), limits.memory_bytes)
-    pool = _pools.pop(key, None) or _start(*key)  # taken out while in use: another thread gets its own
+    with _pools_lock:  # taken out while in use: another thread reuses another idle pool, or starts its own
+        idle = _pools.get(key)
+        pool = idle.pop() if idle else None
+    pool = pool or _start(*key)
     todo = [deque(paths[w::len(pool)]) for w in range(len(pool))]
     try:
         for index in range(len(paths)):
             yield _next(pool, index % len(pool), todo[index % len(pool)], limits, staging)
     finally:
-        if any(w.sent for w in pool) or key in _pools:  # abandoned half-way (or a pool came back meanwhile)
+        with _pools_lock:
+            idle = _pools.setdefault(key, [])
+            keep = not any(w.sent for w in pool) and len(idle) < MAX_IDLE_POOLS  # not abandoned half-way
+            if keep:
+                idle.append(pool)
+        if not keep:
             for worker in pool:
                 worker.stop(kill=True)
-        else:
-            _pools[key] = pool
 
 
 def _next(pool: list[_Worker], slot: int, todo: deque[Path], limits: Limits, staging: Path | None) -> Examined:

@@ -18,7 +18,8 @@ def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"], ["demo"], ["deploy"]])
+@pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"], ["demo"], ["deploy"],
+                                     ["web"], ["link"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = _grants(*command, "--help")
     assert result.returncode == 0

@@ -89,3 +89,27 @@ def test_a_reply_that_is_not_a_result_is_never_unpickled(files: list[Path], monk
     monkeypatch.setattr(workbook_sandbox, "BOOT", impostor)
     [found] = examine_each(files[:1], LAX, workers=1)
     assert (found.sha256, [p.code for p in found.problems]) == (_sha(files[0]), ["unreadable-workbook"])
+
+
+def test_callers_in_several_threads_at_once_each_reuse_an_idle_pool(files: list[Path]) -> None:
+    """The web app ingests uploads in several threads: after the first burst, later ones start no new workers."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(3)
+
+    def run(_: int) -> list[str]:
+        found = examine_each(files, LAX, workers=1)
+        first = next(found)  # all three hold a pool at the same moment
+        barrier.wait(timeout=60)
+        return [first.sha256, *(f.sha256 for f in found)]
+
+    def pids() -> set[int]:
+        return {w.process.pid for pool in workbook_sandbox._pools[(1, LAX.memory_bytes)] for w in pool}
+
+    with ThreadPoolExecutor(3) as threads:
+        assert list(threads.map(run, range(3))) == [[_sha(p) for p in files]] * 3
+        started = pids()
+        assert len(started) == 3
+        assert list(threads.map(run, range(3))) == [[_sha(p) for p in files]] * 3
+    assert pids() == started

@@ -1,0 +1,61 @@
+"""`grants link` prints a lead's link (and revokes it); `grants serve` runs `grants web` beside the engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from flows.cli.web import web_beside
+from grants.kernel.settings import Settings
+from tests.web.live import free_port
+
+
+def _grants(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
+                          env=dict(os.environ))
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_link_prints_the_leads_address_and_revoke_replaces_it(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    first = _grants("link", "--project", "purple-flag")
+    assert first.returncode == 0, first.stderr
+    [address] = [w for w in first.stdout.split() if "/p/" in w]
+    assert address.startswith(settings.web_base_url + "/p/")
+    assert _grants("link", "--project", "purple-flag").stdout == first.stdout  # the same live link
+    revoked = _grants("link", "--project", "purple-flag", "--revoke")
+    assert revoked.returncode == 0 and "Revoked 1 link(s)" in revoked.stdout
+    assert address not in _grants("link", "--project", "purple-flag").stdout
+    unknown = _grants("link", "--project", "no-such-project")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: no project with code 'no-such-project'")
+
+
+def test_the_web_app_runs_beside_the_engine_and_stops_with_it(settings: Settings, capsys: pytest.CaptureFixture[str]
+                                                              ) -> None:
+    port = free_port()
+    with web_beside("127.0.0.1", port):
+        assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                assert _status(f"http://127.0.0.1:{port}/") == 200
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the web app did not answer")
+    with pytest.raises(OSError):
+        _status(f"http://127.0.0.1:{port}/")
