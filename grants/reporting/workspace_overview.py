@@ -15,8 +15,9 @@ from sqlmodel import Session, col, func, select
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
-from grants.monitoring.checks import run_all
-from grants.monitoring.ledger import load_ledger
+from grants.monitoring.checks import Checks
+from grants.monitoring.ledger import Ledger, load_ledger
+from grants.monitoring.outputs import output_checks
 from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.status import GrantStatus, grant_status
 from grants.programme.thresholds import risk_rag, rules_from_json
@@ -101,7 +102,7 @@ def grant_page(session: Session, reference: str, as_of: date) -> GrantPage:
     if grant is None or grant.id is None:
         raise NotFoundError(f"no grant '{reference}'")
     [status] = grant_status(session, as_of, reference)
-    checks = run_all(load_ledger(session, as_of, grant.id))
+    checks = output_checks_only(load_ledger(session, as_of, grant.id))
     ids = dict(session.exec(select(m.Project.code, m.Project.id).where(m.Project.grant_id == grant.id)).all())
     paid = _sums(session, select(m.Payment.project_id, func.sum(m.Payment.amount_pence))
                  .join(m.Project, col(m.Project.id) == col(m.Payment.project_id))
@@ -112,6 +113,19 @@ def grant_page(session: Session, reference: str, as_of: date) -> GrantPage:
                      {k: from_pence(v) for k, v in paid.items()}, output_rows(checks, grant),
                      quarter_series(checks.ledger, grant.id), risk_register(session, reference),
                      from_pence(int(released)))
+
+
+def output_checks_only(ledger: Ledger) -> Checks:
+    """The checks the pages draw (outputs and milestones) without the spend and funds checks they do not show:
+    the page reads the stored assessment for those, and stays fast."""
+    rules = {g.id: rules_from_json(g.rules_json) for g in ledger.grants if g.id is not None}
+    outputs = output_checks(ledger, rules)
+    by_grant: dict[int, list[m.Project]] = {}
+    for project in ledger.projects:
+        by_grant.setdefault(project.grant_id, []).append(project)
+    return Checks(ledger=ledger, rules=rules, spend={}, targets={pid: c for pid, (c, _) in outputs.items()},
+                  milestones={pid: ms for pid, (_, ms) in outputs.items()}, returns={}, grant_funds={},
+                  project_funds={}, by_grant=by_grant)
 
 
 def risk_band(grant: m.Grant, score: int) -> str:

@@ -17,13 +17,13 @@ from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.messaging.chase_plan import chase_key
 from grants.messaging.chasing import calendar_of, ladder_of
-from grants.monitoring.checks import run_all
 from grants.monitoring.ledger import load_ledger
 from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.status import ProjectStatus, ReturnState, grant_status, received_on
 from grants.reporting.board import OutputRow
 from grants.reporting.board_rows import output_rows
+from grants.reporting.workspace_overview import output_checks_only
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def project_page(session: Session, project_id: int, as_of: date) -> ProjectPage:
     mine = next(p for p in status.projects if p.code == project.code) if project.active else None
     if mine is None:
         raise NotFoundError("no such project")
-    checks = run_all(load_ledger(session, as_of, grant.id))
+    checks = output_checks_only(load_ledger(session, as_of, grant.id))
     notes = list(session.exec(select(m.Notification).where(m.Notification.project_id == project_id)
                               .order_by(col(m.Notification.sent_at), col(m.Notification.id))))
     periods = {p.id: p for p in session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id))}
