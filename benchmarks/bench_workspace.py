@@ -84,7 +84,7 @@ def measure(client: httpx.Client, path: str, n: int) -> tuple[float, float]:
         times.append((time.perf_counter() - start) * 1000)
         assert answer.status_code == 200
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
 
 
 def run(grants: int, n: int) -> None:
