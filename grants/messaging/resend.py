@@ -14,6 +14,7 @@ from grants.kernel.errors import GrantsError, NotFoundError
 from grants.messaging.chase_plan import DueStep
 from grants.messaging.chasing import _context, _message, calendar_of, ladder_of
 from grants.messaging.notify import Sender, already_sent, send_once
+from grants.messaging.portal import portal_link
 from grants.programme.overrides import due_overrides
 
 
@@ -38,8 +39,8 @@ def resend(session: Session, notification_id: int, sender: Sender, *, as_of: dat
     officers = {o.key: o for o in session.exec(select(m.Officer).where(m.Officer.grant_id == grant.id))}
     planned = DueStep(original.project_id, original.period_id, step, step.day < as_of, False)
     context = _context(grant, project, period, officers, planned, ladder, calendar, already_sent(session), as_of)
-    message = _message(grant, project, period, officers, planned, context | {"return_to": return_to,
-                                                                            "rejected": False}, now)
+    context |= {"return_to": return_to, "rejected": False, "portal_link": portal_link(session, project, now)}
+    message = _message(grant, project, period, officers, planned, context, now)
     earlier = session.exec(select(m.Notification.idempotency_key).where(
         col(m.Notification.idempotency_key).startswith(f"{original.idempotency_key}:resend:"))).all()
     key = f"{original.idempotency_key}:resend:{len(earlier) + 1}"

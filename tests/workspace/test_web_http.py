@@ -3,7 +3,7 @@ server, the optional single sign-on header, and an audit log nothing in the app 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,8 +136,7 @@ def test_the_audit_log_cannot_be_edited_through_the_app(client: TestClient, meth
 
 def test_a_leads_link_never_reaches_officer_pages(client: TestClient, programme: Settings) -> None:
     with session_scope(configured_engine()) as session:
-        link = current_link(session, project(session, "speech-language"), __import__("datetime").datetime.now(
-            __import__("datetime").UTC), 90)
+        link = current_link(session, project(session, "speech-language"), datetime(2025, 1, 20, tzinfo=UTC), 90)
         token = token_of(configured_link_key(programme), link)
     assert client.get(f"/p/{token}").status_code == 200
     assert client.get("/officer").status_code == 303
@@ -176,3 +175,35 @@ def test_recording_a_payment_on_the_web_writes_the_same_entry_as_the_cli(client:
     assert paid.paid_on == date(2025, 1, 20)
     assert (entry.action, entry.subject, entry.after["amount"], entry.after["reference"]) == (
         "payment.record", "speech-language", "250.00", "PO-9")
+
+
+def test_an_officer_reissues_a_leads_link_the_old_one_stops_and_it_is_audited(client: TestClient,
+                                                                               programme: Settings) -> None:
+    project_id, _ = _ids()
+    with session_scope(configured_engine()) as session:
+        old = token_of(configured_link_key(programme), current_link(
+            session, project(session, "speech-language"), datetime(2025, 1, 20, tzinfo=UTC), 90))
+    sign_in(client, "officer")
+    page = client.get(f"/officer/projects/{project_id}")
+    answer = client.post(f"/officer/projects/{project_id}/link", data={"do": "reissue", "csrf": csrf_of(page.text)})
+    new = answer.text.split('class="lead-url">')[1].split("<")[0].split("/p/")[1]
+    assert new != old and client.get(f"/p/{old}").status_code == 404 and client.get(f"/p/{new}").status_code == 200
+    assert [e.action for e in _audit()] == ["link.reissue"]
+
+
+def test_resending_a_chase_message_sends_it_again_and_audits_it(client: TestClient, programme: Settings) -> None:
+    from flows.cli.chase import chase
+    project_id, _ = _ids()
+    chase(as_of="2025-01-22", dry_run=False)  # overdue-2 for the late Q3 return goes to the outbox
+    with Session(configured_engine()) as session:
+        sent = session.exec(select(m.Notification).where(m.Notification.project_id == project_id)).one()
+    sign_in(client, "officer")
+    page = client.get(f"/officer/projects/{project_id}")
+    answer = client.post(f"/officer/notifications/{sent.id}/resend", data={
+        "project_id": project_id, "csrf": csrf_of(page.text)})
+    assert answer.status_code == 303
+    with Session(configured_engine()) as session:
+        again = session.exec(select(m.Notification).where(
+            m.Notification.idempotency_key == f"{sent.idempotency_key}:resend:1")).one()
+    assert again.status == "sent" and [e.action for e in _audit()] == ["message.resend"]
+    assert len(list(programme.folder("outbox").glob("*.eml"))) == 2
