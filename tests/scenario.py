@@ -73,9 +73,9 @@ def q2_and_q3(session: Session) -> None:
 
 def release_and_pay(engine: Engine) -> None:
     with session_scope(engine) as session:
-        record_release(session, "SVD-2024-25", "125000", date(2024, 7, 1), RECORDED)
+        record_release(session, "SVD-2024-25", "125000", date(2024, 7, 1), RECORDED, actor="test")
         for code, amount in ALLOCATIONS.items():
-            record_payment(session, code, amount, date(2024, 7, 8), RECORDED, reference=f"PO-{code}")
+            record_payment(session, code, amount, date(2024, 7, 8), RECORDED, actor="test", reference=f"PO-{code}")
 
 
 def live_until_q3(engine: Engine) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 
+from flows.cli.support import cli_actor
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel.settings import get_settings
-from grants.programme.links import configured_link_key, current_link, find_project, link_address, revoke_links
+from grants.programme.link_actions import revoke_lead_link
+from grants.programme.links import configured_link_key, current_link, find_project, link_address
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +31,7 @@ def link(
     with open_session() as session:
         found = find_project(session, project, grant)
         if revoke:
-            count = revoke_links(session, found, now, by=getpass.getuser())
+            count = revoke_lead_link(session, found, actor=cli_actor(), now=now)
             typer.echo(f"Revoked {count} link(s) for {found.name} ({found.code}). The next email to the lead "
                        f"carries a new link; `grants link --project {found.code}` prints it.")
             return

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from flows.cli import render
-from flows.cli.support import AsOf, parse_as_of, which_grant
+from flows.cli import workspace as cli_workspace
+from flows.cli.support import AsOf, cli_actor, parse_as_of, which_grant
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel.errors import GrantsError
@@ -71,11 +72,13 @@ def risk_update(
     risk_id: Annotated[int, typer.Argument(metavar="ID", help="The risk's id (see `grants risks`).")],
     mitigation: Annotated[str | None, typer.Option(help="What is being done about it.")] = None,
     owner: Annotated[str | None, typer.Option(help="Who owns the risk.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Notes, e.g. why the risk is accepted.")] = None,
 ) -> None:
-    """Set the owner and/or mitigation of a risk; checks never overwrite them."""
+    """Set the owner, mitigation and/or notes of a risk (audited); checks never overwrite them."""
     with open_session() as session:
-        row = update_risk(session, risk_id, mitigation=mitigation, owner=owner)
-    typer.echo(f"risk {row.id} {row.key}: owner '{row.owner}', mitigation '{row.mitigation}'")
+        row = update_risk(session, risk_id, mitigation=mitigation, owner=owner, notes=notes, actor=cli_actor(),
+                          now=now_utc())
+    typer.echo(f"risk {row.id} {row.key}: owner '{row.owner}', mitigation '{row.mitigation}', notes '{row.notes}'")
 
 
 @release_app.command("record")
@@ -90,7 +93,7 @@ def release_record(
     day = _day(on, "--date")
     with open_session() as session:
         grant = which_grant(session, grant)
-        row = record_release(session, grant, amount, day, now_utc(), note)
+        row = record_release(session, grant, amount, day, now_utc(), note, actor=cli_actor())
     typer.echo(f"recorded: {grant} received {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
 
 
@@ -105,7 +108,7 @@ def payment_record(
     """Record a payment made to a project."""
     day = _day(on, "--date")
     with open_session() as session:
-        row = record_payment(session, project, amount, day, now_utc(), grant_reference=grant,
+        row = record_payment(session, project, amount, day, now_utc(), actor=cli_actor(), grant_reference=grant,
                              reference=reference)
     typer.echo(f"recorded: paid {project} {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
 
@@ -117,3 +120,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(risk_app, name="risk")
     app.add_typer(release_app, name="release")
     app.add_typer(payment_app, name="payment")
+    cli_workspace.register(app, risk_app)

@@ -3,6 +3,7 @@ and checking an --out folder (the database lives in flows.database)."""
 
 from __future__ import annotations
 
+import getpass
 import os
 from datetime import date
 from pathlib import Path
@@ -50,3 +51,14 @@ def writable_folder(folder: Path, option: str = "--out") -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise GrantsError(f"{option} {folder}: the folder is not writable")
     return folder
+
+
+def cli_actor() -> str:
+    """Who is acting, for the audit log: GRANTS_ACTOR (e.g. an officer's email) or `cli:<login name>`."""
+    named = os.environ.get("GRANTS_ACTOR", "").strip()
+    if named:
+        return named
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

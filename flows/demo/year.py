@@ -239,7 +239,7 @@ def _officer(day: date, year: Year) -> bool:
         return False
     with open_session() as session:
         if day == RELEASE[0]:
-            record_release(session, GRANT, RELEASE[1], day, _at(day, 11))
+            record_release(session, GRANT, RELEASE[1], day, _at(day, 11), actor="demo")
             year.say(day, "officer", f"records £{Decimal(RELEASE[1]):,.2f} received from the PCC (expected 01 May)")
         if day == PAYMENTS_ON:
             grant = session.exec(select(m.Grant).where(m.Grant.reference == GRANT)).one()
@@ -247,7 +247,7 @@ def _officer(day: date, year: Year) -> bool:
                                     .order_by(col(m.Project.id))).all()
             for project in projects:
                 record_payment(session, project.code, str(from_pence(project.allocation_pence)), day, _at(day, 11),
-                               grant_reference=GRANT, reference=f"PO-{project.code}")
+                               actor="demo", grant_reference=GRANT, reference=f"PO-{project.code}")
             year.say(day, "officer", f"records payment of every allocation to the {len(projects)} projects")
     return True
 

@@ -287,6 +287,7 @@ class Risk(SQLModel, table=True):
     status: str = "open"
     owner: str = ""
     mitigation: str = Field(default="", sa_type=Text)
+    notes: str = Field(default="", sa_type=Text)
     evidence: str = Field(default="", sa_type=Text)
     first_seen: date
     last_seen: date
@@ -400,3 +401,10 @@ class LeadLink(SQLModel, table=True):
     expires_on: date
     revoked_at: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
     revoked_by: str = ""
+
+
+# The officers' workspace tables live in their own module; imported here so every user of the models sees them.
+from grants.kernel.officer_tables import Account as Account  # noqa: E402
+from grants.kernel.officer_tables import AuditEntry as AuditEntry  # noqa: E402
+from grants.kernel.officer_tables import ChaseHold as ChaseHold  # noqa: E402
+from grants.kernel.officer_tables import DueDateOverride as DueDateOverride  # noqa: E402

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     link_key: SecretStr | None = None
     lead_link_margin_days: int = 90
     web_uploads_per_hour: int = 20
+    # The officers' workspace: how long a sign-in lasts, and (off by default) the request header a council's single
+    # sign-on proxy sets to the signed-in person's email, trusted only when the proxy strips it from every client.
+    web_session_hours: int = 8
+    web_trusted_user_header: str | None = None
     return_inbox_settle_seconds: float = 5  # a file in the inbox is taken once unchanged this long
 
     @model_validator(mode="after")

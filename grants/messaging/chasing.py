@@ -22,6 +22,7 @@ from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, record_failed, send_once
 from grants.messaging.portal import portal_link
 from grants.programme.ladder import ChaseLadder, Role, StepKind
+from grants.programme.overrides import chase_holds, due_overrides
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
 
@@ -162,15 +163,20 @@ def _plan_grant(
     projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
     officers = loaded.officers.get(grant.id or 0, {})
     received = loaded.received
+    extended, holds = due_overrides(session, grant.id), chase_holds(session, grant.id)
     items = [
-        PeriodReturns(pid, per_id, per.end, per.due, tuple(received.get((pid, per_id), [])))
+        PeriodReturns(pid, per_id, per.end, extended.get((pid, per_id), per.due),
+                      tuple(received.get((pid, per_id), [])))
         for pid, proj in projects.items()
         for per_id, per in periods.items()
         if pid is not None and per_id is not None and per.end >= proj.delivery_start and per.start <= proj.delivery_end
+        and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
     planned = []
     for due in plan_chase(items, ladder, calendar, sent, as_of):
         project, period = projects[due.project_id], periods[due.period_id]
+        if (due.project_id, due.period_id) in extended:  # the lead is told their own (extended) due date
+            period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
         files = received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),

@@ -21,6 +21,7 @@ from grants.messaging.chasing import calendar_of
 from grants.messaging.messages import govuk_date, render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.quarantine_replies import quarantined_files
+from grants.programme.overrides import due_overrides
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import ReturnState, received_on, return_state
 from grants.returns.verify import ArchiveProblem, verify_archive
@@ -73,23 +74,24 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
         if day is not None and day <= as_of:
             chased.setdefault((int(pid), int(per)), {})[step] = day
     out: dict[str, list[ReturnLine]] = {"received": [], "outstanding": [], "overdue": []}
+    extended = due_overrides(session, grant.id)
     for project in projects:
         for period in periods:
             if period.end >= as_of or period.end < project.delivery_start or period.start > project.delivery_end:
                 continue
             rows = files.get((project.id or 0, period.id or 0), [])
+            due = extended.get((project.id or 0, period.id or 0), period.due)
             for ret in sorted(rows, key=lambda r: r.version):
                 if as_of - timedelta(days=6) <= received_on(ret.received_at) <= as_of:
-                    out["received"].append(ReturnLine(project.name, period.label, period.due,
+                    out["received"].append(ReturnLine(project.name, period.label, due,
                                                       f"version {ret.version} {ret.status}"))
-            state = return_state(period.end, period.due,
-                                 [(received_on(r.received_at), r.status) for r in rows], as_of)
+            state = return_state(period.end, due, [(received_on(r.received_at), r.status) for r in rows], as_of)
             if state == ReturnState.open:
-                out["outstanding"].append(ReturnLine(project.name, period.label, period.due, "not yet received"))
-            elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > period.due):
+                out["outstanding"].append(ReturnLine(project.name, period.label, due, "not yet received"))
+            elif state == ReturnState.overdue or (state == ReturnState.rejected and as_of > due):
                 what = "only a rejected version received" if state == ReturnState.rejected else "not received"
                 ladder = _ladder(chased.get((project.id or 0, period.id or 0), {}))
-                out["overdue"].append(ReturnLine(project.name, period.label, period.due, f"{what}; {ladder}"))
+                out["overdue"].append(ReturnLine(project.name, period.label, due, f"{what}; {ladder}"))
     return out
 
 

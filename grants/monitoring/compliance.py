@@ -84,7 +84,8 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
     for project in ledger.projects:
         assert project.id is not None
         checks = []
-        for period_id, label, end, due in periods.get(project.grant_id, []):
+        for period_id, label, end, grant_due in periods.get(project.grant_id, []):
+            due = ledger.due_overrides.get((project.id, period_id), grant_due)
             files = ledger.files.get((project.id, period_id), [])
             state = return_state(end, due, files, ledger.as_of)
             rejected = state is ReturnState.rejected and ledger.as_of > due

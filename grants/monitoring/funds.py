@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, func, select
 
+from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
@@ -153,8 +154,8 @@ def find_project(session: Session, code: str, grant_reference: str | None = None
 
 
 def record_release(session: Session, reference: str, amount: str, received_on: date, recorded_at: datetime,
-                   note: str = "") -> m.FundsRelease:
-    """Record money received for a grant; refuses duplicates and releases beyond the award."""
+                   note: str = "", *, actor: str) -> m.FundsRelease:
+    """Record money received for a grant (audited); refuses duplicates and releases beyond the award."""
     grant, pence = find_grant(session, reference), _amount(amount)
     so_far = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0))
                           .where(m.FundsRelease.grant_id == grant.id)).one()
@@ -171,12 +172,16 @@ def record_release(session: Session, reference: str, amount: str, received_on: d
                          recorded_at=recorded_at)
     session.add(row)
     session.flush()
+    audit.record(session, actor=actor, action="release.record", at=recorded_at, subject=reference,
+                 before={"received": from_pence(so_far)},
+                 after={"received": from_pence(so_far + pence), "amount": from_pence(pence), "on": received_on,
+                        "note": note}, grant_id=grant.id)
     return row
 
 
 def record_payment(session: Session, code: str, amount: str, paid_on: date, recorded_at: datetime, *,
-                   grant_reference: str | None = None, reference: str = "") -> m.Payment:
-    """Record a payment to a project; refuses duplicates and payments beyond the allocation."""
+                   actor: str, grant_reference: str | None = None, reference: str = "") -> m.Payment:
+    """Record a payment to a project (audited); refuses duplicates and payments beyond the allocation."""
     project, pence = find_project(session, code, grant_reference), _amount(amount)
     so_far = session.exec(select(func.coalesce(func.sum(m.Payment.amount_pence), 0))
                           .where(m.Payment.project_id == project.id)).one()
@@ -191,4 +196,8 @@ def record_payment(session: Session, code: str, amount: str, paid_on: date, reco
                     recorded_at=recorded_at)
     session.add(row)
     session.flush()
+    audit.record(session, actor=actor, action="payment.record", at=recorded_at, subject=code,
+                 before={"paid": from_pence(so_far)},
+                 after={"paid": from_pence(so_far + pence), "amount": from_pence(pence), "on": paid_on,
+                        "reference": reference}, grant_id=project.grant_id, project_id=project.id)
     return row

@@ -7,7 +7,7 @@ counts; `position` orders a grant's reporting periods (0 = first quarter).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlmodel import Session, col
 
 from grants.kernel import models as m
+from grants.programme.overrides import due_overrides
 from grants.programme.status import received_on
 from grants.returns.official import official_returns
 
@@ -42,6 +43,7 @@ class Ledger:
     milestones: pd.DataFrame  # return_id, target_id, delivered, delivered_on
     payments: pd.DataFrame  # project_id, amount, paid_on
     releases: pd.DataFrame  # grant_id, amount, received_on
+    due_overrides: dict[tuple[int, int], date] = field(default_factory=dict)  # (project, period) -> extended due
 
 
 def rows(frame: pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
@@ -80,6 +82,7 @@ def load_ledger(session: Session, as_of: date, grant_id: int | None = None) -> L
         spend=_spend(session, grant_id, official), forecast=_forecast(session, grant_id, official, position),
         outputs=_outputs(session, grant_id, official), milestones=_milestones(session, grant_id, official),
         payments=_payments(session, as_of, grant_id), releases=_releases(session, as_of, grant_id),
+        due_overrides=due_overrides(session, grant_id),
     )
 
 

@@ -8,12 +8,13 @@ Owner and mitigation belong to officers and are never touched by a run. A rerun 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
+from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.programme.thresholds import MonitoringRules, risk_rag
@@ -29,6 +30,7 @@ KINDS = (
     "no-sustainability-plan",
     "funding-ends-soon",
 )
+MANUAL = "manual"  # a risk an officer added by hand: never closed or changed by a run
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ COMPARED = ("title", "likelihood", "impact", "score", "rag", "evidence", "status
 def _existing(session: Session, grant_ids: list[int]) -> dict[str, dict[str, Any]]:
     """The register rows of these grants as plain dicts (cheap to load and compare at scale)."""
     columns = [col(getattr(m.Risk, name)) for name in ("id", "key", "grant_id", "kind", *COMPARED)]
-    statement = select(*columns)
+    statement = select(*columns).where(col(m.Risk.kind) != MANUAL)  # officers open and close manual risks
     if len(grant_ids) < 500:
         statement = statement.where(col(m.Risk.grant_id).in_(grant_ids))
     wanted = set(grant_ids)
@@ -244,17 +246,25 @@ def risk_register(
     ]
 
 
-def update_risk(session: Session, risk_id: int, *, mitigation: str | None = None, owner: str | None = None) -> m.Risk:
-    """Set an officer's owner and/or mitigation on a risk (kept across runs)."""
-    if mitigation is None and owner is None:
-        raise GrantsError("nothing to update: give --mitigation and/or --owner")
+def update_risk(
+    session: Session, risk_id: int, *, actor: str, now: datetime, mitigation: str | None = None,
+    owner: str | None = None, notes: str | None = None,
+) -> m.Risk:
+    """Set an officer's owner, mitigation and/or notes on a risk (kept across runs); audited."""
+    if mitigation is None and owner is None and notes is None:
+        raise GrantsError("nothing to update: give --mitigation, --owner and/or --notes")
     row = session.get(m.Risk, risk_id)
     if row is None:
         raise NotFoundError(f"no risk with id {risk_id} (see `grants risks`)")
-    if mitigation is not None:
-        row.mitigation = mitigation.strip()
-    if owner is not None:
-        row.owner = owner.strip()
+    wanted = {"owner": owner, "mitigation": mitigation, "notes": notes}
+    changed = {k: v.strip() for k, v in wanted.items() if v is not None and v.strip() != getattr(row, k)}
+    if not changed:
+        return row
+    before = {k: getattr(row, k) for k in changed}
+    for name, value in changed.items():
+        setattr(row, name, value)
     session.add(row)
     session.flush()
+    audit.record(session, actor=actor, action="risk.update", at=now, subject=f"risk {row.id}: {row.title}",
+                 before=before, after=changed, grant_id=row.grant_id, project_id=row.project_id)
     return row

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
+from grants.programme.overrides import due_overrides
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -151,15 +152,17 @@ def _one_grant(session: Session, grant: m.Grant, as_of: date) -> GrantStatus:
     for project_id, period_id, received_at, status in rows:
         received.setdefault((project_id, period_id), []).append((received_on(received_at), status))
     rags = latest_ratings(session, grant.id, as_of)
+    extended = due_overrides(session, grant.id)
     out: list[ProjectStatus] = []
     for project in projects:
         period_rows = []
         for period in periods:
             files = received.get((project.id or 0, period.id or 0), [])
             days = [day for day, _ in files if day <= as_of]
+            due = extended.get((project.id or 0, period.id or 0), period.due)
             period_rows.append(PeriodStatus(
-                period.label, period.start, period.end, period.due,
-                return_state(period.end, period.due, files, as_of), max(days) if days else None, len(days),
+                period.label, period.start, period.end, due,
+                return_state(period.end, due, files, as_of), max(days) if days else None, len(days),
             ))
         out.append(ProjectStatus(project.code, project.name, project.lead_organisation, project.lead_email,
                                  from_pence(project.allocation_pence), period_rows, rags.get(project.id)))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -35,14 +35,6 @@ def test_a_new_database_is_created_at_head_and_upgrading_again_changes_nothing(e
     assert upgrade(engine) == head_revisions()
     create_schema(engine)
     assert current_revisions(engine) == head_revisions()
-
-
-def _baseline_tables(tmp_path: Path) -> set[str]:
-    """The tables of a database upgraded to the baseline revision only."""
-    engine = get_engine(f"sqlite:///{tmp_path / 'baseline.db'}")
-    with engine.begin() as connection:
-        command.upgrade(_config(connection), BASELINE)
-        return set(inspect(connection).get_table_names()) - {"alembic_version"}
 
 
 def test_a_database_made_before_migrations_is_adopted_at_the_baseline_with_its_rows(tmp_path: Path) -> None:

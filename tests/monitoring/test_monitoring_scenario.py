@@ -4,7 +4,7 @@ Every rating and risk is asserted with its reason."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -156,7 +156,7 @@ def test_rerun_for_the_same_date_changes_nothing_and_keeps_owner_and_mitigation(
     key = "overspend:SVD-2024-25:csa-prevention"
     with session_scope(programme) as session:
         update_risk(session, _risk(programme, key).id or 0, mitigation="Virement agreed from Purple Flag",
-                    owner="Kit Pascoe")
+                    owner="Kit Pascoe", actor="test", now=datetime(2025, 1, 24, tzinfo=UTC))
         before = [r.to_json() for r in risk_register(session, include_closed=True)]
     again = _check(programme, date(2025, 1, 24))
     assert (again.risk_changes, again.assessments_written) == ([], 0)

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,8 @@ def _live_a_year(engine: Engine) -> Engine:
     with session_scope(engine) as session:
         run_checks(session, AS_OF)
         [risk] = [r for r in risk_register(session) if r.key == OVERSPEND]
-        update_risk(session, risk.id, owner="Kit Pascoe", mitigation="Virement agreed from Purple Flag")
+        update_risk(session, risk.id, owner="Kit Pascoe", mitigation="Virement agreed from Purple Flag",
+                    actor="test", now=datetime(2025, 1, 24, tzinfo=UTC))
     return engine
 
 

@@ -1,0 +1,125 @@
+"""Benchmark: the officers' workspace pages through the real app (`grants web`, uvicorn on 127.0.0.1).
+
+N grants x 10 projects x 4 quarters (the synthetic programme of bench_check.py: Q1-Q3 returns with spend, forecasts
+and outputs, funds released and paid), checked (assessments and risks stored), plus a chase notification per
+project and quarter. Signs in through /login, then times the overview, a grant page and a project page: p50 and p95
+of `--n` requests each, sequential, after 3 warm-up requests. Goal: p95 < 300 ms each at 100 grants.
+
+    .venv/bin/python benchmarks/bench_workspace.py               # 10 and 100 grants
+    .venv/bin/python benchmarks/bench_workspace.py 10 100 300 --n 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_check import AS_OF, build, timed  # noqa: E402
+
+from grants.kernel import models as m  # noqa: E402
+from grants.kernel.accounts import add_account  # noqa: E402
+from grants.kernel.db import session_scope  # noqa: E402
+from tests.web.live import free_port  # noqa: E402
+
+EMAIL, PASSWORD = "bench@example.org", "a benchmark password"
+
+
+def prepare(folder: Path, grants: int) -> str:
+    url = f"sqlite:///{folder / 'bench.db'}"
+    engine = build(url, grants)
+    timed(engine)  # run_checks: assessments and the risk register
+    now = datetime(2025, 1, 20, 9, tzinfo=UTC)
+    rows = [dict(idempotency_key=f"chase:{p}:{(g - 1) * 4 + q}:pack", kind="chase-return_pack", grant_id=g,
+                 project_id=p, period_id=(g - 1) * 4 + q, step="pack", recipients="lead@example.org",
+                 subject="Your return", status="sent", attempts=1, error="", sent_at=now)
+            for g in range(1, grants + 1) for p in range((g - 1) * 10 + 1, g * 10 + 1) for q in range(1, 5)]
+    with engine.begin() as conn:
+        conn.execute(insert(m.Notification), rows)
+    with session_scope(engine) as session:
+        add_account(session, EMAIL, "officer", PASSWORD, now, "benchmark")
+    engine.dispose()
+    return url
+
+
+def serve(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRANTS_")}
+    env |= {"GRANTS_DATABASE_URL": url, "GRANTS_DATA_DIR": str(folder / "data"), "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "web", "--port", str(port), "--as-of",
+                                AS_OF.isoformat()], cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(f"{base}/login", timeout=1)
+            return process, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the web app did not start")
+
+
+def measure(client: httpx.Client, path: str, n: int) -> tuple[float, float]:
+    for _ in range(3):
+        assert client.get(path).status_code == 200, path
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        answer = client.get(path)
+        times.append((time.perf_counter() - start) * 1000)
+        assert answer.status_code == 200
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
+
+
+def run(grants: int, n: int) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        started = time.perf_counter()
+        url = prepare(folder, grants)
+        built = time.perf_counter() - started
+        process, base = serve(folder, url)
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+                assert token is not None
+                client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf": token.group(1)})
+                pages = {"overview": "/officer", "grant page": f"/officer/grants/G{grants:05d}",
+                         "project page": f"/officer/projects/{grants * 10}"}
+                for label, path in pages.items():
+                    p50, p95 = measure(client, path, n)
+                    verdict = "ok" if p95 < 300 else "OVER 300 ms"
+                    print(f"{grants:>7} {label:>13} {p50:>8.0f} {p95:>8.0f}  {verdict}   (built in {built:.0f} s)",
+                          flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10, 100])
+    parser.add_argument("--n", type=int, default=40, help="timed requests per page")
+    args = parser.parse_args()
+    print(f"{'grants':>7} {'page':>13} {'p50 ms':>8} {'p95 ms':>8}")
+    for size in args.sizes:
+        run(size, args.n)
+
+
+if __name__ == "__main__":
+    main()

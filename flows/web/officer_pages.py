@@ -1,0 +1,211 @@
+"""The officers' workspace pages (GET): programme overview, grant, project, risk register, intake, calendar, audit
+log and exports. Every page needs a signed-in account (any role); acting needs officer (see officer_actions.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlmodel import select
+
+from flows.web.context import web
+from flows.web.officer_auth import Officer, officer_csrf, signed_in, to_login
+from grants.kernel import audit
+from grants.kernel import models as m
+from grants.kernel.accounts import Role, account_for_calendar_token
+from grants.kernel.db import session_scope
+from grants.kernel.errors import NotFoundError
+from grants.monitoring.risks import risk_register
+from grants.reporting.calendar import calendar_items, to_ical
+from grants.reporting.exports import TABLES, export_table, render_table
+from grants.reporting.svg_charts import outputs_chart, spend_chart
+from grants.reporting.workspace_overview import grant_page, intake_log, overview
+from grants.reporting.workspace_project import project_page
+
+router = APIRouter(prefix="/officer")
+feed_router = APIRouter()
+
+DONE = {  # what a finished action says on the page it returns to (fixed words: nothing from the query string)
+    "extended": "Due date changed", "held": "Chasing paused or waived", "resumed": "Chasing resumed",
+    "payment": "Payment recorded", "release": "Funds release recorded", "risk": "Risk updated",
+    "risk-added": "Risk added", "risk-closed": "Risk closed", "resent": "Message sent again",
+    "link-revoked": "The lead's link was revoked", "link-reissued": "A new link was issued to the lead",
+    "calendar": "Your calendar link is below: copy it now, it is shown only once",
+}
+
+
+def render(request: Request, officer: Officer, template: str, values: dict[str, Any],
+           status_code: int = 200) -> HTMLResponse:
+    """A workspace page with what every page needs: who is signed in, whether they may act, the CSRF token."""
+    context = web(request)
+    done = DONE.get(request.query_params.get("done", ""), "")
+    return context.page(request, template, {
+        "officer": officer, "can_act": officer.can(Role.officer), "csrf": officer_csrf(request, officer),
+        "today": context.clock.today(), "done": done, "errors": [], **values}, status_code=status_code)
+
+
+def page_not_found(request: Request) -> HTMLResponse:
+    return web(request).page(request, "not_found.html.j2", status_code=404)
+
+
+@router.get("", response_class=HTMLResponse, response_model=None)
+async def overview_page(request: Request) -> Response:
+    """Every grant: RAG, awarded, released, paid, spent, forecast and open risks by band."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    context = web(request)
+    with session_scope(context.engine) as session:
+        lines = overview(session, context.clock.today())
+    return render(request, officer, "officer/overview.html.j2", {"lines": lines})
+
+
+@router.get("/grants/{reference}", response_class=HTMLResponse, response_model=None)
+async def grant(request: Request, reference: str) -> Response:
+    """A grant: its projects and quarters, spend against profile, outputs, risks and what officers did."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    context = web(request)
+    with session_scope(context.engine) as session:
+        try:
+            data = grant_page(session, reference, context.clock.today())
+        except NotFoundError:
+            return page_not_found(request)
+        entries = audit.entries(session, grant_id=data.grant.id, limit=30)
+    return render(request, officer, "officer/grant.html.j2", {
+        "data": data, "entries": entries, "spend_svg": spend_chart(data.quarters),
+        "outputs_svg": outputs_chart(data.outputs)})
+
+
+def project_view(request: Request, officer: Officer, project_id: int, errors: list[str] | None = None,
+                 status_code: int = 200) -> HTMLResponse:
+    """The project page (also re-shown with the errors of an action that could not be done)."""
+    context = web(request)
+    with session_scope(context.engine) as session:
+        try:
+            data = project_page(session, project_id, context.clock.today())
+        except NotFoundError:
+            return page_not_found(request)
+    return render(request, officer, "officer/project.html.j2", {
+        "data": data, "outputs_svg": outputs_chart(data.outputs), "errors": errors or []}, status_code=status_code)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse, response_model=None)
+async def project(request: Request, project_id: int) -> Response:
+    """A project: each quarter's returns and evidence, the chase ladder, outputs, risks, messages, payments."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    return project_view(request, officer, project_id)
+
+
+@router.get("/returns/{return_id}/file", response_model=None)
+async def return_file(request: Request, return_id: int) -> Response:
+    """The archived copy of a received return (exactly the bytes the lead sent)."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    context = web(request)
+    with session_scope(context.engine) as session:
+        row = session.get(m.Return, return_id)
+    archive = context.settings.folder("archive").resolve()
+    path = Path(row.archive_path).resolve() if row is not None and row.archive_path else None
+    if path is None or not path.is_file() or not path.is_relative_to(archive):
+        return page_not_found(request)
+    return FileResponse(path, filename=Path(row.source_name or path.name).name if row else path.name,
+                        media_type="application/octet-stream")
+
+
+def risks_view(request: Request, officer: Officer, errors: list[str] | None = None,
+               status_code: int = 200) -> HTMLResponse:
+    context = web(request)
+    with session_scope(context.engine) as session:
+        rows = risk_register(session, include_closed=request.query_params.get("all") == "1")
+        notes = dict(session.exec(select(m.Risk.id, m.Risk.notes)).all())
+        grants = list(session.exec(select(m.Grant.id, m.Grant.reference).order_by(m.Grant.reference)).all())
+        entries = [e for e in audit.entries(session, limit=200) if e.action.startswith("risk.")][:30]
+    return render(request, officer, "officer/risks.html.j2", {
+        "rows": rows, "notes": notes, "grants": grants, "entries": entries, "errors": errors or []},
+        status_code=status_code)
+
+
+@router.get("/risks", response_class=HTMLResponse, response_model=None)
+async def risks(request: Request) -> Response:
+    """The risk register, highest score first, with the owner, mitigation and notes officers keep."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    return risks_view(request, officer)
+
+
+@router.get("/intake", response_class=HTMLResponse, response_model=None)
+async def intake(request: Request) -> Response:
+    """Quarantined and rejected files with their reasons."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    with session_scope(web(request).engine) as session:
+        rows = intake_log(session)
+    return render(request, officer, "officer/intake.html.j2", {"rows": rows})
+
+
+@router.get("/calendar", response_class=HTMLResponse, response_model=None)
+async def calendar(request: Request) -> Response:
+    """Due dates and chase steps from today on, and the secret subscription link."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    context = web(request)
+    with session_scope(context.engine) as session:
+        items = [i for i in calendar_items(session) if i.day >= context.clock.today()][:400]
+    return render(request, officer, "officer/calendar.html.j2", {"items": items, "feed": ""})
+
+
+@router.get("/audit", response_class=HTMLResponse, response_model=None)
+async def audit_page(request: Request) -> Response:
+    """The audit log, newest first (read-only: there is no way to change it)."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    with session_scope(web(request).engine) as session:
+        entries = audit.entries(session, limit=500)
+    return render(request, officer, "officer/audit.html.j2", {"entries": entries})
+
+
+@router.get("/exports", response_class=HTMLResponse, response_model=None)
+async def exports(request: Request) -> Response:
+    """Links to every export."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    return render(request, officer, "officer/exports.html.j2", {"tables": list(TABLES)})
+
+
+@router.get("/export/{name}.{fmt}", response_model=None)
+async def export(request: Request, name: str, fmt: str) -> Response:
+    """One export as CSV or xlsx (viewers may export)."""
+    officer = signed_in(request)
+    if officer is None:
+        return to_login(request)
+    if name not in TABLES or fmt not in ("csv", "xlsx"):
+        return page_not_found(request)
+    context = web(request)
+    with session_scope(context.engine) as session:
+        table = export_table(session, name, context.clock.today())
+    data, media = render_table(table, fmt)
+    filename = f"{name}-{context.clock.today():%Y-%m-%d}.{fmt}"
+    return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+@feed_router.get("/calendar/{token}.ics", response_model=None)
+async def calendar_feed(request: Request, token: str) -> Response:
+    """The secret-URL iCalendar subscription: due dates and chase steps (no sign-in; the token is the secret)."""
+    context = web(request)
+    with session_scope(context.engine) as session:
+        if account_for_calendar_token(session, token) is None:
+            return page_not_found(request)
+        data = to_ical(calendar_items(session), context.clock.now())
+    return Response(data, media_type="text/calendar; charset=utf-8")

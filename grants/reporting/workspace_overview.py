@@ -1,0 +1,158 @@
+"""What the officers' workspace shows across grants: the programme overview (one line per grant, from a few bulk
+queries so it stays fast with hundreds of grants), a grant's page, the risk register and the intake log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Select
+from sqlmodel import Session, col, func, select
+
+from grants.kernel import models as m
+from grants.kernel.errors import NotFoundError
+from grants.kernel.money import from_pence
+from grants.monitoring.checks import Checks
+from grants.monitoring.ledger import Ledger, load_ledger
+from grants.monitoring.outputs import output_checks
+from grants.monitoring.risks import RegisterRow, risk_register
+from grants.programme.status import GrantStatus, grant_status
+from grants.programme.thresholds import risk_rag, rules_from_json
+from grants.reporting.board import OutputRow, QuarterSpend
+from grants.reporting.board_rows import output_rows, quarter_series
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    """One grant on the overview: rating, money in and out, and its open risks counted by band."""
+
+    id: int
+    reference: str
+    name: str
+    funder: str
+    rag: str
+    awarded: Decimal
+    released: Decimal
+    paid: Decimal
+    spent: Decimal | None
+    forecast: Decimal | None
+    rag_as_of: date | None
+    risks: dict[str, int] = field(default_factory=dict)  # {"red": n, "amber": n, "green": n}
+    top_score: int = 0
+
+
+def _sums(session: Session, statement: Select[int, int]) -> dict[int, int]:
+    return {int(k): int(v) for k, v in session.execute(statement).all()}
+
+
+def overview(session: Session, as_of: date) -> list[GrantLine]:
+    """Every grant, worst rating first (red, amber, green, not yet checked), then by reference."""
+    grants = list(session.exec(select(m.Grant).order_by(col(m.Grant.reference))))
+    released = _sums(session, select(m.FundsRelease.grant_id, func.sum(m.FundsRelease.amount_pence))
+                     .where(m.FundsRelease.received_on <= as_of).group_by(col(m.FundsRelease.grant_id)))
+    paid = _sums(session, select(m.Project.grant_id, func.sum(m.Payment.amount_pence))
+                 .join(m.Project, col(m.Project.id) == col(m.Payment.project_id))
+                 .where(m.Payment.paid_on <= as_of).group_by(col(m.Project.grant_id)))
+    latest = select(m.Assessment.grant_id, func.max(m.Assessment.as_of).label("day")).where(
+        col(m.Assessment.project_id).is_(None), m.Assessment.as_of <= as_of).group_by(
+        col(m.Assessment.grant_id)).subquery()
+    ratings = {a.grant_id: a for a in session.exec(select(m.Assessment).join(
+        latest, (col(m.Assessment.grant_id) == latest.c.grant_id) & (col(m.Assessment.as_of) == latest.c.day))
+        .where(col(m.Assessment.project_id).is_(None)))}
+    risks: dict[int, list[tuple[str, int]]] = {}
+    for grant_id, rag, score in session.exec(select(m.Risk.grant_id, m.Risk.rag, m.Risk.score)
+                                             .where(m.Risk.status == "open")):
+        risks.setdefault(grant_id, []).append((rag, score))
+    out = []
+    for grant in grants:
+        gid = grant.id or 0
+        rating = ratings.get(gid)
+        spend = json.loads(rating.figures_json or "{}").get("spend") or {} if rating else {}
+        bands = {band: sum(1 for rag, _ in risks.get(gid, []) if rag == band) for band in ("red", "amber", "green")}
+        out.append(GrantLine(
+            gid, grant.reference, grant.name, grant.funder, rating.overall_rag if rating else "",
+            from_pence(grant.amount_pence), from_pence(released.get(gid, 0)), from_pence(paid.get(gid, 0)),
+            from_pence(int(spend["actual"])) if "actual" in spend else None,
+            from_pence(int(spend["outturn"])) if "outturn" in spend else None,
+            rating.as_of if rating else None, bands, max((s for _, s in risks.get(gid, [])), default=0)))
+    order = {"red": 0, "amber": 1, "green": 2, "": 3}
+    return sorted(out, key=lambda line: (order.get(line.rag, 3), -line.top_score, line.reference))
+
+
+@dataclass(frozen=True)
+class GrantPage:
+    """A grant's page: its status (projects and quarters), money paid per project, charts' data and its risks."""
+
+    grant: m.Grant
+    status: GrantStatus
+    project_ids: dict[str, int]
+    paid: dict[int, Decimal]
+    outputs: list[OutputRow]
+    quarters: list[QuarterSpend]
+    risks: list[RegisterRow]
+    released: Decimal
+
+
+def grant_page(session: Session, reference: str, as_of: date) -> GrantPage:
+    """Everything the grant page shows, as of a date (read-only: nothing is stored)."""
+    grant = session.exec(select(m.Grant).where(m.Grant.reference == reference)).first()
+    if grant is None or grant.id is None:
+        raise NotFoundError(f"no grant '{reference}'")
+    [status] = grant_status(session, as_of, reference)
+    checks = output_checks_only(load_ledger(session, as_of, grant.id))
+    ids = dict(session.exec(select(m.Project.code, m.Project.id).where(m.Project.grant_id == grant.id)).all())
+    paid = _sums(session, select(m.Payment.project_id, func.sum(m.Payment.amount_pence))
+                 .join(m.Project, col(m.Project.id) == col(m.Payment.project_id))
+                 .where(m.Project.grant_id == grant.id, m.Payment.paid_on <= as_of).group_by(col(m.Payment.project_id)))
+    released = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0)).where(
+        m.FundsRelease.grant_id == grant.id, m.FundsRelease.received_on <= as_of)).one()
+    return GrantPage(grant, status, {k: v for k, v in ids.items() if v is not None},
+                     {k: from_pence(v) for k, v in paid.items()}, output_rows(checks, grant),
+                     quarter_series(checks.ledger, grant.id), risk_register(session, reference),
+                     from_pence(int(released)))
+
+
+def output_checks_only(ledger: Ledger) -> Checks:
+    """The checks the pages draw (outputs and milestones) without the spend and funds checks they do not show:
+    the page reads the stored assessment for those, and stays fast."""
+    rules = {g.id: rules_from_json(g.rules_json) for g in ledger.grants if g.id is not None}
+    outputs = output_checks(ledger, rules)
+    by_grant: dict[int, list[m.Project]] = {}
+    for project in ledger.projects:
+        by_grant.setdefault(project.grant_id, []).append(project)
+    return Checks(ledger=ledger, rules=rules, spend={}, targets={pid: c for pid, (c, _) in outputs.items()},
+                  milestones={pid: ms for pid, (_, ms) in outputs.items()}, returns={}, grant_funds={},
+                  project_funds={}, by_grant=by_grant)
+
+
+def risk_band(grant: m.Grant, score: int) -> str:
+    """The RAG band of a score under the grant's thresholds."""
+    return str(risk_rag(score, rules_from_json(grant.rules_json)))
+
+
+@dataclass(frozen=True)
+class IntakeRow:
+    """A received file that did not become an accepted return: quarantined or rejected, with its reasons."""
+
+    id: int
+    name: str
+    received_on: date
+    outcome: str
+    size: int
+    problems: list[dict[str, str]]
+    project: str
+    period: str
+
+
+def intake_log(session: Session, limit: int = 500) -> list[IntakeRow]:
+    """Quarantined and rejected files, newest first."""
+    statement = (select(m.ReceivedFile, m.Project.code, m.ReportingPeriod.label)
+                 .outerjoin(m.Return, col(m.Return.id) == col(m.ReceivedFile.return_id))
+                 .outerjoin(m.Project, col(m.Project.id) == col(m.Return.project_id))
+                 .outerjoin(m.ReportingPeriod, col(m.ReportingPeriod.id) == col(m.Return.period_id))
+                 .where(col(m.ReceivedFile.outcome).in_(("quarantined", "rejected")))
+                 .order_by(col(m.ReceivedFile.received_at).desc(), col(m.ReceivedFile.id).desc()).limit(limit))
+    return [IntakeRow(f.id or 0, f.name, f.received_at.date(), f.outcome, f.size, json.loads(f.problems_json or "[]"),
+                      code or "", label or "") for f, code, label in session.exec(statement)]

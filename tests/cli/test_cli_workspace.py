@@ -1,0 +1,49 @@
+"""The workspace commands: `grants user add` reads the password from standard input, and the CLI's actions write the
+same audit entries as the web app (payment, extension, pause), listed by `grants audit`; `grants export calendar`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import icalendar
+
+from grants.kernel.settings import Settings
+
+
+def _grants(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
+                          input=stdin, env=dict(os.environ, GRANTS_ACTOR="kit@example.org"))
+
+
+def test_user_add_reads_the_password_from_standard_input(settings: Settings) -> None:
+    made = _grants("user", "add", "Kit@Example.org", "--role", "admin", stdin="a long enough secret\n")
+    assert (made.returncode, made.stdout.strip()) == (0, "account created: kit@example.org (admin)"), made.stderr
+    again = _grants("user", "add", "kit@example.org", "--role", "viewer", stdin="a long enough secret\n")
+    assert (again.returncode, again.stderr.strip()) == (1, "error: an account for kit@example.org already exists")
+
+
+def test_cli_actions_write_audit_entries_and_the_calendar_exports(settings: Settings, tmp_path: Path) -> None:
+    assert _grants("init").returncode == 0
+    steps = [("payment", "record", "--project", "active-bystander", "--amount", "7500", "--date", "2024-07-08"),
+             ("due", "extend", "--project", "active-bystander", "--quarter", "2024-25-Q3", "--to", "2025-01-29",
+              "--reason", "lead on leave"),
+             ("chasing", "pause", "--project", "purple-flag", "--quarter", "2024-25-Q3", "--until", "2025-01-20",
+              "--reason", "office move")]
+    for args in steps:
+        done = _grants(*args)
+        assert done.returncode == 0, done.stderr
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["actor"], e["action"]) for e in log] == [
+        ("kit@example.org", "chase.pause"), ("kit@example.org", "due.extend"), ("kit@example.org", "payment.record")]
+    assert log[1]["before"] == {"due": "2025-01-15"} and log[1]["reason"] == "lead on leave"
+    out = tmp_path / "due.ics"
+    assert _grants("export", "calendar", "--out", str(out)).returncode == 0
+    events = icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+    assert any(str(e["summary"]).startswith("Return due: Active Bystander") and
+               e.decoded("dtstart").isoformat() == "2025-01-29" for e in events)
+    table = tmp_path / "audit.xlsx"
+    assert _grants("export", "table", "audit", "--out", str(table)).returncode == 0 and table.stat().st_size > 0
