@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +22,6 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from grants.mailbox.config import MailboxConfig
-from tests.notify_support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START = ROOT / ".ci" / "start-dovecot"
@@ -56,6 +57,9 @@ class Dovecot:
         home = self.folder / "mail" / name
         with users.open("a") as handle:
             handle.write(":".join([name, first[1], first[2], first[3], "", str(home)]) + "\n")
+        # Dovecot looks at passwd-file's mtime at most once a second: a login within the same second as the last
+        # lookup would not see the new user ("Authentication failed") on a quick machine. Wait past that second.
+        time.sleep(1.1)
         return name
 
 
@@ -70,6 +74,27 @@ def _require_dovecot() -> None:
         pytest.skip("Dovecot is not installed (bash .ci/start-dovecot installs it)")
 
 
+_next_port: dict[str, int] = {}
+
+
+def _dovecot_port() -> int:
+    """A free port from this test process's own range (20000 + 500 per xdist worker): a port taken from the OS's
+    shared pool could be handed to another worker's Dovecot while one of ours is stopped and started again, and a
+    test would then log in to the wrong server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base = 20000 + 500 * int(worker.removeprefix("gw") or 0)
+    port = _next_port.get(worker, base)
+    while True:
+        _next_port[worker] = port + 1
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                port += 1
+                continue
+        return port
+
+
 @contextmanager
 def running_dovecot() -> Iterator[Dovecot]:
     """A Dovecot in a fresh folder under /tmp (pytest's own temp folders are private to root; Dovecot's users
@@ -77,7 +102,7 @@ def running_dovecot() -> Iterator[Dovecot]:
     _require_dovecot()
     folder = Path(tempfile.mkdtemp(prefix="grants-dovecot-"))
     folder.chmod(0o755)
-    server = Dovecot(folder, free_port())
+    server = Dovecot(folder, _dovecot_port())
     try:
         server.start()
         yield server

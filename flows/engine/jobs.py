@@ -5,7 +5,7 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_board_reports
 from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_files, scan_inbox
 from grants.returns.sandbox import shutdown
-from grants.returns.source import FileSource
 
 Rows = list[dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -101,10 +100,8 @@ def mail_job(now: datetime) -> MailReport | None:
     engine, options = configured_engine(), IngestOptions.from_settings(settings)
     sender, return_to = sender_and_return_address()
 
-    def ingest(paths: list[Path], sources: Mapping[Path, FileSource]) -> list[IngestResult]:
-        given = [Source("email", sources[p].sender, message_id=sources[p].message_id) if p in sources else Source()
-                 for p in paths]
-        return ingest_files(engine, paths, now, options, given)
+    def ingest(paths: list[Path], sources: list[Source]) -> list[IngestResult]:
+        return ingest_files(engine, paths, now, options, sources)
 
     try:
         box = connect(config)

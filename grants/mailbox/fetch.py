@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,9 +39,9 @@ from grants.mailbox.record import (
 )
 from grants.messaging.notify import Sender
 from grants.returns.ingest import IngestResult
-from grants.returns.source import FileSource
+from grants.returns.outcome import Source
 
-Ingest = Callable[[list[Path], Mapping[Path, FileSource]], list[IngestResult]]
+Ingest = Callable[[list[Path], list[Source]], list[IngestResult]]  # the files and where each came from
 CHUNK = 50  # emails handled per round: one ingest call, one recording transaction, one MOVE per folder
 
 
@@ -142,14 +142,15 @@ def _download_and_ingest(run: MailRun, key: FolderKey, wanted: dict[int, Heading
     """Download the wanted emails, stage their workbooks and ingest them all in one call; the emails handled and
     the first UID whose file could not be stored (None if all were)."""
     handled: list[Handled] = []
-    files: dict[Path, tuple[int, FileSource]] = {}
+    files: dict[Path, tuple[int, Source]] = {}
     for fetched in run.box.messages(sorted(wanted)):
         report.downloaded += 1
         verdict, staged = _sort(run, key, fetched, wanted[fetched.uid])
         handled.append(verdict)
-        files |= {path: (fetched.uid, FileSource(verdict.sender, verdict.message_id)) for path in staged}
+        files |= {path: (fetched.uid, Source("email", verdict.sender, message_id=verdict.message_id))
+                  for path in staged}
     paths = list(files)
-    results = run.ingest(paths, {p: source for p, (_, source) in files.items()}) if paths else []
+    results = run.ingest(paths, [files[p][1] for p in paths]) if paths else []
     failed = [files[path][0] for path, r in zip(paths, results, strict=True) if r.outcome == "failed"]
     report.accepted += sum(1 for r in results if r.outcome == "accepted")
     for folder in {p.parent for p in paths}:

@@ -16,8 +16,7 @@ from grants.mailbox.fetch import MailRun, fetch_mail
 from grants.mailbox.imap import ImapToolsMailbox, connect
 from grants.messaging.channels import OutboxChannel
 from grants.messaging.notify import Sender
-from grants.returns.ingest import IngestResult, ingest_files
-from grants.returns.source import FileSource
+from grants.returns.ingest import IngestResult, Source, ingest_files
 from tests.mail_support import Account, email
 from tests.mailbox.kit import NOW, RETURNS, database, outbox, run, workbook
 from tests.returns_kit import options
@@ -62,7 +61,7 @@ def test_a_crash_after_the_files_commit_before_the_email_is_recorded_neither_dup
     account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
     config = account.config()
 
-    def ingest_then_die(paths: list[Path], sources: dict[Path, FileSource]) -> list[IngestResult]:
+    def ingest_then_die(paths: list[Path], sources: list[Source]) -> list[IngestResult]:
         ingest_files(engine, paths, NOW, options(tmp_path), sources)
         raise Crash
 

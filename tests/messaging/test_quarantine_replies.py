@@ -88,10 +88,10 @@ def test_a_quarantined_file_nobody_can_be_told_about_gets_no_reply_but_is_in_the
     kept = fill(issue(loaded, tmp_path / "issued"), {"spend__design": 100}, tmp_path / "good.xlsx")
     [stored] = ingest(loaded, tmp_path, kept)
     Path(stored.stored_path).write_bytes(b"bit rot")
-    with Session(loaded) as session:
-        [(digest, status)] = send_digests(session, date(2024, 10, 4), RECEIVED, Sender([OutboxChannel(tmp_path)]))
+    with Session(loaded) as session:  # Monday: the digest goes on the week's first working day
+        [(digest, status)] = send_digests(session, date(2024, 10, 7), RECEIVED, Sender([OutboxChannel(tmp_path)]))
     assert status == "sent"
     quarantined = digest.text.split("Files quarantined this week (1)")[1]
-    assert "mystery.ods (inbox), received Thu 03 Oct 2024: opendocument" in quarantined
+    assert "mystery.ods (inbox), received Thursday 3 October 2024: opendocument" in quarantined
     assert "Archived files missing or damaged (1)" in digest.text
     assert "damaged: return active-bystander 2024-25-Q2 v1" in digest.text
