@@ -58,11 +58,13 @@ def _sha256(path: Path) -> str:
 
 
 def _files(folder: Path) -> Iterator[Path]:
-    """Regular files under a folder (never following links), skipping unfinished `.part` copies."""
+    """Regular files under a folder (never following links), skipping unfinished `.part` copies and hidden files
+    (the ingest run's lock file lives in the archive folder)."""
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink() and not path.name.endswith(".part"):
+        hidden_or_partial = path.name.startswith(".") or path.name.endswith(".part")
+        if path.is_file() and not path.is_symlink() and not hidden_or_partial:
             yield path
 
 

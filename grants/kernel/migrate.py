@@ -43,12 +43,32 @@ def upgrade(engine: Engine, to: str = "head") -> tuple[str, ...]:
     """Upgrade the database to `to` (default head; a no-op when it is there already); returns where it is now."""
     if to == "head" and current_revisions(engine) == head_revisions():
         return head_revisions()
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # one upgrader at a time; SQLite's BEGIN IMMEDIATE does the same
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7242011)")
-        config = _config(connection)
-        names = set(inspect(connection).get_table_names())
-        if "alembic_version" not in names and "grant" in names:
-            command.stamp(config, BASELINE)  # tables made by create_all before migrations: they are the baseline
-        command.upgrade(config, to)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # SQLite alters a table by copying it: foreign keys are checked once at the end instead
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                before = _dangling(connection) if sqlite else set()
+                _upgrade(connection, to)
+                if sqlite and _dangling(connection) - before:
+                    raise RuntimeError("the upgrade left rows whose foreign keys point nowhere; nothing was changed")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     return current_revisions(engine)
+
+
+def _dangling(connection: Connection) -> set[tuple[object, ...]]:
+    """SQLite rows whose foreign keys point nowhere (table, rowid, parent, key)."""
+    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
+
+
+def _upgrade(connection: Connection, to: str) -> None:
+    if connection.dialect.name == "postgresql":  # one upgrader at a time; SQLite's BEGIN IMMEDIATE does the same
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7242011)")
+    config = _config(connection)
+    names = set(inspect(connection).get_table_names())
+    if "alembic_version" not in names and "grant" in names:
+        command.stamp(config, BASELINE)  # tables made by create_all before migrations: they are the baseline
+    command.upgrade(config, to)

@@ -14,7 +14,7 @@ from grants.kernel.settings import Settings
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env=dict(os.environ))
+                          env={**os.environ, "COLUMNS": "200"})  # a wide terminal: every column shown
 
 
 @pytest.mark.parametrize("command", [["check"], ["risks"], ["risk", "update"], ["release", "record"],
