@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
+from grants.programme.status import received_on
 
 log = logging.getLogger(__name__)
 
@@ -233,3 +234,18 @@ def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> f
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return frozenset(json.loads(row.delivered_json or "[]"))
+
+
+def send_each(session: Session, ids: Sequence[int], build: Callable[[int], Outgoing | None], sender: Sender,
+              now: datetime, *, dry_run: bool = False) -> dict[int, str]:
+    """Send the message `build` makes for each id once (send_once); {id: 'sent' | 'failed' | 'skipped' | 'planned'
+    (dry run) | 'no reply' (nothing to send for it)}. Receipts, rejections and quarantine replies share this."""
+    as_of = received_on(now)
+    out: dict[int, str] = {}
+    for key in ids:
+        message = build(key)
+        if message is None:
+            out[key] = "no reply"
+        else:
+            out[key] = "planned" if dry_run else send_once(session, message, sender, as_of, now)
+    return out

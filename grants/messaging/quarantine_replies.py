@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.messaging.messages import render
-from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.notify import Address, Outgoing, Sender, send_each
 from grants.programme.status import received_on
 from grants.returns.problems import PROBLEM_KEYS, Problem
 
@@ -65,16 +65,11 @@ def send_quarantine_replies(session: Session, file_ids: list[int], now: datetime
                             return_to: str, dry_run: bool = False) -> dict[int, str]:
     """Send the reply about each quarantined file once; {file id: 'sent' | 'failed' | 'skipped' | 'planned' |
     'no reply' (nobody known to tell)}."""
-    as_of = received_on(now)
-    out: dict[int, str] = {}
-    for file_id in file_ids:
+    def build(file_id: int) -> Outgoing | None:
         row = session.get(m.ReceivedFile, file_id)
-        message = quarantine_reply(session, row, now, return_to) if row is not None else None
-        if message is None:
-            out[file_id] = "no reply"
-        else:
-            out[file_id] = "planned" if dry_run else send_once(session, message, sender, as_of, now)
-    return out
+        return quarantine_reply(session, row, now, return_to) if row is not None else None
+
+    return send_each(session, file_ids, build, sender, now, dry_run=dry_run)
 
 
 def quarantined_files(session: Session, grant_id: int, week_from: date, as_of: date) -> list[dict[str, Any]]:

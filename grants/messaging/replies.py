@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.messaging.messages import render
-from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.notify import Address, Outgoing, Sender, send_each
 from grants.messaging.portal import portal_link
 from grants.programme.status import received_on
 from grants.returns.layout import SHEETS, Subject, input_fields
@@ -162,13 +162,8 @@ def send_ingest_replies(
 ) -> dict[int, str]:
     """Send the receipt or rejection for each return id once; {return id: 'sent' | 'failed' | 'skipped' |
     'planned' (dry run) | 'no reply' (duplicate file)}. Call it after every ingest run with the ids it stored."""
-    as_of = received_on(now)
-    out: dict[int, str] = {}
-    for return_id in return_ids:
+    def build(return_id: int) -> Outgoing | None:
         ret = session.get(m.Return, return_id)
-        message = reply_for(session, ret, now, return_to) if ret is not None else None
-        if message is None:
-            out[return_id] = "no reply"
-        else:
-            out[return_id] = "planned" if dry_run else send_once(session, message, sender, as_of, now)
-    return out
+        return reply_for(session, ret, now, return_to) if ret is not None else None
+
+    return send_each(session, return_ids, build, sender, now, dry_run=dry_run)
