@@ -10,14 +10,27 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine, make_url
 
+from grants.kernel import accounts
 from grants.kernel.db import create_schema, get_engine
 from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config"
 EXAMPLE_GRANT_FILE = EXAMPLE_CONFIG / "grants" / "svd-2024-25.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost in this test process (production's costs ~0.2 s of CPU a hash; the workspace
+    fixtures hash three passwords per test): still real Argon2id hashes, made and checked by the same code."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        patch.setattr(accounts, "_HASHER", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password-used-for-timing"))
+        yield
 
 
 @pytest.fixture

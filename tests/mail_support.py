@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -26,6 +26,7 @@ from grants.mailbox.config import MailboxConfig
 ROOT = Path(__file__).resolve().parent.parent
 START = ROOT / ".ci" / "start-dovecot"
 PASSWORD = "secret"
+USER_BATCH = 24  # mail users added to a Dovecot at a time
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Dovecot:
 
     folder: Path
     port: int
+    spare: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         subprocess.run(["bash", str(START), str(self.folder), str(self.port), "returns", PASSWORD], check=True,
@@ -50,17 +52,24 @@ class Dovecot:
                 subprocess.run(["sleep", "0.05"], check=False)
 
     def user(self) -> str:
-        """A new user with the same password (passwd-file is re-read when it changes)."""
+        """A new user with the same password, never given out before (taken from a batch made in one go)."""
+        if not self.spare:
+            self._add_users(USER_BATCH)
+        return self.spare.pop()
+
+    def _add_users(self, count: int) -> None:
+        """Add `count` users to passwd-file at once (it is re-read when it changes). Dovecot looks at its mtime at
+        most once a second: a login within the same second as the last lookup would not see new users
+        ("Authentication failed") on a quick machine. So wait past that second once per batch, not once per user."""
         users = self.folder / "users"
         first = users.read_text().splitlines()[0].split(":")
-        name = f"u{uuid.uuid4().hex[:10]}"
-        home = self.folder / "mail" / name
+        names = [f"u{uuid.uuid4().hex[:10]}" for _ in range(count)]
         with users.open("a") as handle:
-            handle.write(":".join([name, first[1], first[2], first[3], "", str(home)]) + "\n")
-        # Dovecot looks at passwd-file's mtime at most once a second: a login within the same second as the last
-        # lookup would not see the new user ("Authentication failed") on a quick machine. Wait past that second.
+            for name in names:
+                home = self.folder / "mail" / name
+                handle.write(":".join([name, first[1], first[2], first[3], "", str(home)]) + "\n")
         time.sleep(1.1)
-        return name
+        self.spare.extend(names)
 
 
 def dovecot_available() -> bool:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 
 
 def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, **(env or {})})
+    return cli_grants(*args, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("command", [[], ["init"], ["config"], ["config", "check"], ["status"], ["demo"], ["deploy"],

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
 from flows.cli.chase import FULL_TABLE_ROWS, _table
 from grants.kernel.settings import Settings
 from grants.messaging.notify import Address, Outgoing
+from tests.cli_support import grants as cli_grants
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "COLUMNS": "250"})
+    return cli_grants(*args, env={**os.environ, "COLUMNS": "250"})
 
 
 @pytest.mark.parametrize("command", ["chase", "digest", "alerts"])

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "COLUMNS": "200"})  # a wide terminal: every column shown
+    return cli_grants(*args, env={**os.environ, "COLUMNS": "200"})  # a wide terminal: every column shown
 
 
 @pytest.mark.parametrize("command", [["check"], ["risks"], ["risk", "update"], ["release", "record"],

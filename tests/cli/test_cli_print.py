@@ -8,17 +8,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 
 
 def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, **(env or {})})
+    return cli_grants(*args, env={**os.environ, **(env or {})})
 
 
 def test_status_fits_100_columns_and_never_cuts_money(settings: Settings) -> None:

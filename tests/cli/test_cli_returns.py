@@ -6,18 +6,17 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, Settings, get_settings
+from tests.cli_support import grants as cli_grants
 from tests.returns_kit import fill
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env=dict(os.environ))
+    return cli_grants(*args, env=dict(os.environ))
 
 
 def test_template_for_all_projects_then_ingest_the_inbox(settings: Settings, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,12 +12,12 @@ import pytest
 
 from flows.cli.web import web_beside
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 from tests.web.live import free_port
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env=dict(os.environ))
+    return cli_grants(*args, env=dict(os.environ))
 
 
 def _status(url: str) -> int:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import icalendar
 
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 
 
 def _grants(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          input=stdin, env=dict(os.environ, GRANTS_ACTOR="kit@example.org"))
+    return cli_grants(*args, input=stdin, env=dict(os.environ, GRANTS_ACTOR="kit@example.org"))
 
 
 def test_user_add_reads_the_password_from_standard_input(settings: Settings) -> None:

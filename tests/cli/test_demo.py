@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,17 +31,35 @@ ENV = ("DATA_DIR", "DATABASE_URL", "NOTIFY_CONFIG", "CONFIG_DIR", "INBOX_DIR", "
        "OUTBOX_DIR", "REPORTS_DIR")
 
 
-@pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
-    """The demo run once for the module, its settings restored afterwards."""
+def _run_year(folder: Path) -> DemoResult:
+    """The demo run into `folder`, the settings it changes restored afterwards."""
     with pytest.MonkeyPatch.context() as patch:
         for name in ENV:
             patch.setenv(f"GRANTS_{name}", os.environ.get(f"GRANTS_{name}", ""))
         patch.setenv("GRANTS_CONFIG_DIR", str(EXAMPLE_CONFIG))
         get_settings.cache_clear()
         lines: list[str] = []
-        yield run_demo(tmp_path_factory.mktemp("demo") / "demo", echo=lines.append)
-    get_settings.cache_clear()
+        try:
+            return run_demo(folder, echo=lines.append)
+        finally:
+            get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def year(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """The demo year, run once for the whole test session (the first test process to need it runs it while the
+    others wait on a lock); each test process reads its own copy of the folder."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with (shared / "demo-year.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = shared / "demo-year.pickle"
+        if not built.exists():
+            built.write_bytes(pickle.dumps(_run_year(shared / "demo-year")))
+        result: DemoResult = pickle.loads(built.read_bytes())
+    copy = tmp_path_factory.mktemp("demo") / "demo"
+    shutil.copytree(result.folder, copy)
+    return replace(result, folder=copy, reports=[copy / p.relative_to(result.folder) for p in result.reports])
 
 
 @pytest.fixture

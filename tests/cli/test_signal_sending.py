@@ -26,6 +26,7 @@ from grants.kernel.settings import Settings
 from grants.messaging.channels import AppriseChannel
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.programme.loader import parse_programme
+from tests.cli_support import grants as cli_grants
 from tests.factories import load_example
 from tests.notify_support import Inbox, free_port, smtp_server
 
@@ -39,7 +40,7 @@ def _grants(*args: str, wait: bool = True) -> Any:
     env = {**os.environ, "COLUMNS": "250"}
     if not wait:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    return cli_grants(*args, env=env)
 
 
 class SlowInbox(Inbox):

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from grants.kernel.backup import FOLDERS, write_backup
 from grants.kernel.db import get_engine
 from grants.kernel.settings import Settings
+from tests.cli_support import grants as cli_grants
 from tests.returns_kit import fill
 
 SIGNED = {"narrative_progress": "On track", "signoff_name": "Morgan Hale", "signoff_role": "Lead",
@@ -27,8 +28,7 @@ SIGNED = {"narrative_progress": "On track", "signoff_name": "Morgan Hale", "sign
 
 
 def _grants(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, **(env or {})})
+    return cli_grants(*args, env={**os.environ, **(env or {})})
 
 
 def _returns_in_inbox(settings: Settings, tmp_path: Path, copies: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,6 +18,7 @@ from flows.database import configured_engine
 from flows.engine.jobs import chase_job, ingest_job
 from grants.kernel.settings import Settings, get_settings
 from grants.returns.sandbox import shutdown
+from tests.cli_support import grants as cli_grants
 from tests.mail_support import PASSWORD, Account, email, running_dovecot
 from tests.mailbox.kit import LEAD, workbook
 from tests.returns_kit import KEY, fill
@@ -104,8 +104,7 @@ def test_a_mailbox_that_is_down_is_one_line_the_inbox_still_works_and_the_next_r
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env=dict(os.environ))
+    return cli_grants(*args, env=dict(os.environ))
 
 
 def test_mailbox_check_reports_the_folder_and_new_mail_and_touches_nothing(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 
 import pytest
 
 from grants.kernel.settings import Settings
 from grants.programme.status import ReturnState, received_on, return_state
+from tests.cli_support import grants as cli_grants
 
 END, DUE = date(2024, 12, 31), date(2025, 1, 15)
 
@@ -42,8 +42,7 @@ def test_received_day_is_the_uk_calendar_day() -> None:
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "COLUMNS": "200"})  # a wide terminal: every column shown
+    return cli_grants(*args, env={**os.environ, "COLUMNS": "200"})  # a wide terminal: every column shown
 
 
 def test_status_after_init_shows_eight_projects_and_due_dates_that_skip_bank_holidays(settings: Settings) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ from grants.kernel.settings import Settings
 from grants.monitoring.assessment import run_checks
 from grants.monitoring.risks import risk_register, update_risk
 from grants.reporting.report import write_reports
+from tests.cli_support import grants as cli_grants
 from tests.factories import load_example
 from tests.scenario import live_until_q3
 
@@ -35,8 +35,7 @@ OVERSPEND = "overspend:SVD-2024-25:csa-prevention"
 
 
 def _grants(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, check=False,
-                          env=dict(os.environ))
+    return cli_grants(*args, env=dict(os.environ))
 
 
 def _live_a_year(engine: Engine) -> Engine:

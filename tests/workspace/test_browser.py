@@ -13,8 +13,9 @@ from tests.web.live import chromium_or_skip
 from tests.workspace.conftest import ACCOUNTS, PASSWORD
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the module; each sign-in opens a page in a context of its own (its own cookies)."""
     path = chromium_or_skip()
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
