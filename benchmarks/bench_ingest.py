@@ -1,7 +1,7 @@
 """Benchmark: (a) raw parse of N filled returns with python-calamine vs (b) `ingest_files` end to end into SQLite,
 per-file main-process CPU at 1,000 files and at N, and this code against main's, side by side.
 
-Usage: python benchmarks/bench_ingest.py [--n 4000] [--large] [--runs 3] [--baseline b7d4d34 | --no-baseline].
+Usage: python benchmarks/bench_ingest.py [--n 3000] [--large] [--runs 3] [--baseline b7d4d34 | --no-baseline].
 Not run by the tests (`make bench`). Files are real workbooks from the writer, filled with openpyxl; copies differ by
 a zip comment so every file has its own SHA-256 (repeats for a project and period are new versions that supersede the
 earlier one). Each ingest runs in a child process (fresh interpreter, fresh database) importing either this tree or a
@@ -168,7 +168,7 @@ def main() -> None:
         child(Path(code_root), Path(files_dir), Path(work_dir))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=4000, help="the larger size (the smaller is 1,000)")
+    parser.add_argument("--n", type=int, default=3000, help="the larger size (the smaller is 1,000)")
     parser.add_argument("--large", action="store_true", help="10,000 files")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", default="b7d4d34", help="commit compared side by side at 1,000 files")
@@ -205,6 +205,11 @@ def median(values: list[dict[str, float]], key: str) -> float:
     return statistics.median(v[key] for v in values)
 
 
+def cpu(values: list[dict[str, float]]) -> float:
+    """The median of the runs' CPU, main process and workers together."""
+    return statistics.median(v["main_cpu"] + v["workers_cpu"] for v in values)
+
+
 def report(parse: dict[int, list[tuple[float, float]]], runs: dict[tuple[str, int], list[dict[str, float]]],
            sizes: list[int], distinct: int, count: int, openpyxl_rate: float) -> None:
     small, large = sizes[0], sizes[-1]
@@ -223,18 +228,19 @@ def report(parse: dict[int, list[tuple[float, float]]], runs: dict[tuple[str, in
                       f"workers {median(r, 'workers_cpu'):.2f} s; (b)/(a) {median(r, 'wall') / a_wall:.1f}x wall, "
                       f"{(median(r, 'main_cpu') + median(r, 'workers_cpu')) / a_cpu:.1f}x cpu")
     print(f"openpyxl read-only (200 files): {openpyxl_rate:,.0f} returns/s")
+    # CPU, not wall: the machine is shared, and the raw parse is one process where ingest is three (main + 2 workers)
     this_large = runs[("this", large)]
-    ratio = median(this_large, "wall") / statistics.median(w for w, _ in parse[large])
+    ratio = cpu(this_large) / statistics.median(c for _, c in parse[large])
     per_file = [1000 * median(runs[("this", n)], "main_cpu") / n for n in (small, large)]
     growth = per_file[1] / per_file[0]
-    print(goal("ingest-vs-raw-parse", ratio, "x", "<= 3", ratio <= 3))
+    print(goal("ingest-vs-raw-parse", ratio, "x cpu", "<= 3", ratio <= 3))
     print(goal(f"ingest-per-file-flat-{small}-to-{large}", growth, "x", "<= 1.2", growth <= 1.2)
           + f" (main-process cpu {per_file[0]:.2f} -> {per_file[1]:.2f} ms/file)")
     if ("main", small) in runs:
-        speed = median(runs[("main", small)], "wall") / median(runs[("this", small)], "wall")
+        speed = cpu(runs[("main", small)]) / cpu(runs[("this", small)])
         rate = small / median(runs[("this", small)], "wall")
-        print(goal("ingest-vs-main", speed, "x main's returns/s", ">= 0.95", speed >= 0.95)
-              + f" ({rate:,.0f} returns/s)")
+        print(goal("ingest-vs-main", speed, "x main's returns per cpu second", ">= 0.95", speed >= 0.95)
+              + f" ({rate:,.0f} returns/s wall here, {small / cpu(runs[('this', small)]):,.0f} per cpu second)")
 
 
 if __name__ == "__main__":
