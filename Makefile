@@ -34,7 +34,7 @@ test: lint
 # Every benchmark; each ends with `goal <job>: <figure> (goal <target>): met|missed` lines.
 bench: bench-ingest bench-check bench-chase bench-flows
 
-# Ingest benchmark (not part of the tests): BENCH_ARGS="--n 500" or "--large" (10,000 files).
+# Ingest benchmark (not part of the tests): 1,000 and 3,000 files, side by side with main at 1,000; BENCH_ARGS="--large" (10,000 files).
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
 

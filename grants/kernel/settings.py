@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     return_max_uncompressed_mb: float = 50
     return_max_rows: int = 2_000
     return_max_cols: int = 100
-    return_parser_memory_mb: int = 1_024
+    return_parser_memory_mb: int = 256
     return_parser_workers: int = 2
     return_ingest_batch_files: int = 50  # files stored per transaction, each in its own savepoint
     # The web app (grants web): the address leads' links start with, and the lead links' own key (default: derived

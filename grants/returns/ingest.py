@@ -9,7 +9,8 @@ quarantined (a ReceivedFile row only); an identified return is stored as a Retur
 problems and no lines) with its lines, its original archived under its SHA-256. A new accepted version supersedes
 the earlier accepted one.
 
-Files are stored `batch_files` at a time in one transaction, each file in its own savepoint (see
+Files are stored `batch_files` at a time (fewer once their replies from the workers reach `BATCH_BYTES`, so memory
+stays bounded whatever the files hold) in one transaction, each file in its own savepoint (see
 grants/returns/intake.py): one file failing rolls back only itself. Before a batch commits, every copy it made is
 fsynced and so are the folders they were renamed into (grants/returns/archive.py); sources leave the inbox only
 after the commit. A crash mid-batch leaves every file of the batch in place and nothing of it in the database; a
@@ -21,9 +22,8 @@ with one line naming the cause (IngestStopped).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 Batch = list[tuple[Path, Examined, Source]]
+BATCH_BYTES = 4 * 1024 * 1024  # of workers' replies held for one batch (an honest return's is 2-4 KB)
 
 
 def inbox_files(folder: Path) -> list[Path]:
@@ -85,11 +86,25 @@ def ingest_files(engine: Engine, paths: Sequence[Path], received_at: datetime, o
         examined = zip(present, found, strict=True)
         # The workers read ahead while a batch is stored; a batch is gathered before its transaction starts, so the
         # transaction (and SQLite's write lock) is never held while waiting for a worker.
-        while chunk := list(islice(examined, max(1, options.batch_files))):
+        for chunk in _batches(examined, max(1, options.batch_files)):
             batch = [(paths[i], one, given[i]) for i, one in chunk]
             results |= dict(zip((i for i, _ in chunk), _ingest_batch(engine, batch, received_at, options, cache),
                                 strict=True))
     return [results[i] for i in range(len(paths))]
+
+
+def _batches(examined: Iterator[tuple[int, Examined]], files: int) -> Iterator[list[tuple[int, Examined]]]:
+    """Consecutive batches of at most `files` files whose replies add up to at most `BATCH_BYTES` (beyond one)."""
+    batch: list[tuple[int, Examined]] = []
+    size = 0
+    for one in examined:
+        batch.append(one)
+        size += one[1].reply_bytes
+        if len(batch) >= files or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _still_there(path: Path) -> bool:

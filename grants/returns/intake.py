@@ -28,7 +28,7 @@ from grants.returns.frame import ReturnFrame, figures_before, register_frame
 from grants.returns.identity import Expected, IdentityCache, identify
 from grants.returns.official import Figures, official_figures
 from grants.returns.outcome import IngestOptions, IngestResult, Source, failed, stop_if_fatal
-from grants.returns.problems import Problem, has_errors, problem, problems_to_json
+from grants.returns.problems import Problem, capped, has_errors, problem, problems_to_json
 from grants.returns.reader import Examined
 from grants.returns.store import PendingRows, latest_version, store_return
 from grants.returns.validation import ReturnContent, check_content, read_content
@@ -119,7 +119,7 @@ class BatchIntake:
         project, period = identity
         frame = self._frame(project.id or 0, period.id or 0)
         content, problems = read_content(frame, found)
-        problems += check_content(frame, content, found, self.as_of)
+        problems = capped(problems + check_content(frame, content, found, self.as_of))
         accepted = not has_errors(problems)
         stored = self._keep(path, found, self.options.archive_dir, flat=False)
         ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,

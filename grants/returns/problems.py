@@ -120,6 +120,21 @@ def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.severity == Severity.error for p in problems)
 
 
+MAX_PROBLEMS = 50  # listed per file: a hostile file can't make a run (or the lead's reply) hold thousands
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """At most MAX_PROBLEMS: beyond that the first ones, then one saying how many more there are (with the gravest
+    severity and the code of the first left out)."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    rest = problems[MAX_PROBLEMS - 1:]
+    severity = Severity.error if has_errors(rest) else Severity.warning
+    more = Problem(rest[0].code, str(severity), "", "", "", f"...and {len(rest):,} more problems like the ones above: "
+                   "fix those and send the workbook again.")
+    return [*problems[:MAX_PROBLEMS - 1], more]
+
+
 def problems_to_json(problems: Iterable[Problem]) -> str:
     """The JSON list stored in `Return.problems_json` / `ReceivedFile.problems_json`."""
     return json.dumps([p.to_json() for p in problems], ensure_ascii=False)

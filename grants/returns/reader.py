@@ -74,6 +74,7 @@ class Examined:
     staged: str = ""  # a copy of the bytes read, to be archived or quarantined (grants/return_archive.py)
     grids: dict[str, list[list[CellValue]]] = field(default_factory=dict)  # the checked sheets' values, from A1
     marks: dict[str, Mark] = field(default_factory=dict)  # "Sheet!F5" -> its mark, for the checked sheets
+    reply_bytes: int = 0  # the size of the worker's reply (set by the sandbox): batches are bounded by it
 
     def at(self, sheet: str, row: int, column: int) -> NamedCell:
         """The cell at (row, column), both from 1, of a checked sheet (blank if beyond its data)."""

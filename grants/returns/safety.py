@@ -45,7 +45,7 @@ class Limits:
     max_rows: int = 2_000
     max_cols: int = 100
     max_sheets: int = 20  # the return has 6; a lead may add a few of their own
-    memory_bytes: int = 1_024 * 1_024 * 1_024  # address-space limit of a parser process
+    memory_bytes: int = 256 * 1_024 * 1_024  # address-space limit of a parser process (an honest return needs ~30 MB)
 
 
 def column_number(letters: bytes | str) -> int:

@@ -9,6 +9,12 @@ the order of the paths. A thread per worker reads its replies, unpickled only in
 A worker that dies (a reader aborting the process, memory exhausted) was reading the oldest file it had not answered:
 that file is tried once more alone in a fresh worker and, if that dies too, reported as unreadable; a fresh worker
 takes over the dead one's other files. A worker that cannot start at all is an error, not a bad file.
+
+Memory in this process stays bounded whatever the files hold: a reply is at most `MAX_REPLY_BYTES` (the worker
+answers a file whose values are more with a problem; a longer reply marks the worker dead), and each worker's reader
+thread holds at most `AHEAD_BYTES` of unpickled replies (beyond one) until the caller takes them (it then waits,
+and so does the worker, on a full pipe). Each
+result carries its reply's size (`Examined.reply_bytes`), so the caller can bound its batches too.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from grants.returns.archive import file_sha256
 from grants.returns.problems import problem
 from grants.returns.reader import Examined
 from grants.returns.safety import Limits
-from grants.returns.worker import BOOT, READY
+from grants.returns.worker import BOOT, MAX_REPLY_BYTES, READY
 
 WINDOW = 32  # files sent ahead to each worker (a request is a few hundred bytes: never fills the pipe)
+AHEAD_BYTES = 2 * 1024 * 1024  # of replies each worker's reader thread holds before it waits for the caller
 _RESULT_CLASSES = {("grants.returns.reader", "Examined"), ("grants.returns.reader", "NamedCell"),
                    ("grants.returns.problems", "Problem"), ("grants.returns.problems", "Severity"),
                    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta")}
@@ -52,6 +59,31 @@ class _ResultUnpickler(pickle.Unpickler):
         return getattr(datetime, name) if module == "datetime" else super().find_class(module, name)
 
 
+class _ReplyTooLong(pickle.UnpicklingError):
+    """A reply longer than MAX_REPLY_BYTES: the worker is not keeping to its side of the protocol."""
+
+
+class _CountingReader:
+    """The worker's output as the unpickler reads it, counting the bytes of the current reply (refused beyond
+    MAX_REPLY_BYTES, so a worker gone wrong can't make this process hold more)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        return self._counted(self.stream.read(size if 0 <= size <= MAX_REPLY_BYTES + 1 else MAX_REPLY_BYTES + 1))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._counted(self.stream.readline(MAX_REPLY_BYTES + 1))
+
+    def _counted(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > MAX_REPLY_BYTES:
+            raise _ReplyTooLong(f"a worker's reply is longer than {MAX_REPLY_BYTES:,} bytes")
+        return data
+
+
 class _Worker:
     """One worker process, the files sent to it and not yet answered, and its replies (None once it died)."""
 
@@ -59,12 +91,15 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-c", BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.sent: deque[Path] = deque()
         self.replies: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.stopped = False
+        self._room = threading.Condition()  # guards `_waiting` and `stopped`
+        self._waiting = 0  # bytes of the replies in `replies`
         threading.Thread(target=self._read, daemon=True).start()
         self.alive = self._send(list(sys.path)) and self._send(memory_bytes)
 
     def ready(self) -> _Worker:
         """Wait until it has set its memory limit; WorkerStartError if it died instead."""
-        if not self.alive or self.replies.get() != READY:
+        if not self.alive or self.take() != READY:
             self.stop()
             raise WorkerStartError("a worker process to read return files could not start (see the errors above)")
         return self
@@ -78,6 +113,9 @@ class _Worker:
 
     def stop(self, *, kill: bool = False) -> None:
         """Close its input (it exits once idle); kill it if it does not, or at once with `kill`."""
+        with self._room:  # its reader thread stops waiting for room in `replies`
+            self.stopped = True
+            self._room.notify_all()
         if kill:
             self.process.kill()
         try:
@@ -99,12 +137,32 @@ class _Worker:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
+        reader = _CountingReader(self.process.stdout)
         try:
-            while True:
-                self.replies.put(_ResultUnpickler(self.process.stdout).load())
-        except Exception:  # EOF, a partial reply or a forbidden class: it died (or must be treated as dead)
+            while not self.stopped:
+                reader.count = 0
+                reply = _ResultUnpickler(reader).load()
+                if isinstance(reply, Examined):
+                    reply.reply_bytes = reader.count
+                self._put(reply)
+        except Exception:  # EOF, a partial or overlong reply or a forbidden class: it died (or must be treated so)
             self.process.kill()
-            self.replies.put(None)
+            self._put(None)
+
+    def _put(self, reply: object) -> None:
+        """Queue a reply once there is room (the caller takes them in order), unless the worker was stopped."""
+        with self._room:
+            self._room.wait_for(lambda: self._waiting < AHEAD_BYTES or self.stopped)
+            self._waiting += getattr(reply, "reply_bytes", 0)
+        self.replies.put(reply)
+
+    def take(self) -> object:
+        """The next reply (an Examined, READY, or None once the worker died), waiting for it."""
+        reply = self.replies.get()
+        with self._room:
+            self._waiting -= getattr(reply, "reply_bytes", 0)
+            self._room.notify_all()
+        return reply
 
 
 def _start(count: int, memory_bytes: int) -> list[_Worker]:
@@ -151,7 +209,7 @@ def _next(pool: list[_Worker], slot: int, todo: deque[Path], limits: Limits, sta
         worker = pool[slot]
         worker.fill(todo, limits, staging)
         if worker.sent:
-            found = worker.replies.get()
+            found = worker.take()
             path = worker.sent.popleft()
             if isinstance(found, Examined):
                 return found
@@ -172,7 +230,7 @@ def _alone(path: Path, limits: Limits, staging: Path | None) -> Examined:
     worker = _Worker(limits.memory_bytes).ready()
     try:
         worker.fill(deque([path]), limits, staging)
-        found = worker.replies.get() if worker.sent else None
+        found = worker.take() if worker.sent else None
     finally:
         worker.stop()
     return found if isinstance(found, Examined) else _crashed(path)

@@ -5,6 +5,10 @@ first re-imports the parent's main module: the whole CLI, a flow run or a benchm
 pickled: in, the parent's sys.path (read by the bootstrap, `BOOT`), its address-space limit, then one request
 (path, limits, staging folder) at a time until its input closes; out, `READY` once the limit is set, then one
 Examined per request, in order. Anything a library prints goes to stderr, never into the replies.
+
+A reply is at most `MAX_REPLY_BYTES` pickled: a file whose values would take more (sheets filled far beyond a return,
+yet within the row and column limits) is answered with its hash and a `sheet-too-large` problem instead, so the
+parent never holds more than that per file (it treats a longer reply as a dead worker).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import resource
 import sys
 from typing import BinaryIO
 
-from grants.returns.reader import examine
+from grants.returns.problems import problem
+from grants.returns.reader import Examined, examine
 
 BOOT = "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); import grants.returns.worker as w; w.main()"
 READY = "ready"
+MAX_REPLY_BYTES = 2 * 1024 * 1024  # an honest return's reply is 2-4 KB
 
 
 def main() -> None:
@@ -38,5 +44,17 @@ def main() -> None:
 
 
 def _reply(replies: BinaryIO, value: object) -> None:
-    pickle.dump(value, replies, protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(data) > MAX_REPLY_BYTES and isinstance(value, Examined):
+        data = pickle.dumps(_too_much(value, len(data)), protocol=pickle.HIGHEST_PROTOCOL)
+    replies.write(data)
     replies.flush()
+
+
+def _too_much(found: Examined, size: int) -> Examined:
+    """The reply for a file whose values are too many to send: its hash, size and staged copy, and the problem."""
+    slim = Examined(found.sha256, found.size, staged=found.staged)
+    slim.problems = [problem("sheet-too-large", f"The workbook's sheets hold far more values than a return needs "
+                             f"({size:,} bytes once read); it was not checked. Delete the rows and columns you added "
+                             "and send it again.")]
+    return slim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from grants.returns.problems import CODES, problem, problems_from_json, problems_to_json
+from grants.returns.problems import CODES, MAX_PROBLEMS, capped, problem, problems_from_json, problems_to_json
 from tests.conftest import ROOT
 
 
@@ -23,3 +23,13 @@ def test_problems_are_stored_as_json_objects_with_exactly_the_six_keys() -> None
     assert json.loads(stored) == [{"code": "not-a-number", "severity": "error", "sheet": "Spend", "cell": "F5",
                                    "field": "spend__x", "message": "Spend is text"}]
     assert problems_from_json(stored)[0].cell == "F5"
+
+
+def test_a_file_lists_at_most_fifty_problems_and_then_how_many_more() -> None:
+    many = [problem("unknown-budget-line", f"row {i}") for i in range(2_000)]
+    kept = capped(many)
+    assert len(kept) == MAX_PROBLEMS == 50
+    assert kept[:49] == many[:49]
+    assert (kept[-1].code, kept[-1].severity) == ("unknown-budget-line", "error")
+    assert kept[-1].message.startswith("...and 1,951 more problems")
+    assert capped(many[:50]) == many[:50]

@@ -113,3 +113,17 @@ def test_callers_in_several_threads_at_once_each_reuse_an_idle_pool(files: list[
         assert len(started) == 3
         assert list(threads.map(run, range(3))) == [[_sha(p) for p in files]] * 3
     assert pids() == started
+
+
+def test_a_file_whose_values_are_too_many_to_send_back_is_sheet_too_large(tmp_path: Path) -> None:
+    """Within the row and column limits, yet its values would take more than MAX_REPLY_BYTES to send: the worker
+    answers with the problem, never with the values (the ingest process's memory stays bounded)."""
+    wb = Workbook()
+    for name in ("Spend", "Outputs"):
+        sheet = wb.create_sheet(name)
+        for row in range(1, 2_001):
+            sheet.append([f"{name}-{row}-{col}-text" for col in range(100)])
+    wb.save(tmp_path / "full.xlsx")
+    [found] = examine_each([tmp_path / "full.xlsx"], Limits(), workers=1)
+    assert (found.sha256, [p.code for p in found.problems]) == (_sha(tmp_path / "full.xlsx"), ["sheet-too-large"])
+    assert found.grids == {} and 0 < found.reply_bytes < 10_000
