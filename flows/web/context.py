@@ -22,6 +22,7 @@ from flows.database import configured_engine
 from flows.web.security import RateLimiter, csp_nonce
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
+from grants.reporting.workspace_facts import FactsCache
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -52,6 +53,7 @@ class WebContext:
         self.settings = settings
         self.clock = clock
         self.limiters: dict[str, RateLimiter] = {}
+        self.facts = FactsCache()  # the grant and project pages' ledger figures, per grant, until anything changes
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
         env.filters["gbp"] = format_gbp

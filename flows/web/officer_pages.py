@@ -71,7 +71,7 @@ async def grant(request: Request, reference: str) -> Response:
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = grant_page(session, reference, context.clock.today())
+            data = grant_page(session, reference, context.clock.today(), context.facts.facts)
         except NotFoundError:
             return page_not_found(request)
         entries = audit.entries(session, grant_id=data.grant.id, limit=30)
@@ -86,7 +86,7 @@ def project_view(request: Request, officer: Officer, project_id: int, errors: li
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = project_page(session, project_id, context.clock.today())
+            data = project_page(session, project_id, context.clock.today(), context.facts.facts)
         except NotFoundError:
             return page_not_found(request)
     return render(request, officer, "officer/project.html.j2", {
