@@ -56,6 +56,7 @@ class WebContext:
         self.facts = FactsCache()  # the grant and project pages' ledger figures, per grant, until anything changes
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
+        env.autoescape = True  # every page is HTML (the names end in .html.j2, which select_autoescape misses)
         env.filters["gbp"] = format_gbp
         env.filters["day"] = lambda d: "" if d is None else f"{d:%a %d %b %Y}"
         env.undefined = StrictUndefined
