@@ -13,7 +13,7 @@ from flows.database import configured_engine
 from flows.web.app import create_app
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.accounts import MAX_FAILURES
+from grants.kernel.accounts import MAX_FAILURES, set_active, set_password
 from grants.kernel.db import session_scope
 from grants.kernel.settings import Settings, get_settings
 from grants.programme.links import configured_link_key, current_link, token_of
@@ -268,3 +268,20 @@ def test_resending_a_chase_message_sends_it_again_and_audits_it(client: TestClie
             m.Notification.idempotency_key == f"{sent.idempotency_key}:resend:1")).one()
     assert again.status == "sent" and [e.action for e in _audit()] == ["message.resend"]
     assert len(list(programme.folder("outbox").glob("*.eml"))) == 2
+
+
+def test_a_deactivated_accounts_session_stops_at_once_and_a_new_password_ends_old_sessions(
+        client: TestClient) -> None:
+    sign_in(client, "officer")
+    assert client.get("/officer").status_code == 200
+    with session_scope(configured_engine()) as session:
+        set_active(session, ACCOUNTS["officer"], False, datetime(2025, 1, 24, tzinfo=UTC), "admin@example.org")
+    assert client.get("/officer").status_code == 303
+    with session_scope(configured_engine()) as session:
+        set_active(session, ACCOUNTS["officer"], True, datetime(2025, 1, 24, tzinfo=UTC), "admin@example.org")
+    assert client.get("/officer").status_code == 200
+    with session_scope(configured_engine()) as session:
+        set_password(session, ACCOUNTS["officer"], "a brand new passphrase", datetime(2025, 1, 24, tzinfo=UTC),
+                     "admin@example.org")
+    assert client.get("/officer").status_code == 303
+    assert [e.action for e in _audit()] == ["account.password", "account.activate", "account.deactivate"]
