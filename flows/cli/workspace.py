@@ -19,7 +19,7 @@ from flows.cli.support import AsOf, cli_actor, parse_as_of
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel import audit
-from grants.kernel.accounts import add_account
+from grants.kernel.accounts import accounts, add_account, set_active, set_password
 from grants.kernel.errors import GrantsError
 from grants.monitoring.funds import find_grant, find_project
 from grants.monitoring.manual_risks import add_manual_risk, close_risk
@@ -62,6 +62,45 @@ def user_add(
     with open_session() as session:
         account = add_account(session, email, role, password, now_utc(), cli_actor())
     typer.echo(f"account created: {account.email} ({account.role})")
+
+
+Email = Annotated[str, typer.Argument(help="The account's email address.")]
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every account: email, role, active or not, locked or not."""
+    with open_session() as session:
+        rows = [(a.email, a.role, "active" if a.active else "deactivated",
+                 f"locked until {a.locked_until:%Y-%m-%d %H:%M}" if a.locked_until else "")
+                for a in accounts(session)]
+    for row in rows:
+        typer.echo("  ".join(part for part in row if part))
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: Email) -> None:
+    """Stop an account: its sessions stop working at once (audited)."""
+    with open_session() as session:
+        account = set_active(session, email, False, now_utc(), cli_actor())
+    typer.echo(f"account deactivated: {account.email}")
+
+
+@user_app.command("reactivate")
+def user_reactivate(email: Email) -> None:
+    """Let a deactivated account sign in again (audited)."""
+    with open_session() as session:
+        account = set_active(session, email, True, now_utc(), cli_actor())
+    typer.echo(f"account reactivated: {account.email}")
+
+
+@user_app.command("passwd")
+def user_passwd(email: Email) -> None:
+    """Set a new password (read from standard input, or prompted for twice); the account's sessions end (audited)."""
+    password = _read_password()
+    with open_session() as session:
+        account = set_password(session, email, password, now_utc(), cli_actor())
+    typer.echo(f"password changed: {account.email}")
 
 
 @due_app.command("extend")

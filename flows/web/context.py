@@ -22,6 +22,7 @@ from flows.database import configured_engine
 from flows.web.security import RateLimiter, csp_nonce
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
+from grants.reporting.workspace_facts import FactsCache
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 STATIC = TEMPLATES / "static"
@@ -52,8 +53,10 @@ class WebContext:
         self.settings = settings
         self.clock = clock
         self.limiters: dict[str, RateLimiter] = {}
+        self.facts = FactsCache()  # the grant and project pages' ledger figures, per grant, until anything changes
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
+        env.autoescape = True  # every page is HTML (the names end in .html.j2, which select_autoescape misses)
         env.filters["gbp"] = format_gbp
         env.filters["day"] = lambda d: "" if d is None else f"{d:%a %d %b %Y}"
         env.undefined = StrictUndefined

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from flows.web.context import web
 from flows.web.officer_auth import Officer, officer_csrf, signed_in, to_login
+from flows.web.officer_forms import Failed
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, account_for_calendar_token
@@ -37,13 +38,16 @@ DONE = {  # what a finished action says on the page it returns to (fixed words: 
 
 
 def render(request: Request, officer: Officer, template: str, values: dict[str, Any],
-           status_code: int = 200) -> HTMLResponse:
-    """A workspace page with what every page needs: who is signed in, whether they may act, the CSRF token."""
+           failed: Failed | None = None) -> HTMLResponse:
+    """A workspace page with what every page needs: who is signed in, whether they may act, the CSRF token; with a
+    refused form (422) its error summary, and what was typed kept in the form."""
     context = web(request)
-    done = DONE.get(request.query_params.get("done", ""), "")
+    done = DONE.get(request.query_params.get("done", ""), "") if failed is None else ""
     return context.page(request, template, {
-        "officer": officer, "can_act": officer.can(Role.officer), "csrf": officer_csrf(request, officer),
-        "today": context.clock.today(), "done": done, "errors": [], **values}, status_code=status_code)
+        "officer": officer, "can_act": officer.can(Role.officer), "is_admin": officer.can(Role.admin),
+        "csrf": officer_csrf(request, officer), "today": context.clock.today(), "done": done,
+        "failed": failed or Failed("", {}), "errors": failed.summary() if failed else [], **values},
+        status_code=422 if failed else 200)
 
 
 def page_not_found(request: Request) -> HTMLResponse:
@@ -68,29 +72,33 @@ async def grant(request: Request, reference: str) -> Response:
     officer = signed_in(request)
     if officer is None:
         return to_login(request)
+    return grant_view(request, officer, reference)
+
+
+def grant_view(request: Request, officer: Officer, reference: str, failed: Failed | None = None) -> HTMLResponse:
+    """The grant page (also shown again with a refused form)."""
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = grant_page(session, reference, context.clock.today())
+            data = grant_page(session, reference, context.clock.today(), context.facts.facts)
         except NotFoundError:
             return page_not_found(request)
         entries = audit.entries(session, grant_id=data.grant.id, limit=30)
     return render(request, officer, "officer/grant.html.j2", {
         "data": data, "entries": entries, "spend_svg": spend_chart(data.quarters),
-        "outputs_svg": outputs_chart(data.outputs)})
+        "outputs_svg": outputs_chart(data.outputs)}, failed)
 
 
-def project_view(request: Request, officer: Officer, project_id: int, errors: list[str] | None = None,
-                 status_code: int = 200) -> HTMLResponse:
-    """The project page (also re-shown with the errors of an action that could not be done)."""
+def project_view(request: Request, officer: Officer, project_id: int, failed: Failed | None = None) -> HTMLResponse:
+    """The project page (also shown again with a refused form)."""
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = project_page(session, project_id, context.clock.today())
+            data = project_page(session, project_id, context.clock.today(), context.facts.facts)
         except NotFoundError:
             return page_not_found(request)
     return render(request, officer, "officer/project.html.j2", {
-        "data": data, "outputs_svg": outputs_chart(data.outputs), "errors": errors or []}, status_code=status_code)
+        "data": data, "outputs_svg": outputs_chart(data.outputs)}, failed)
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse, response_model=None)
@@ -119,8 +127,8 @@ async def return_file(request: Request, return_id: int) -> Response:
                         media_type="application/octet-stream")
 
 
-def risks_view(request: Request, officer: Officer, errors: list[str] | None = None,
-               status_code: int = 200) -> HTMLResponse:
+def risks_view(request: Request, officer: Officer, failed: Failed | None = None) -> HTMLResponse:
+    """The risk register (also shown again with a refused form)."""
     context = web(request)
     with session_scope(context.engine) as session:
         rows = risk_register(session, include_closed=request.query_params.get("all") == "1")
@@ -128,8 +136,7 @@ def risks_view(request: Request, officer: Officer, errors: list[str] | None = No
         grants = list(session.exec(select(m.Grant.id, m.Grant.reference).order_by(m.Grant.reference)).all())
         entries = [e for e in audit.entries(session, limit=200) if e.action.startswith("risk.")][:30]
     return render(request, officer, "officer/risks.html.j2", {
-        "rows": rows, "notes": notes, "grants": grants, "entries": entries, "errors": errors or []},
-        status_code=status_code)
+        "rows": rows, "notes": notes, "grants": grants, "entries": entries}, failed)
 
 
 @router.get("/risks", response_class=HTMLResponse, response_model=None)

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.errors import GrantsError
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -129,3 +129,53 @@ def account_for_calendar_token(session: Session, token: str) -> m.Account | None
         return None
     account = session.exec(select(m.Account).where(m.Account.calendar_token_hash == _token_hash(token))).first()
     return account if account is not None and account.active else None
+
+
+def find_account(session: Session, email: str) -> m.Account:
+    """The account with this email, or NotFoundError."""
+    account = session.exec(select(m.Account).where(m.Account.email == email.strip().lower())).first()
+    if account is None:
+        raise NotFoundError(f"no account for {email.strip()}")
+    return account
+
+
+def set_active(session: Session, email: str, active: bool, now: datetime, actor: str) -> m.Account:
+    """Deactivate (its sessions, SSO header and calendar link stop at once: every request reads `active`) or
+    reactivate an account; audited."""
+    account = find_account(session, email)
+    if account.active == active:
+        raise GrantsError(f"{account.email} is already {'active' if active else 'deactivated'}")
+    account.active = active
+    session.add(account)
+    audit.record(session, actor=actor, action="account.activate" if active else "account.deactivate", at=now,
+                 subject=account.email, before={"active": not active}, after={"active": active})
+    return account
+
+
+def set_password(session: Session, email: str, password: str, now: datetime, actor: str) -> m.Account:
+    """Give an account a new password (its sessions made with the old one end: the hash is in their MAC) and lift a
+    lockout; audited (never the password)."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError("password", f"the password must be at least {MIN_PASSWORD} characters")
+    account = find_account(session, email)
+    account.password_hash = _HASHER.hash(password)
+    account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    audit.record(session, actor=actor, action="account.password", at=now, subject=account.email,
+                 after={"password": "changed"})
+    return account
+
+
+def change_own_password(session: Session, account_id: int, current: str, new: str, now: datetime) -> m.Account:
+    """A person changing their own password: the current one must be right; audited."""
+    account = session.get(m.Account, account_id)
+    if account is None or not account.active:
+        raise NotFoundError("no such account")
+    if not _verify(account.password_hash, current):
+        raise InputError("current", "The current password is not right")
+    return set_password(session, account.email, new, now, account.email)
+
+
+def accounts(session: Session) -> list[m.Account]:
+    """Every account, by email."""
+    return list(session.exec(select(m.Account).order_by(m.Account.email)))

@@ -18,3 +18,11 @@ class ConfigError(GrantsError):
 
 class NotFoundError(GrantsError):
     """A grant, project, period or other record named by the user does not exist."""
+
+
+class InputError(GrantsError):
+    """What someone typed cannot be used; `field` names the form field (or CLI option) it is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)

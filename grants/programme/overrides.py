@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 
 HOLD_KINDS = ("pause", "waive")
 
@@ -76,12 +76,12 @@ def extend_due(session: Session, project_id: int, period_id: int, due: date, rea
     """Set one project's due date for one quarter (back to the grant's date removes the extension); audited."""
     project, period = project_period(session, project_id, period_id)
     if due <= period.end:
-        raise GrantsError(f"the due date must fall after the quarter ends ({period.end:%d %b %Y})")
+        raise InputError("due", f"the due date must fall after the quarter ends ({period.end:%d %b %Y})")
     row = session.exec(select(m.DueDateOverride).where(m.DueDateOverride.project_id == project_id,
                                                        m.DueDateOverride.period_id == period_id)).first()
     before = row.due if row is not None else period.due
     if due == before:
-        raise GrantsError(f"{_subject(project, period)} is already due on {due:%d %b %Y}")
+        raise InputError("due", f"{_subject(project, period)} is already due on {due:%d %b %Y}")
     if due == period.due and row is not None:
         session.delete(row)
     elif row is not None:
@@ -100,11 +100,11 @@ def hold_chasing(session: Session, project_id: int, period_id: int, kind: str, r
     """Pause chasing until a day, or waive it, for one project and quarter; a reason is required; audited."""
     project, period = project_period(session, project_id, period_id)
     if kind not in HOLD_KINDS:
-        raise GrantsError(f"kind must be one of {', '.join(HOLD_KINDS)}")
+        raise InputError("kind", f"kind must be one of {', '.join(HOLD_KINDS)}")
     if not reason.strip():
-        raise GrantsError("say why chasing is paused or waived")
+        raise InputError("reason", "say why chasing is paused or waived")
     if kind == "pause" and until is None:
-        raise GrantsError("a pause needs the last day it lasts")
+        raise InputError("until", "a pause needs the last day it lasts")
     row = session.exec(select(m.ChaseHold).where(m.ChaseHold.project_id == project_id,
                                                  m.ChaseHold.period_id == period_id)).first()
     before = {"kind": row.kind, "until": row.until, "reason": row.reason} if row else {"kind": "none"}

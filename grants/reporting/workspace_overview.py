@@ -14,14 +14,11 @@ from sqlmodel import Session, col, func, select
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
-from grants.monitoring.checks import Checks
-from grants.monitoring.ledger import Ledger, load_ledger
-from grants.monitoring.outputs import output_checks
 from grants.monitoring.risks import RegisterRow, risk_register
-from grants.programme.status import GrantStatus, grant_status
+from grants.programme.status import GrantStatus
 from grants.programme.thresholds import risk_rag, rules_from_json
 from grants.reporting.board import OutputRow, QuarterSpend
-from grants.reporting.board_rows import output_rows, quarter_series
+from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
 @dataclass(frozen=True)
@@ -95,36 +92,22 @@ class GrantPage:
     released: Decimal
 
 
-def grant_page(session: Session, reference: str, as_of: date) -> GrantPage:
-    """Everything the grant page shows, as of a date (read-only: nothing is stored)."""
+def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = grant_facts) -> GrantPage:
+    """Everything the grant page shows, as of a date (read-only: nothing is stored). `facts` works out (or recalls,
+    see workspace_facts.FactsCache) what comes from the grant's whole ledger."""
     grant = session.exec(select(m.Grant).where(m.Grant.reference == reference)).first()
     if grant is None or grant.id is None:
         raise NotFoundError(f"no grant '{reference}'")
-    [status] = grant_status(session, as_of, reference)
-    checks = output_checks_only(load_ledger(session, as_of, grant.id))
+    derived = facts(session, grant, as_of)
     ids = dict(session.exec(select(m.Project.code, m.Project.id).where(m.Project.grant_id == grant.id)).all())
     paid = _sums(session, select(m.Payment.project_id, func.sum(m.Payment.amount_pence))
                  .join(m.Project, col(m.Project.id) == col(m.Payment.project_id))
                  .where(m.Project.grant_id == grant.id, m.Payment.paid_on <= as_of).group_by(col(m.Payment.project_id)))
     released = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0)).where(
         m.FundsRelease.grant_id == grant.id, m.FundsRelease.received_on <= as_of)).one()
-    return GrantPage(grant, status, {k: v for k, v in ids.items() if v is not None},
-                     {k: from_pence(v) for k, v in paid.items()}, output_rows(checks, grant),
-                     quarter_series(checks.ledger, grant.id), risk_register(session, reference),
-                     from_pence(int(released)))
-
-
-def output_checks_only(ledger: Ledger) -> Checks:
-    """The checks the pages draw (outputs and milestones) without the spend and funds checks they do not show:
-    the page reads the stored assessment for those, and stays fast."""
-    rules = {g.id: rules_from_json(g.rules_json) for g in ledger.grants if g.id is not None}
-    outputs = output_checks(ledger, rules)
-    by_grant: dict[int, list[m.Project]] = {}
-    for project in ledger.projects:
-        by_grant.setdefault(project.grant_id, []).append(project)
-    return Checks(ledger=ledger, rules=rules, spend={}, targets={pid: c for pid, (c, _) in outputs.items()},
-                  milestones={pid: ms for pid, (_, ms) in outputs.items()}, returns={}, grant_funds={},
-                  project_funds={}, by_grant=by_grant)
+    return GrantPage(grant, derived.status, {k: v for k, v in ids.items() if v is not None},
+                     {k: from_pence(v) for k, v in paid.items()}, derived.outputs, derived.quarters,
+                     risk_register(session, reference), from_pence(int(released)))
 
 
 def risk_band(grant: m.Grant, score: int) -> str:

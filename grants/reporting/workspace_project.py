@@ -17,13 +17,11 @@ from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.messaging.chase_plan import chase_key
 from grants.messaging.chasing import calendar_of, ladder_of
-from grants.monitoring.ledger import load_ledger
 from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
-from grants.programme.status import ProjectStatus, ReturnState, grant_status, received_on
+from grants.programme.status import ProjectStatus, ReturnState, received_on
 from grants.reporting.board import OutputRow
-from grants.reporting.board_rows import output_rows
-from grants.reporting.workspace_overview import output_checks_only
+from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
 @dataclass(frozen=True)
@@ -109,17 +107,17 @@ class ProjectPage:
     audit: list[audit.AuditRow]
 
 
-def project_page(session: Session, project_id: int, as_of: date) -> ProjectPage:
-    """The project page's data as of a date, or NotFoundError."""
+def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf = grant_facts) -> ProjectPage:
+    """The project page's data as of a date, or NotFoundError. `facts` works out (or recalls, see
+    workspace_facts.FactsCache) what comes from the grant's whole ledger; the rest reads only this project's rows."""
     project = session.get(m.Project, project_id)
     grant = session.get(m.Grant, project.grant_id) if project is not None else None
-    if project is None or grant is None or grant.id is None:
+    if project is None or grant is None or grant.id is None or not project.active:
         raise NotFoundError("no such project")
-    [status] = grant_status(session, as_of, grant.reference)
-    mine = next(p for p in status.projects if p.code == project.code) if project.active else None
+    derived = facts(session, grant, as_of)
+    mine = next((p for p in derived.status.projects if p.code == project.code), None)
     if mine is None:
         raise NotFoundError("no such project")
-    checks = output_checks_only(load_ledger(session, as_of, grant.id))
     notes = list(session.exec(select(m.Notification).where(m.Notification.project_id == project_id)
                               .order_by(col(m.Notification.sent_at), col(m.Notification.id))))
     periods = {p.id: p for p in session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id))}
@@ -128,7 +126,7 @@ def project_page(session: Session, project_id: int, as_of: date) -> ProjectPage:
     payments = [(p.paid_on, from_pence(p.amount_pence), p.reference) for p in session.exec(
         select(m.Payment).where(m.Payment.project_id == project_id).order_by(col(m.Payment.paid_on)))]
     return ProjectPage(
-        project, grant, mine, quarters, [o for o in output_rows(checks, grant) if o.project == project.name],
+        project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
                      f"{n.sent_at:%d %b %Y %H:%M}", n.error) for n in reversed(notes)],

@@ -46,3 +46,20 @@ def test_cli_actions_write_audit_entries_and_the_calendar_exports(settings: Sett
                e.decoded("dtstart").isoformat() == "2025-01-29" for e in events)
     table = tmp_path / "audit.xlsx"
     assert _grants("export", "table", "audit", "--out", str(table)).returncode == 0 and table.stat().st_size > 0
+
+
+def test_user_deactivate_reactivate_passwd_and_list_are_audited(settings: Settings) -> None:
+    made = _grants("user", "add", "sam@example.org", "--role", "officer", stdin="a long enough secret\n")
+    assert made.returncode == 0, made.stderr
+    assert _grants("user", "deactivate", "sam@example.org").stdout.strip() == "account deactivated: sam@example.org"
+    assert "sam@example.org  officer  deactivated" in _grants("user", "list").stdout
+    again = _grants("user", "deactivate", "sam@example.org")
+    assert (again.returncode, again.stderr.strip()) == (1, "error: sam@example.org is already deactivated")
+    assert _grants("user", "reactivate", "sam@example.org").returncode == 0
+    short = _grants("user", "passwd", "sam@example.org", stdin="short\n")
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    assert _grants("user", "passwd", "sam@example.org", stdin="another long secret\n").returncode == 0
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [e["action"] for e in log][:4] == ["account.password", "account.activate", "account.deactivate",
+                                              "account.add"]
+    assert all("another long secret" not in json.dumps(e) for e in log)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from email import message_from_bytes
 from email.policy import default
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,8 @@ def send(client: TestClient, token: str, path: Path | None, *, csrf: str | None 
 
 
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The page's words as a reader sees them (tags dropped, entities such as &#39; read as their characters)."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def received_files() -> list[m.ReceivedFile]:

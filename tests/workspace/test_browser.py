@@ -56,7 +56,7 @@ def test_extending_a_due_date_moves_the_ladder_and_the_status_and_is_audited(bro
     expect(q3.locator("table.ladder")).to_contain_text("escalation")
     q3.locator("summary").click()
     q3.locator("input[name=due]").fill("2025-02-07")
-    q3.locator("input[id^=due-reason]").fill("lead on leave")
+    q3.locator("form[action$='/due'] input[name=reason]").fill("lead on leave")
     q3.get_by_role("button", name="Change the due date").click()
     expect(page.locator(".banner-success")).to_contain_text("Due date changed")
     q3 = page.locator("#quarter-2024-25-Q3")

@@ -13,7 +13,7 @@ from flows.database import configured_engine
 from flows.web.app import create_app
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.accounts import MAX_FAILURES
+from grants.kernel.accounts import MAX_FAILURES, set_active, set_password
 from grants.kernel.db import session_scope
 from grants.kernel.settings import Settings, get_settings
 from grants.programme.links import configured_link_key, current_link, token_of
@@ -114,9 +114,70 @@ def test_a_refused_action_shows_the_problem_and_writes_nothing(client: TestClien
     project_id, _ = _ids()
     page = client.get(f"/officer/projects/{project_id}")
     answer = client.post(f"/officer/projects/{project_id}/payment", data={
-        "amount": "-5", "paid_on": "2025-01-20", "csrf": csrf_of(page.text)})
-    assert answer.status_code == 400 and "There is a problem" in answer.text
-    assert "amount must be positive" in answer.text
+        "amount": "-5", "paid_on": "2025-01-20", "reference": "INV 7", "csrf": csrf_of(page.text)})
+    assert answer.status_code == 422 and "There is a problem" in answer.text
+    assert '<a href="#payment-amount">amount must be positive' in answer.text
+    assert 'id="payment-amount-error"' in answer.text and 'value="INV 7"' in answer.text
+    assert _audit() == []
+
+
+def _release(client: TestClient, amount: str, day: str) -> tuple[int, str]:
+    page = client.get("/officer/grants/SVD-2024-25")
+    answer = client.post("/officer/grants/SVD-2024-25/release", data={
+        "amount": amount, "received_on": day, "note": "tranche <b>2</b>", "csrf": csrf_of(page.text)})
+    return answer.status_code, answer.text
+
+
+@pytest.mark.parametrize(("amount", "day", "field", "words"), [
+    ("-100", "2025-01-20", "amount", "amount must be positive"),
+    ("ten pounds", "2025-01-20", "amount", "amount"),
+    ("999999999", "2025-01-20", "amount", "more than the"),
+    ("100", "2025-02-20", "received_on", "cannot be in the future"),
+    ("100", "20/01/2025", "received_on", "as a real date"),
+    ("100", "", "received_on", "Enter the day received"),
+])
+def test_a_refused_funds_release_shows_the_form_again_with_the_input_and_the_message_by_the_field(
+        client: TestClient, amount: str, day: str, field: str, words: str) -> None:
+    sign_in(client, "officer")
+    status, html = _release(client, amount, day)
+    assert status == 422 and "There is a problem" in html
+    assert f'<a href="#release-{field}">' in html and f'id="release-{field}-error"' in html and words in html
+    assert f'id="release-amount" name="amount" type="text" value="{amount}"' in html
+    assert "tranche &lt;b&gt;2&lt;/b&gt;" in html  # kept, and escaped
+    assert _audit() == []
+
+
+def test_recording_a_funds_release_already_recorded_is_refused(client: TestClient) -> None:
+    sign_in(client, "officer")  # the example recorded £125,000 received on 1 Jul 2024
+    status, html = _release(client, "125000", "2024-07-01")
+    assert status == 422 and "already recorded" in html and '<a href="#release-amount">' in html
+    assert _audit() == []
+
+
+@pytest.mark.parametrize(("path", "form", "data", "field"), [
+    ("/officer/projects/{project}/due", "due-{period}", {"period_id": "{period}", "due": "2024-11-01"}, "due"),
+    ("/officer/projects/{project}/due", "due-{period}", {"period_id": "{period}", "due": "soon"}, "due"),
+    ("/officer/projects/{project}/hold", "hold-{period}", {"period_id": "{period}", "kind": "pause",
+                                                           "until": "2025-02-01", "reason": ""}, "reason"),
+    ("/officer/projects/{project}/hold", "hold-{period}", {"period_id": "{period}", "kind": "pause",
+                                                           "reason": "leave"}, "until"),
+    ("/officer/projects/{project}/resume", "resume-{period}", {"period_id": "{period}"}, ""),
+    ("/officer/risks/new", "new-risk", {"grant_id": "1", "title": "x", "likelihood": "9", "impact": "2"},
+     "likelihood"),
+    ("/officer/risks/new", "new-risk", {"grant_id": "1", "title": "", "likelihood": "2", "impact": "2"}, "title"),
+])
+def test_every_action_form_refuses_bad_input_by_its_field(client: TestClient, path: str, form: str,
+                                                          data: dict[str, str], field: str) -> None:
+    sign_in(client, "officer")
+    project_id, period_id = _ids()
+    ids = {"project": project_id, "period": period_id}
+    page = client.get(f"/officer/projects/{project_id}")
+    values = {k: v.format(**ids) for k, v in data.items()}
+    answer = client.post(path.format(**ids), data={**values, "csrf": csrf_of(page.text)})
+    form_id = form.format(**ids)
+    anchor = f"#{form_id}-{field}" if field else f"#{form_id}"
+    assert answer.status_code == 422 and f'<a href="{anchor}">' in answer.text
+    assert f'id="{anchor[1:]}' in answer.text
     assert _audit() == []
 
 
@@ -207,3 +268,20 @@ def test_resending_a_chase_message_sends_it_again_and_audits_it(client: TestClie
             m.Notification.idempotency_key == f"{sent.idempotency_key}:resend:1")).one()
     assert again.status == "sent" and [e.action for e in _audit()] == ["message.resend"]
     assert len(list(programme.folder("outbox").glob("*.eml"))) == 2
+
+
+def test_a_deactivated_accounts_session_stops_at_once_and_a_new_password_ends_old_sessions(
+        client: TestClient) -> None:
+    sign_in(client, "officer")
+    assert client.get("/officer").status_code == 200
+    with session_scope(configured_engine()) as session:
+        set_active(session, ACCOUNTS["officer"], False, datetime(2025, 1, 24, tzinfo=UTC), "admin@example.org")
+    assert client.get("/officer").status_code == 303
+    with session_scope(configured_engine()) as session:
+        set_active(session, ACCOUNTS["officer"], True, datetime(2025, 1, 24, tzinfo=UTC), "admin@example.org")
+    assert client.get("/officer").status_code == 200
+    with session_scope(configured_engine()) as session:
+        set_password(session, ACCOUNTS["officer"], "a brand new passphrase", datetime(2025, 1, 24, tzinfo=UTC),
+                     "admin@example.org")
+    assert client.get("/officer").status_code == 303
+    assert [e.action for e in _audit()] == ["account.password", "account.activate", "account.deactivate"]
