@@ -15,7 +15,7 @@ from icalendar import Calendar, Event
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
-from grants.messaging.chasing import calendar_of, ladder_of
+from grants.messaging.chase_plan import calendar_of, ladder_of
 from grants.programme.overrides import chase_holds, due_overrides
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)

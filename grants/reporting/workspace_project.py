@@ -15,8 +15,8 @@ from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
-from grants.messaging.chase_plan import chase_key
-from grants.messaging.chasing import calendar_of, ladder_of
+from grants.messaging.chase_plan import calendar_of, chase_key, ladder_of
+from grants.messaging.officer_mail import cause_key_of
 from grants.monitoring.ledger import load_ledger
 from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
@@ -140,7 +140,10 @@ def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dic
     files = _files(session, project.id or 0, as_of)
     extended, holds = due_overrides(session, grant.id), chase_holds(session, grant.id)
     by_label = {p.label: p for p in periods.values()}
-    logged = {n.idempotency_key: n.status for n in notes}
+    logged: dict[str, str] = {}
+    for n in notes:  # a step counts as sent once it reached anyone (the lead, or an officer in their notices)
+        cause = cause_key_of(n.idempotency_key)
+        logged[cause] = "sent" if "sent" in (n.status, logged.get(cause)) else n.status
     ladder, working = ladder_of(grant), calendar_of(grant)
     out = []
     for q in status.periods:
