@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from flows.clock import now_utc, today
 from flows.database import configured_engine
 from flows.web.security import RateLimiter, csp_nonce
+from grants.kernel.dates import date_time, long_date, short_date, tight_date
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
 
@@ -55,7 +56,7 @@ class WebContext:
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         env = self.templates.env
         env.filters["gbp"] = format_gbp
-        env.filters["day"] = lambda d: "" if d is None else f"{d:%a %d %b %Y}"
+        env.filters.update(day=long_date, short_day=short_date, tight_day=tight_date, when=date_time)
         env.undefined = StrictUndefined
 
     def limiter(self, name: str, limit: int, window_seconds: float) -> RateLimiter:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from grants.kernel.dates import long_date, plural
 from grants.messaging.alerts import alert_notices
 from grants.messaging.chase_plan import calendar_of, ladder_of
 from grants.messaging.chasing import OfficerStep, PackBuilder, PlannedChase, _history, _late_risk, plan_chase_run
-from grants.messaging.messages import govuk_date, plural
 from grants.messaging.notify import Outgoing, Sender, record_failed, send_once
 from grants.messaging.officer_mail import Notice, send_notices
 from grants.programme.ladder import ChaseStep, Role, StepKind
@@ -96,7 +96,8 @@ def _what_the_lead_got(entry: dict[str, object], as_of: date) -> str:
     words = str(entry["words"])
     if entry["status"] == "sent":
         day = entry["on"]
-        return f"{words.capitalize()}: sent {'today' if day == as_of else govuk_date(day)}"
+        when = long_date(day) if isinstance(day, date) else "earlier"
+        return f"{words.capitalize()}: sent {'today' if day == as_of else when}"
     if entry["status"] == "failed":
         cause = entry["error"] or "no cause recorded"
         return f"{words.capitalize()}: failed to send ({cause}); the next run tries again"
@@ -107,7 +108,7 @@ def chase_notice(session: Session, step: OfficerStep, as_of: date) -> Notice:
     """One officer's notice about a chase step, from the day's facts (what reached the lead, the open risk)."""
     ctx, project, period, due = step.context, step.project, step.period, step.due
     overdue = int(str(ctx["working_days_overdue"]))
-    line = (f"{project.name} ({project.lead_organisation}), {period.label} return: due {govuk_date(period.due)}, "
+    line = (f"{project.name} ({project.lead_organisation}), {period.label} return: due {long_date(period.due)}, "
             f"{plural(overdue, 'working days')} overdue")
     lead_steps = [s.name for s in _ladder_steps(step) if Role.lead in (*s.to, *s.cc) and s.day <= due.step.day]
     history = _history(session, due.project_id, due.period_id, lead_steps)
@@ -121,7 +122,7 @@ def chase_notice(session: Session, step: OfficerStep, as_of: date) -> Notice:
                        f"Nothing has reached the lead: check the address {project.lead_email} and the channel "
                        "settings in notify.yaml.")
         risk = _late_risk(session, step.grant, project, period)
-        details.append(f"A late-return risk is open on the register (since {govuk_date(risk.first_seen)}, "
+        details.append(f"A late-return risk is open on the register (since {long_date(risk.first_seen)}, "
                        f"{risk.rag.upper()})." if risk else "No late-return risk is open on the register for it yet.")
         if step.role == Role.manager and step.officer is not None:
             details.append(f"Escalated to {step.officer.name}; you get this as their manager.")

@@ -17,8 +17,9 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from grants.kernel import models as m
+from grants.kernel.dates import long_date
 from grants.messaging.chase_plan import calendar_of
-from grants.messaging.messages import govuk_date, render
+from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.officer_mail import cause_key_of
 from grants.messaging.quarantine_replies import quarantined_files
@@ -38,9 +39,9 @@ def _ladder(sent: dict[str, date]) -> str:
     """Where an overdue return is on the chase ladder, from the chase steps sent for it ({step: day sent})."""
     chasers = sorted((day, step) for step, day in sent.items() if step.startswith("overdue-"))
     parts = [f"chased {len(chasers)} time{'s' if len(chasers) != 1 else ''} since the due date, last "
-             f"{govuk_date(chasers[-1][0])}" if chasers else "not chased since the due date"]
+             f"{long_date(chasers[-1][0])}" if chasers else "not chased since the due date"]
     if "escalation" in sent:
-        parts.append(f"escalated {govuk_date(sent['escalation'])}")
+        parts.append(f"escalated {long_date(sent['escalation'])}")
     return "; ".join(parts)
 
 

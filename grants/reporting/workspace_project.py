@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
+from grants.kernel.dates import date_time
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.messaging.chase_plan import calendar_of, chase_key, ladder_of
@@ -131,7 +132,7 @@ def project_page(session: Session, project_id: int, as_of: date) -> ProjectPage:
         project, grant, mine, quarters, [o for o in output_rows(checks, grant) if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
-                     f"{n.sent_at:%d %b %Y %H:%M}", n.error) for n in reversed(notes)],
+                     f"{date_time(n.sent_at)}", n.error) for n in reversed(notes)],
         payments, audit.entries(session, project_id=project_id))
 
 

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grants.kernel.dates import short_date
 from grants.kernel.sheet_print import fit_row_heights, set_print
 from grants.kernel.text import cell_text
 from grants.reporting.board import BoardData
@@ -69,7 +70,7 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 def _footer(data: BoardData) -> str:
-    return f"{data.grant.name}: board report as of {data.as_of:%d %b %Y}"
+    return f"{data.grant.name}: board report as of {short_date(data.as_of)}"
 
 
 SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
@@ -79,7 +80,7 @@ SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
 def _summary(ws: Worksheet, data: BoardData) -> None:
     g = data.grant
     via = f" via {g.intermediary}" if g.intermediary else ""
-    released = ", ".join(f"£{r.amount:,.2f} on {r.received_on:%d %b %Y}" for r in g.releases) or "nothing yet"
+    released = ", ".join(f"£{r.amount:,.2f} on {short_date(r.received_on)}" for r in g.releases) or "nothing yet"
     rows: list[tuple[str, Any, str]] = [
         ("Grant", f"{g.reference} {g.name}", ""), ("Funder", f"{g.funder}{via}", ""),
         *([("Reporting period", data.period, "")] if data.period else []),
