@@ -128,7 +128,7 @@ def test_big_forecast_underspend_of_non_recurring_money_is_red_near_year_end(yea
 def test_overdue_return_is_red_after_five_working_days(year: CheckRun, programme: Engine) -> None:
     r = _rating(year, "Speech, language")
     assert r.overall_rag == "red"
-    assert r.reasons["returns"] == ("Returns: 2 on time, 0 late, 1 outstanding, 0 rejected (2024-25-Q3 due 15 Jan "
+    assert r.reasons["returns"] == ("Returns: 2 on time, 0 late, 1 outstanding, 0 rejected (2024-25-Q3 due 15 January "
                                     "2025, 7 working days overdue)")
     risk = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (risk.score, risk.rag, risk.evidence) == (
