@@ -141,10 +141,11 @@ def digest_context(session: Session, grant: m.Grant, as_of: date,
             "archive_problems": [p.line() for p in archive_problems]}
 
 
-
 def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.Notification]:
-    """Failed messages still worth an officer's attention: a failed chase step is dropped once a later step for
-    the same return was sent (the lead has been reached since)."""
+    """Failed messages still worth an officer's attention: a failed chase step (to the lead, or a notice to an
+    officer) is dropped once a later step for the same return was sent, or once the return was accepted."""
+    accepted = {f"chase:{pid}:{per}" for pid, per in session.exec(select(m.Return.project_id, m.Return.period_id).where(
+        col(m.Return.status).in_([m.ReturnStatus.accepted, m.ReturnStatus.superseded])))}
     later: dict[str, date] = {}
     for key, day in _sent_chase(session):
         prefix = key.rsplit(":", 1)[0]
@@ -154,7 +155,8 @@ def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.No
     for n in failed:
         key = cause_key_of(n.idempotency_key)
         prefix = key.rsplit(":", 1)[0]
-        if key.startswith("chase:") and n.as_of is not None and later.get(prefix, date.min) > n.as_of:
+        if key.startswith("chase:") and (prefix in accepted or (
+                n.as_of is not None and later.get(prefix, date.min) > n.as_of)):
             continue
         out.append(n)
     return out

@@ -93,7 +93,7 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
         pid = project(session, "purple-flag").id
         for day, rag in ((date(2025, 1, 10), "green"), (date(2025, 1, 24), "amber")):
             session.add(m.Assessment(grant_id=1, project_id=pid, as_of=day, spend_rag=rag, outputs_rag=rag,
-                                     overall_rag=rag))
+                                     overall_rag=rag, reasons_json='{"overall": "Spend 12.5% behind profile"}'))
         session.add(_risk(rag="red", project_id=project(session, "active-bystander").id))
         session.add(m.Risk(key="underspend", grant_id=1, kind="forecast-underspend", title="Year-end underspend",
                            likelihood=4, impact=4, score=16, rag="red", first_seen=SEEN, last_seen=SEEN))
@@ -124,7 +124,8 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
     assert ("M.A.N Culture, 2024-25-Q3: was due Wednesday 15 January 2025 (not received; chased 1 time since the "
             "due date, last Wednesday 22 January 2025)") in overdue.replace("\n   ", "")
     assert "Purple Flag night-time economy, 2024-25-Q3" not in overdue
-    assert "Purple Flag night-time economy: GREEN -> AMBER (assessed Friday 24 January 2025)" in text
+    assert ("Purple Flag night-time economy: GREEN -> AMBER (assessed Friday 24 January 2025): Spend 12.5% behind "
+            "profile") in text  # a RAG change gives its reason
     risks = text.split("Open risks by score (2)")[1]
     assert risks.index("16 RED: Year-end underspend") < risks.index("9 RED: Q3 return late")
     assert "overdue-1 to impact.project@example.org: 3 attempts" in text

@@ -16,6 +16,7 @@ from grants.kernel import models as m
 from grants.messaging.alerts import send_risk_alerts
 from grants.messaging.channels import NotifyConfig, OutboxChannel, build_sender
 from grants.messaging.chase_run import run_chase
+from grants.messaging.digest import digest_context
 from grants.messaging.notify import ChannelError, Outgoing, Sender
 from grants.messaging.officer_mail import cause_key_of, named_in, notice_key, sent_to
 from grants.monitoring.assessment import run_checks
@@ -140,6 +141,8 @@ def test_a_failed_officer_message_is_retried_only_where_it_failed_worded_for_the
     sent = [r for r in officer_rows if r.status == "sent"]
     assert len(sent) == 7 and all(len(json.loads(r.delivered_json)) == 2 for r in sent)
     assert _chase(engine, monday, sender, tmp_path / "packs") == [] and len(webhook.delivered) == 1
+    with Session(engine) as session:  # Impact Project's failed notice is moot once its return came: not in the digest
+        assert digest_context(session, session.exec(select(m.Grant)).one(), monday)["failed"] == []
 
 
 def test_notice_keys_and_who_a_sent_row_counts_for() -> None:
