@@ -79,7 +79,7 @@ def release_and_pay(engine: Engine) -> None:
 
 
 def live_until_q3(engine: Engine) -> None:
-    """The year up to late January 2025: a check on 15 Jun 2024 (funds late), the money released and paid in July,
+    """The year up to late January 2025: a check on 15 June 2024 (funds late), the money released and paid in July,
     then every return of Q1 to Q3 (speech and language's Q3 return not in)."""
     with session_scope(engine) as session:
         run_checks(session, date(2024, 6, 15))

@@ -6,6 +6,7 @@ in pyproject.toml, checked by `lint-imports` in `make lint`."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,17 @@ def test_core_never_reads_the_clock(path: Path) -> None:
 @pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
 def test_every_core_module_opens_with_a_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text())), f"{path.relative_to(ROOT)} has no module docstring"
+
+
+OLD_DATE_STYLES = re.compile(r"%d %b|%a %d|%b %Y|%d %B|%A %d|strftime|DD MMM")
+PEOPLE_FACING = [p for p in sorted([*(ROOT / "grants").rglob("*.py"), *(ROOT / "flows").rglob("*.py"),
+                                    *(ROOT / "templates").rglob("*.j2")])
+                 if p.relative_to(ROOT).as_posix() not in {"grants/returns/values.py", "grants/kernel/dates.py"}]
+
+
+@pytest.mark.parametrize("path", PEOPLE_FACING, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_dates_for_people_come_from_the_kernels_govuk_helpers(path: Path) -> None:
+    """grants/kernel/dates.py writes every date a person reads ('Monday 14 October 2024', '14 October 2024'); the
+    input formats a lead may type (grants/returns/values.py) are the one other place a date format appears."""
+    found = OLD_DATE_STYLES.findall(path.read_text())
+    assert not found, f"{path.relative_to(ROOT)} formats dates itself: {found}"

@@ -28,7 +28,7 @@ from flows.engine.jobs import default_pack_builder
 from flows.engine.jobs import sender_and_return_address as lead_sender
 from grants.kernel.settings import get_settings
 from grants.messaging.alerts import send_risk_alerts
-from grants.messaging.chasing import run_chase
+from grants.messaging.chase_run import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Outgoing, Sender, failures
 
@@ -106,7 +106,7 @@ def chase(as_of: AsOf = None, dry_run: DryRun = False, show_all: ShowAll = False
     with _run(as_of) as run:
         outcomes = run_chase(run.session, run.as_of, run.now, run.sender, default_pack_builder,
                              get_settings().data_dir / "packs", return_to=run.return_to, dry_run=dry_run)
-        rows = [(o.planned.message, o.planned.project_code, o.planned.period_label, o.status) for o in outcomes]
+        rows = [(o.message, o.project_code, o.period_label, o.status) for o in outcomes]
         _table(rows, show_all)
         _fail_if_any(run.session, rows)
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from flows.cli import render
 from flows.database import open_session
 from flows.demo.year import END, DemoResult, run_demo, spent_by_project, summary
+from grants.kernel.dates import short_date
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import get_settings
 from grants.monitoring.risks import risk_register
@@ -63,7 +64,7 @@ def demo(folder: Folder = None, prefect: Prefect = False, every_day: EveryDay = 
     console.print()
     console.print(sent_and_recorded(result))
     console.print()
-    console.print(f"Risk register on {END:%d %b %Y} (open risks, highest score first):")
+    console.print(f"Risk register on {short_date(END)} (open risks, highest score first):")
     render.risk_register(console, register)
     settings = get_settings()
     outbox = settings.folder("outbox")

@@ -9,6 +9,7 @@ import typer
 from flows.cli.support import cli_actor
 from flows.clock import now_utc
 from flows.database import open_session
+from grants.kernel.dates import long_date
 from grants.kernel.settings import get_settings
 from grants.programme.link_actions import revoke_lead_link
 from grants.programme.links import configured_link_key, current_link, find_project, link_address
@@ -42,4 +43,4 @@ def link(
     typer.echo(address)
     note = " (already expired; `grants web --as-of DATE` serves the portal as on an earlier day)" \
         if expires < now.date() else ""
-    typer.echo(f"Works until {expires:%a %d %b %Y}{note}. Send it only to the lead: anyone with it can send returns.")
+    typer.echo(f"Works until {long_date(expires)}{note}. Send it only to the lead: anyone with it can send returns.")

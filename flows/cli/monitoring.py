@@ -17,6 +17,7 @@ from flows.cli import workspace as cli_workspace
 from flows.cli.support import AsOf, cli_actor, parse_as_of, which_grant
 from flows.clock import now_utc
 from flows.database import open_session
+from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp
 from grants.monitoring.assessment import run_checks
@@ -94,7 +95,7 @@ def release_record(
     with open_session() as session:
         grant = which_grant(session, grant)
         row = record_release(session, grant, amount, day, now_utc(), note, actor=cli_actor())
-    typer.echo(f"recorded: {grant} received {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
+    typer.echo(f"recorded: {grant} received {format_gbp(row.amount_pence, pence=True)} on {short_date(day)}")
 
 
 @payment_app.command("record")
@@ -110,7 +111,7 @@ def payment_record(
     with open_session() as session:
         row = record_payment(session, project, amount, day, now_utc(), actor=cli_actor(), grant_reference=grant,
                              reference=reference)
-    typer.echo(f"recorded: paid {project} {format_gbp(row.amount_pence, pence=True)} on {day:%d %b %Y}")
+    typer.echo(f"recorded: paid {project} {format_gbp(row.amount_pence, pence=True)} on {short_date(day)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from grants.kernel.dates import long_date, short_date, tight_date
 from grants.kernel.money import format_gbp
 from grants.monitoring.assessment import CheckRun
 from grants.monitoring.risks import RegisterRow
@@ -32,8 +33,8 @@ def grant_status(console: Console, g: GrantStatus) -> None:
     via = f" via {g.intermediary}" if g.intermediary else ""
     console.print(f"[bold]{g.reference}[/bold] {g.name}: {format_gbp(g.amount)} from {g.funder}{via}")
     console.print(
-        f"Allocated {format_gbp(g.allocated)} to {len(g.projects)} projects; spend by {g.spend_by:%d %b %Y}; "
-        f"as of {g.as_of:%d %b %Y}"
+        f"Allocated {format_gbp(g.allocated)} to {len(g.projects)} projects; spend by {short_date(g.spend_by)}; "
+        f"as of {short_date(g.as_of)}"
     )
     wide = console.width >= WIDE
     table = Table(show_lines=False)
@@ -44,8 +45,8 @@ def grant_status(console: Console, g: GrantStatus) -> None:
     table.add_column("Allocation", justify="right", no_wrap=True, min_width=money)  # money is never cut
     periods = g.projects[0].periods if g.projects else []
     for period in periods:
-        heading = (f"{period.label}\ndue {period.due:%a %d %b %Y}" if wide
-                   else f"{period.label[-2:]}\n{period.due:%d %b}")
+        heading = (f"{period.label}\ndue {long_date(period.due)}" if wide
+                   else f"{period.label[-2:]}\n{tight_date(period.due)}")
         table.add_column(heading, min_width=8)
     rated = any(p.rag for p in g.projects)
     if rated:
@@ -85,7 +86,7 @@ def _rag_cells(rag: RagSummary | None, wide: bool = True) -> list[str]:
 
 def check_run(console: Console, run: CheckRun) -> None:
     """Each rating with its reasons, then what changed in the risk register."""
-    console.print(f"Checks as of {run.as_of:%d %b %Y}: {len(run.ratings)} assessments "
+    console.print(f"Checks as of {short_date(run.as_of)}: {len(run.ratings)} assessments "
                   f"({run.assessments_written} written), {len(run.risk_changes)} risk changes")
     for r in run.ratings:
         label = r.name if r.project_id is not None else f"GRANT {r.name}"
@@ -122,5 +123,5 @@ def risk_register(console: Console, rows: list[RegisterRow]) -> None:
         table.add_row(str(r.id), f"{r.title}\n[dim]{r.kind} · {scope}[/dim]",
                       f"{r.likelihood} x {r.impact} = {r.score}", _rag(r.rag), r.status,
                       f"{r.owner or '-'}\n{r.mitigation or '-'}", r.evidence,
-                      f"{r.first_seen:%d %b %Y} to {r.last_seen:%d %b %Y}")
+                      f"{short_date(r.first_seen)} to {short_date(r.last_seen)}")
     console.print(table)

@@ -20,6 +20,7 @@ from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel import audit
 from grants.kernel.accounts import accounts, add_account, set_active, set_password
+from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
 from grants.monitoring.funds import find_grant, find_project
 from grants.monitoring.manual_risks import add_manual_risk, close_risk
@@ -112,7 +113,7 @@ def due_extend(project: Project, quarter: Quarter, to: Annotated[str, typer.Opti
         row = find_project(session, project, grant)
         period = find_period(session, row, quarter)
         extend_due(session, row.id or 0, period.id or 0, day, reason, actor=cli_actor(), now=now_utc())
-    typer.echo(f"{project} {period.label}: due {day:%d %b %Y}")
+    typer.echo(f"{project} {period.label}: due {short_date(day)}")
 
 
 def _hold(kind: str, project: str, quarter: str, reason: str, grant: str | None, until: date | None) -> None:

@@ -34,6 +34,7 @@ from flows.database import open_session
 from flows.demo.script import GRANT, PAYMENTS_ON, RELEASE, Submission, submissions
 from flows.engine import jobs
 from grants.kernel import models as m
+from grants.kernel.dates import long_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import from_pence
 from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, get_settings
@@ -145,7 +146,7 @@ class Year:
         self.prefect, self.echo, self.result = prefect, echo, result
 
     def say(self, day: date, who: str, what: str) -> None:
-        line = f"{day:%a %d %b %Y}  {who:<8} {what}"
+        line = f"{long_date(day)}  {who:<8} {what}"
         self.result.timeline.append(line)
         self.echo(line)
 

@@ -9,6 +9,7 @@ from prefect import flow
 
 from flows.engine import jobs
 from flows.engine.common import publish_table, rag_label, resolve_as_of
+from grants.kernel.dates import short_date
 
 
 @flow(name="board-report", log_prints=True)
@@ -20,7 +21,7 @@ def board_report(as_of: date | None = None) -> list[dict[str, str]]:
     red = sum(1 for row in rows if row["overall"] == "red")
     view = [{"project": r["project"], "RAG": rag_label(r["overall"]), "reason": r["reason"], "spend": r["spend"],
              "outputs": r["outputs"], "grant": r["grant"]} for r in rows]
-    publish_table("board-report", view, f"Board report as of {day:%d %b %Y}",
+    publish_table("board-report", view, f"Board report as of {short_date(day)}",
                   f"{len(rows)} projects, {red} red overall. Written to:\n{files}")
     print(f"board report as of {day}: {len(rows)} projects; " + ", ".join(str(p) for p in paths))
     return rows

@@ -12,6 +12,7 @@ from prefect import flow
 
 from flows.engine import jobs
 from flows.engine.common import check_view, moment, publish_table, resolve_as_of
+from grants.kernel.dates import short_date
 
 
 @flow(name="ingest-returns", retries=1, retry_delay_seconds=30)
@@ -31,7 +32,7 @@ def chase_returns(as_of: date | None = None) -> int:
     day = resolve_as_of(as_of)
     rows = jobs.chase_job(day, moment(as_of))
     sent = sum(1 for row in rows if row["status"] == "sent")
-    publish_table("chase-returns", rows, f"Return packs and chasers due on {day:%d %b %Y}",
+    publish_table("chase-returns", rows, f"Return packs and chasers due on {short_date(day)}",
                   f"{sent} of {len(rows)} messages sent (a rerun sends nothing twice).")
     return sent
 
@@ -42,7 +43,7 @@ def check_and_assess(as_of: date | None = None) -> int:
     day = resolve_as_of(as_of)
     rows = jobs.check_job(day, moment(as_of))
     view, summary = check_view(rows)
-    publish_table("check-and-assess", view, f"Ratings, risks and alerts as of {day:%d %b %Y}", summary)
+    publish_table("check-and-assess", view, f"Ratings, risks and alerts as of {short_date(day)}", summary)
     return len(rows)
 
 
@@ -51,6 +52,6 @@ def officer_digest(as_of: date | None = None) -> int:
     """The weekly digest for officers; returns how many were sent (0 on a rerun in the same week)."""
     day = resolve_as_of(as_of)
     rows = jobs.digest_job(day, moment(as_of))
-    publish_table("officer-digest", rows, f"Officers' digest for the week of {day:%d %b %Y}",
+    publish_table("officer-digest", rows, f"Officers' digest for the week of {short_date(day)}",
                   f"{sum(1 for row in rows if row['status'] == 'sent')} digests sent (once a week).")
     return sum(1 for row in rows if row["status"] == "sent")

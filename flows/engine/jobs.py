@@ -22,7 +22,7 @@ from grants.mailbox.fetch import MailReport, MailRun, fetch_mail
 from grants.mailbox.imap import connect
 from grants.messaging.alerts import send_risk_alerts
 from grants.messaging.channels import build_sender, load_notify_config
-from grants.messaging.chasing import run_chase
+from grants.messaging.chase_run import run_chase
 from grants.messaging.digest import send_digests
 from grants.messaging.notify import Sender
 from grants.messaging.quarantine_replies import send_quarantine_replies
@@ -155,8 +155,8 @@ def chase_job(as_of: date, now: datetime) -> Rows:
     with session_scope(configured_engine()) as session:
         outcomes = run_chase(session, as_of, now, sender, default_pack_builder, get_settings().data_dir / "packs",
                              return_to=return_to)
-    return [{"kind": o.planned.message.kind, "project": o.planned.project_code, "period": o.planned.period_label,
-             "step": o.planned.message.step, "status": o.status} for o in outcomes]
+    return [{"kind": o.message.kind, "project": o.project_code, "period": o.period_label,
+             "step": o.step, "status": o.status} for o in outcomes]
 
 
 def check_job(as_of: date, now: datetime) -> Rows:

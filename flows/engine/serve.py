@@ -14,6 +14,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.clock import now_utc
 from flows.engine.registry import deployments, next_runs
 from flows.engine.server import local_prefect_server
+from grants.kernel.dates import clock_time, long_date
 
 
 def _announce(api_url: str) -> None:
@@ -21,7 +22,7 @@ def _announce(api_url: str) -> None:
     typer.echo(f"Prefect UI: {ui}")
     typer.echo("Scheduled jobs (Europe/London):")
     for job, when in next_runs(now_utc()):
-        typer.echo(f"  {job.name:<16} {job.cron:<20} next {when:%a %d %b %Y %H:%M}  {job.description}")
+        typer.echo(f"  {job.name:<16} {job.cron:<20} next {long_date(when)} {clock_time(when)}  {job.description}")
     typer.echo("Press Ctrl-C to stop.")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from flows.clock import now_utc, today
 from flows.database import configured_engine
 from flows.web.security import RateLimiter, csp_nonce
+from grants.kernel.dates import date_time, long_date, short_date, tight_date
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
 from grants.reporting.workspace_facts import FactsCache
@@ -58,7 +59,7 @@ class WebContext:
         env = self.templates.env
         env.autoescape = True  # every page is HTML (the names end in .html.j2, which select_autoescape misses)
         env.filters["gbp"] = format_gbp
-        env.filters["day"] = lambda d: "" if d is None else f"{d:%a %d %b %Y}"
+        env.filters.update(day=long_date, short_day=short_date, tight_day=tight_date, when=date_time)
         env.undefined = StrictUndefined
 
     def limiter(self, name: str, limit: int, window_seconds: float) -> RateLimiter:

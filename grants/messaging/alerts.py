@@ -1,9 +1,9 @@
-"""Immediate alerts to officers when a risk opens or turns red: once per change, never repeated daily, and one
-message per recipients per run (the changes grouped by cause) rather than one per risk.
+"""Immediate alerts to officers when a risk opens or turns red: once per change and person, never repeated daily,
+and each person's alerts of a run in one message grouped by cause (grants/messaging/officer_mail.py).
 
-A risk's episode is its key and first-seen date. The first alert of an episode goes when the risk is open (key
-`risk:<key>:<first seen>:<rag>`); one more goes if it later turns red. A risk closed and reopened later is a new
-episode (new first-seen date) and alerts again.
+A risk's episode is its key and first-seen date. The first alert of an episode goes to the responsible officers when
+the risk is open (cause key `risk:<key>:<first seen>:<rag>`); one more goes if it later turns red, when their managers
+hear of it too. A risk closed and reopened later is a new episode (new first-seen date) and alerts again.
 
 Nothing goes to officers on a weekend or bank holiday (or a closure day of the grant): the alerts are held, and the
 next working day's run sends whatever is still worth saying, worded for that day.
@@ -11,17 +11,15 @@ next working day's run sends whatever is still worth saying, worded for that day
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from grants.kernel import models as m
-from grants.messaging.chasing import calendar_of
-from grants.messaging.messages import render
-from grants.messaging.notify import Address, Outgoing, Sender, already_sent, send_once
+from grants.messaging.chase_plan import calendar_of
+from grants.messaging.notify import Address, Outgoing, Sender
+from grants.messaging.officer_mail import Notice, send_notices, sent_to
 
 
 def alert_key(risk: m.Risk) -> str:
@@ -43,15 +41,30 @@ def alert_change(risk: m.Risk, sent: set[str]) -> str | None:
 
 @dataclass(frozen=True)
 class PlannedAlert:
-    """An alert to send about one risk."""
+    """An alert about one risk, with the message it went in (one per person per run, grouped by cause)."""
 
     risk: m.Risk
     change: str
     message: Outgoing
 
 
-def _officers_for(session: Session, risk: m.Risk) -> tuple[list[m.Officer], list[m.Officer]]:
-    officers = {o.key: o for o in session.exec(select(m.Officer).where(m.Officer.grant_id == risk.grant_id))}
+CAUSES = {"late-funds-release": "Funds released late", "late-return": "Returns overdue",
+          "rejected-return": "Returns rejected", "forecast-underspend": "Forecast underspend",
+          "overspend": "Overspend", "behind-trajectory": "Outputs behind trajectory",
+          "milestone-overdue": "Milestones overdue", "no-sustainability-plan": "No sustainability plan",
+          "funding-ends-soon": "Funding ends soon"}
+
+
+def _sent_alerts(session: Session) -> dict[str, set[str]]:
+    """{email: alert keys sent to that person}, counting alerts sent before bundling to everyone they named."""
+    rows = session.exec(select(m.Notification.idempotency_key, m.Notification.recipients).where(
+        m.Notification.status == "sent", or_(col(m.Notification.idempotency_key).startswith("risk:"),
+                                             col(m.Notification.idempotency_key).contains(":risk:"))))
+    return sent_to((key, recipients) for key, recipients in rows)
+
+
+def _people(session: Session, risk: m.Risk, officers: dict[str, m.Officer]) -> tuple[list[m.Officer], list[m.Officer]]:
+    """The officers responsible (the project's, or every active project's for a grant risk) and their managers."""
     if risk.project_id is not None:
         project = session.get(m.Project, risk.project_id)
         keys = {project.officer_key} if project else set()
@@ -63,90 +76,61 @@ def _officers_for(session: Session, risk: m.Risk) -> tuple[list[m.Officer], list
     return to, [officers[k] for k in sorted(managers) if k in officers]
 
 
-def plan_risk_alerts(session: Session, as_of: date, now: datetime, sent: Iterable[str] | None = None) -> list[
-        PlannedAlert]:
-    """Alerts due for open risks, highest score first. Red alerts copy the officers' managers."""
-    sent_keys = set(sent) if sent is not None else already_sent(session)
-    risks = session.exec(select(m.Risk).where(m.Risk.status == "open").order_by(col(m.Risk.score).desc(),
-                                                                                col(m.Risk.key)))
-    out = []
-    calendars: dict[int, bool] = {}
-    for risk in risks:
-        change = alert_change(risk, sent_keys)
-        if change is None:
+def _line(risk: m.Risk, change: str) -> tuple[str, tuple[str, ...]]:
+    line = f"{risk.title}: {change}, {risk.rag.upper()} (score {risk.score})"
+    return line, ((risk.evidence,) if risk.evidence else ())
+
+
+def alert_notices(session: Session, as_of: date) -> list[tuple[m.Risk, str, Notice]]:
+    """(risk, change, notice) for every person due an alert on `as_of`, highest score first: the officers
+    responsible when a risk opens or turns red, their managers too when it is red. Held on days that are not working
+    days for the grant (a weekend, bank holiday or closure day): the next working day's run sends them."""
+    sent = _sent_alerts(session)
+    announced = set().union(*sent.values()) if sent else set()
+    out: list[tuple[m.Risk, str, Notice]] = []
+    working: dict[int, bool] = {}
+    officers: dict[int, dict[str, m.Officer]] = {}
+    for risk in session.exec(select(m.Risk).where(m.Risk.status == "open").order_by(
+            col(m.Risk.score).desc(), col(m.Risk.key))):
+        if risk.grant_id not in working:
+            grant = session.get(m.Grant, risk.grant_id)
+            working[risk.grant_id] = grant is not None and calendar_of(grant).is_working_day(as_of)
+            officers[risk.grant_id] = {o.key: o for o in session.exec(
+                select(m.Officer).where(m.Officer.grant_id == risk.grant_id))}
+        if not working[risk.grant_id]:
             continue
-        if risk.grant_id not in calendars:
-            grant_row = session.get(m.Grant, risk.grant_id)
-            calendars[risk.grant_id] = grant_row is not None and calendar_of(grant_row).is_working_day(as_of)
-        if not calendars[risk.grant_id]:  # held until the next working day
-            continue
-        to, managers = _officers_for(session, risk)
-        project = session.get(m.Project, risk.project_id) if risk.project_id else None
-        grant = session.get(m.Grant, risk.grant_id)
-        context = {"risk": risk, "change": change, "project_name": project.name if project else "",
-                   "grant_name": grant.name if grant else "", "as_of": as_of}
-        rendered = render("risk_alert", context)
-        cc = managers if risk.rag == m.RAG.red else []
-        message = Outgoing(
-            key=alert_key(risk), kind="risk-alert", subject=rendered.subject, text=rendered.text, html=rendered.html,
-            to=tuple(Address(o.name, o.email) for o in to), cc=tuple(Address(o.name, o.email) for o in cc),
-            tags=frozenset({"officers"} | ({"managers"} if cc else set())), grant_id=risk.grant_id,
-            project_id=risk.project_id, step=change, created=now,
-        )
-        if message.to:
-            out.append(PlannedAlert(risk, change, message))
+        out += _risk_notices(session, risk, officers[risk.grant_id], sent, announced)
     return out
 
 
-CAUSES = {"late-funds-release": "Funds released late", "late-return": "Returns overdue",
-          "rejected-return": "Returns rejected", "forecast-underspend": "Forecast underspend",
-          "overspend": "Overspend", "behind-trajectory": "Outputs behind trajectory",
-          "milestone-overdue": "Milestones overdue", "no-sustainability-plan": "No sustainability plan",
-          "funding-ends-soon": "Funding ends soon"}
-
-
-def bundle(alerts: list[PlannedAlert], grant_name: str, as_of: date, now: datetime) -> Outgoing:
-    """One message for several alerts to the same people in one run, grouped by cause (risk kind)."""
-    first = alerts[0].message
-    groups: dict[str, list[PlannedAlert]] = {}
-    for alert in alerts:
-        groups.setdefault(CAUSES.get(alert.risk.kind, alert.risk.kind), []).append(alert)
-    grant = alerts[0].risk.grant_id
-    context = {"alerts": alerts, "groups": list(groups.items()), "as_of": as_of, "grant_name": grant_name}
-    rendered = render("risk_alerts", context)
-    digest = hashlib.sha256("\n".join(sorted(a.message.key for a in alerts)).encode()).hexdigest()[:12]
-    return replace(first, key=f"alerts:{grant}:{as_of.isoformat()}:{digest}", kind="risk-alerts",
-                   subject=rendered.subject, text=rendered.text, html=rendered.html, project_id=None,
-                   step=f"{len(alerts)} alerts", created=now,
-                   tags=frozenset().union(*(a.message.tags for a in alerts)))
-
-
-def _mark_sent(session: Session, alerts: list[PlannedAlert], bundle_key: str, as_of: date, now: datetime) -> None:
-    """Log each alert in a sent bundle as sent under its own key, so it is never announced again."""
-    for alert in alerts:
-        session.add(m.Notification(idempotency_key=alert.message.key, kind="risk-alert", grant_id=alert.risk.grant_id,
-                                   project_id=alert.risk.project_id, step=f"in {bundle_key}",
-                                   recipients=alert.message.recipients, subject=alert.message.subject[:250],
-                                   status="sent", attempts=0, as_of=as_of, sent_at=now))
-    session.commit()
+def _risk_notices(session: Session, risk: m.Risk, officers: dict[str, m.Officer], sent: dict[str, set[str]],
+                  announced: set[str]) -> list[tuple[m.Risk, str, Notice]]:
+    to, managers = _people(session, risk, officers)
+    people = [(o, "officers") for o in to] + [(o, "managers") for o in managers if risk.rag == m.RAG.red]
+    episode = f"risk:{risk.key}:{risk.first_seen.isoformat()}:"
+    out = []
+    for officer, tag in people:
+        mine = sent.get(officer.email.lower(), set())
+        change = alert_change(risk, mine) if tag == "officers" else (
+            None if alert_key(risk) in mine else
+            "turned red" if any(k.startswith(episode) for k in announced) else "opened")
+        if change is None:
+            continue
+        line, details = _line(risk, change)
+        out.append((risk, change, Notice(
+            alert_key(risk), CAUSES.get(risk.kind, risk.kind), Address(officer.name, officer.email), tag, line,
+            details, risk.grant_id, risk.project_id, None, change,
+            subject_hint=f"Risk {change} ({risk.rag.upper()}, score {risk.score}): {risk.title}")))
+    return out
 
 
 def send_risk_alerts(
     session: Session, as_of: date, now: datetime, sender: Sender, *, dry_run: bool = False
 ) -> list[tuple[PlannedAlert, str]]:
-    """Send the due risk alerts once; call after every check/risk run. Alerts for the same people in one run go as
-    one message grouped by cause. Returns (alert, status) pairs, each alert with the message it went in."""
-    planned = plan_risk_alerts(session, as_of, now)
-    session.commit()
-    groups: dict[tuple[object, ...], list[PlannedAlert]] = {}
-    for alert in planned:
-        groups.setdefault((alert.risk.grant_id, alert.message.to, alert.message.cc), []).append(alert)
-    out: list[tuple[PlannedAlert, str]] = []
-    for alerts in groups.values():
-        grant = session.get(m.Grant, alerts[0].risk.grant_id)
-        message = alerts[0].message if len(alerts) == 1 else bundle(alerts, grant.name if grant else "", as_of, now)
-        status = "planned" if dry_run else send_once(session, message, sender, as_of, now)
-        if status == "sent" and len(alerts) > 1:
-            _mark_sent(session, alerts, message.key, as_of, now)
-        out += [(PlannedAlert(a.risk, a.change, message), status) for a in alerts]
-    return out
+    """Send the due risk alerts; call after every check/risk run. Each person gets one message for the run with
+    their alerts grouped by cause. Returns (alert, status) pairs, one per person and risk."""
+    planned = alert_notices(session, as_of)
+    outcomes = send_notices(session, [n for _, _, n in planned], sender, as_of, now, dry_run=dry_run)
+    by_key = {o.notice.key: o for o in outcomes}
+    return [(PlannedAlert(risk, change, by_key[n.key].message), by_key[n.key].status) for risk, change, n in planned
+            if n.key in by_key]

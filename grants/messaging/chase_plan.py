@@ -12,13 +12,37 @@ Rules (each has a test in tests/test_chase_plan.py):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
+from grants.kernel import models as m
 from grants.programme.ladder import ChaseLadder, ChaseStep, Role, StepKind
 from grants.programme.periods import WorkingCalendar
+
+
+def ladder_of(grant: m.Grant) -> ChaseLadder:
+    """The grant's chase ladder from its stored rule blocks (defaults when the grant file has no `chase` block)."""
+    return _ladder(grant.rules_json or "{}")
+
+
+@lru_cache(maxsize=256)
+def _ladder(rules_json: str) -> ChaseLadder:
+    return ChaseLadder.model_validate(json.loads(rules_json).get("chase") or {})
+
+
+def calendar_of(grant: m.Grant) -> WorkingCalendar:
+    """England & Wales working days plus the grant's closure days (one shared calendar per set of closures)."""
+    return _calendar(grant.closure_days)
+
+
+@lru_cache(maxsize=256)
+def _calendar(closure_days: str) -> WorkingCalendar:
+    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
+
 
 ACCEPTED = ("accepted", "superseded")
 REJECTED = "rejected"

@@ -1,32 +1,37 @@
-"""Chasing returns: load what the planner needs from the database, address and render each due step, and send it.
+"""Chasing returns: load what the planner needs from the database, and address and render each due step.
 
-`plan_chasers` is read-only (what `grants chase --dry-run` prints); `run_chase` sends each message once through
-`notify.send_once`, building the pre-filled workbook only for messages that carry it.
+`plan_chase_run` is read-only: the steps due to leads (each its own message, to the lead alone) and, planned per
+person on what reached them, the steps the officers and their managers should hear about (copies of overdue chasers,
+escalations). grants/messaging/chase_run.py sends them.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
-from grants.messaging.chase_plan import DueStep, PeriodReturns, chase_key, plan_chase
+from grants.messaging.chase_plan import (
+    DueStep,
+    PeriodReturns,
+    calendar_of,
+    chase_key,
+    due_step,
+    ladder_of,
+    plan_chase,
+)
 from grants.messaging.messages import render
-from grants.messaging.notify import Address, Outgoing, Sender, record_failed, send_once
+from grants.messaging.notify import Address, Outgoing
+from grants.messaging.officer_mail import sent_to
 from grants.messaging.portal import portal_link
 from grants.programme.ladder import ChaseLadder, Role, StepKind
 from grants.programme.overrides import chase_holds, due_overrides
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
-
-log = logging.getLogger(__name__)
 
 PackBuilder = Callable[[Session, int, int, Path], Path]
 """Builds the pre-filled return workbook: (session, project_id, period_id, out_dir) -> path of the .xlsx."""
@@ -49,26 +54,6 @@ class PlannedChase:
         """The same message re-rendered without the workbook (when it carried one only to catch up)."""
         rendered = render(self.due.step.kind.value, self.context | {"with_pack": False})
         return replace(self.message, subject=rendered.subject, text=rendered.text, html=rendered.html)
-
-
-def ladder_of(grant: m.Grant) -> ChaseLadder:
-    """The grant's chase ladder from its stored rule blocks (defaults when the grant file has no `chase` block)."""
-    return _ladder(grant.rules_json or "{}")
-
-
-@lru_cache(maxsize=256)
-def _ladder(rules_json: str) -> ChaseLadder:
-    return ChaseLadder.model_validate(json.loads(rules_json).get("chase") or {})
-
-
-def calendar_of(grant: m.Grant) -> WorkingCalendar:
-    """England & Wales working days plus the grant's closure days (one shared calendar per set of closures)."""
-    return _calendar(grant.closure_days)
-
-
-@lru_cache(maxsize=256)
-def _calendar(closure_days: str) -> WorkingCalendar:
-    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
 
 
 @dataclass
@@ -95,30 +80,63 @@ def _load(session: Session, grants: list[m.Grant]) -> _Programme:
     return loaded
 
 
-def _sent_in_play(session: Session, grants: list[m.Grant], loaded: _Programme, as_of: date) -> set[str]:
+@dataclass(frozen=True)
+class Sent:
+    """What was sent for the periods in play: the keys, and for each person the chase keys that reached them."""
+
+    keys: set[str]
+    people: dict[str, set[str]]
+
+
+def _sent_in_play(session: Session, grants: list[m.Grant], loaded: _Programme, as_of: date) -> Sent:
     """The chase keys already sent for the periods whose ladder may still run on `as_of` (not the whole history):
     ended, and not past the ladder's last day by more than IN_PLAY_MARGIN (room for a project's extended due date)."""
     in_play = [
         period.id for grant in grants for period in loaded.periods.get(grant.id or 0, [])
         if period.end < as_of <= ladder_of(grant).last_day(period.due, calendar_of(grant)) + IN_PLAY_MARGIN
     ]
-    sent: set[str] = set()
+    rows: list[tuple[str, str]] = []
     for i in range(0, len(in_play), 5_000):
-        statement = select(m.Notification.idempotency_key).where(
+        statement = select(m.Notification.idempotency_key, m.Notification.recipients).where(
             m.Notification.status == "sent", col(m.Notification.period_id).in_(in_play[i:i + 5_000]))
-        sent.update(session.connection().execute(statement).scalars())
-    return sent
+        rows.extend((key, recipients) for key, recipients in session.connection().execute(statement))
+    return Sent({key for key, _ in rows}, sent_to(rows))
+
+
+@dataclass(frozen=True)
+class OfficerStep:
+    """A chase step one officer (or their manager) should hear about today: copied on an overdue chaser, or
+    escalated to. Its words are written after the run's lead messages went (chase_run.chase_notice)."""
+
+    due: DueStep
+    grant: m.Grant
+    project: m.Project
+    period: m.ReportingPeriod
+    role: Role
+    to: Address
+    officer: Address | None
+    context: dict[str, object]
 
 
 def plan_chasers(session: Session, as_of: date, now: datetime, return_to: str) -> list[PlannedChase]:
-    """Every chase message due on `as_of`, across all grants, in grant, project and period order."""
+    """Every chase message due to a lead on `as_of` (and the escalations, which go to officers), across all grants,
+    in grant, project and period order."""
+    return plan_chase_run(session, as_of, now, return_to)[0]
+
+
+def plan_chase_run(session: Session, as_of: date, now: datetime, return_to: str
+                   ) -> tuple[list[PlannedChase], list[OfficerStep]]:
+    """The lead's chase steps due on `as_of`, and the officers' (each person planned on what reached them)."""
     grants = list(session.exec(select(m.Grant).order_by(col(m.Grant.reference))))
     loaded = _load(session, grants)
     sent = _sent_in_play(session, grants, loaded, as_of)
-    out: list[PlannedChase] = []
+    leads: list[PlannedChase] = []
+    officers: list[OfficerStep] = []
     for grant in grants:
-        out.extend(_plan_grant(session, grant, loaded, sent, as_of, now, return_to))
-    return out
+        lead_steps, officer_steps = _plan_grant(session, grant, loaded, sent, as_of, now, return_to)
+        leads += lead_steps
+        officers += officer_steps
+    return leads, officers
 
 
 STEP_WORDS = {"pack": "the return pack with the pre-filled workbook", "reminder": "the reminder before the due date",
@@ -156,8 +174,8 @@ def _late_risk(session: Session, grant: m.Grant, project: m.Project, period: m.R
 
 
 def _plan_grant(
-    session: Session, grant: m.Grant, loaded: _Programme, sent: set[str], as_of: date, now: datetime, return_to: str
-) -> list[PlannedChase]:
+    session: Session, grant: m.Grant, loaded: _Programme, sent: Sent, as_of: date, now: datetime, return_to: str
+) -> tuple[list[PlannedChase], list[OfficerStep]]:
     ladder, calendar = ladder_of(grant), calendar_of(grant)
     periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
     projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
@@ -173,12 +191,12 @@ def _plan_grant(
         and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
     planned = []
-    for due in plan_chase(items, ladder, calendar, sent, as_of):
+    for due in plan_chase(items, ladder, calendar, sent.keys, as_of):
         project, period = projects[due.project_id], periods[due.period_id]
         if (due.project_id, due.period_id) in extended:  # the lead is told their own (extended) due date
             period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
         files = received.get((due.project_id, due.period_id), [])
-        context = _context(grant, project, period, officers, due, ladder, calendar, sent, as_of) | {
+        context = _context(grant, project, period, officers, due, ladder, calendar, sent.keys, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
             "portal_link": portal_link(session, project, now)}
         if due.step.kind == StepKind.escalation:
@@ -187,9 +205,34 @@ def _plan_grant(
             history = _history(session, due.project_id, due.period_id, earlier)
             context |= {"history": history, "late_risk": _late_risk(session, grant, project, period),
                         "lead_reached": sum(h["status"] == "sent" for h in history)}
-        message = _message(grant, project, period, officers, due, context, now)
+        message = _message(grant, project, period, officers, due, context, now, lead_only=True)
         planned.append(PlannedChase(due, project.code, period.label, message, context))
-    return planned
+    if not calendar.is_working_day(as_of):
+        return planned, []
+    steps = [_officer_steps(item, grant, projects[item.project_id], periods[item.period_id], officers, sent, as_of)
+             for item in items]
+    return planned, [step for found in steps for step in found]
+
+
+def _officer_steps(item: PeriodReturns, grant: m.Grant, project: m.Project, period: m.ReportingPeriod,
+                   officers: dict[str, m.Officer], sent: Sent, as_of: date) -> list[OfficerStep]:
+    """The step the project's officer, and their manager, should hear about today: the latest step addressed to
+    them that has not reached them (so one that failed goes again on the next run, unless a later one came)."""
+    ladder, calendar = ladder_of(grant), calendar_of(grant)
+    period = m.ReportingPeriod(**(period.model_dump() | {"due": item.due}))
+    out = []
+    for role in (Role.officer, Role.manager):
+        to = _address(role, project, officers)
+        if to is None:
+            continue
+        due = due_step(item, ladder, calendar, sent.people.get(to.email.lower(), set()), as_of)
+        if due is None or role not in (*due.step.to, *due.step.cc):
+            continue
+        context = _context(grant, project, period, officers, due, ladder, calendar, sent.keys, as_of)
+        context["rejected"] = any(s == m.ReturnStatus.rejected and d <= as_of for d, s in item.received)
+        out.append(OfficerStep(due, grant, project, period, role, to, _address(Role.officer, project, officers),
+                               context))
+    return out
 
 
 def _address(role: Role, project: m.Project, officers: dict[str, m.Officer]) -> Address | None:
@@ -224,62 +267,22 @@ def _context(
 
 def _message(
     grant: m.Grant, project: m.Project, period: m.ReportingPeriod, officers: dict[str, m.Officer], due: DueStep,
-    context: dict[str, object], now: datetime,
+    context: dict[str, object], now: datetime, *, lead_only: bool = False,
 ) -> Outgoing:
+    """The message for one step. `lead_only`: when the lead is among its addressees, to the lead alone (the
+    officers hear of it in their one message of the run instead of a copy)."""
     step = due.step
-    to = tuple(a for a in (_address(r, project, officers) for r in step.to) if a is not None)
-    cc = tuple(a for a in (_address(r, project, officers) for r in step.cc) if a is not None and a not in to)
+    roles_to, roles_cc = step.to, step.cc
+    if lead_only and Role.lead in (*step.to, *step.cc):
+        roles_to, roles_cc = (Role.lead,), ()
+    to = tuple(a for a in (_address(r, project, officers) for r in roles_to) if a is not None)
+    cc = tuple(a for a in (_address(r, project, officers) for r in roles_cc) if a is not None and a not in to)
     if not to:  # an officer without a manager: the copy becomes the addressee
         to, cc = cc, ()
-    tags = frozenset(TAGS[r].format(code=project.code) for r in (*step.to, *step.cc))
+    tags = frozenset(TAGS[r].format(code=project.code) for r in (*roles_to, *roles_cc))
     rendered = render(step.kind.value, context)
     return Outgoing(
         key=due.key, kind=f"chase-{step.kind.value}", subject=rendered.subject, text=rendered.text,
         html=rendered.html, to=to, cc=cc, tags=tags, grant_id=grant.id, project_id=project.id,
         period_id=period.id, step=step.name, created=now,
     )
-
-
-@dataclass(frozen=True)
-class ChaseOutcome:
-    """What happened to one planned chase message: sent, failed, skipped (already sent) or planned (dry run)."""
-
-    planned: PlannedChase
-    status: str
-
-
-def run_chase(
-    session: Session, as_of: date, now: datetime, sender: Sender, pack_builder: PackBuilder, packs_dir: Path,
-    *, return_to: str, dry_run: bool = False,
-) -> list[ChaseOutcome]:
-    """Send every chase message due on `as_of` once; each is committed with its Notification row."""
-    planned = plan_chasers(session, as_of, now, return_to)
-    session.commit()
-    if dry_run:
-        return [ChaseOutcome(p, "planned") for p in planned]
-    outcomes = []
-    for item in planned:
-        message: Outgoing | str = item.message
-        if item.due.step.kind == StepKind.return_pack or item.due.with_pack:
-            message = _attach_pack(session, item, pack_builder, packs_dir)
-        if isinstance(message, str):  # the pack itself could not be built: log it failed, a later run retries
-            outcomes.append(ChaseOutcome(item, record_failed(session, item.message, as_of, now, message)))
-        else:
-            outcomes.append(ChaseOutcome(item, send_once(session, message, sender, as_of, now)))
-    return outcomes
-
-
-def _attach_pack(session: Session, item: PlannedChase, pack_builder: PackBuilder, packs_dir: Path) -> Outgoing | str:
-    """The message with its workbook attached; if the workbook fails, a catch-up chaser goes without it (its text
-    re-rendered) and a return pack becomes the error text. One project's failure never stops the others."""
-    try:
-        packs_dir.mkdir(parents=True, exist_ok=True)
-        workbook = pack_builder(session, item.due.project_id, item.due.period_id, packs_dir)
-    except Exception as exc:
-        session.rollback()
-        error = f"pre-filled workbook not built: {type(exc).__name__}: {exc}"[:500]
-        if item.due.step.kind == StepKind.return_pack:
-            return error
-        log.warning("%s goes without the workbook: %s", item.due.key, error)
-        return item.without_pack()
-    return replace(item.message, attachments=(workbook,))

@@ -17,9 +17,11 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from grants.kernel import models as m
-from grants.messaging.chasing import calendar_of
-from grants.messaging.messages import govuk_date, render
+from grants.kernel.dates import long_date
+from grants.messaging.chase_plan import calendar_of
+from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
+from grants.messaging.officer_mail import cause_key_of
 from grants.messaging.quarantine_replies import quarantined_files
 from grants.programme.overrides import due_overrides
 from grants.programme.periods import WorkingCalendar
@@ -37,9 +39,9 @@ def _ladder(sent: dict[str, date]) -> str:
     """Where an overdue return is on the chase ladder, from the chase steps sent for it ({step: day sent})."""
     chasers = sorted((day, step) for step, day in sent.items() if step.startswith("overdue-"))
     parts = [f"chased {len(chasers)} time{'s' if len(chasers) != 1 else ''} since the due date, last "
-             f"{govuk_date(chasers[-1][0])}" if chasers else "not chased since the due date"]
+             f"{long_date(chasers[-1][0])}" if chasers else "not chased since the due date"]
     if "escalation" in sent:
-        parts.append(f"escalated {govuk_date(sent['escalation'])}")
+        parts.append(f"escalated {long_date(sent['escalation'])}")
     return "; ".join(parts)
 
 
@@ -68,8 +70,7 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
     for ret in session.exec(select(m.Return).where(col(m.Return.project_id).in_([p.id for p in projects]))):
         files.setdefault((ret.project_id, ret.period_id), []).append(ret)
     chased: dict[tuple[int, int], dict[str, date]] = {}
-    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
-            col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
+    for key, day in _sent_chase(session):
         _, pid, per, step = key.split(":", 3)
         if day is not None and day <= as_of:
             chased.setdefault((int(pid), int(per)), {})[step] = day
@@ -93,6 +94,14 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
                 ladder = _ladder(chased.get((project.id or 0, period.id or 0), {}))
                 out["overdue"].append(ReturnLine(project.name, period.label, due, f"{what}; {ladder}"))
     return out
+
+
+def _sent_chase(session: Session) -> list[tuple[str, date | None]]:
+    """(cause key, day sent) of every chase step sent, to a lead or (as a notice) to an officer."""
+    rows = session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
+        or_(col(m.Notification.idempotency_key).startswith("chase:"),
+            col(m.Notification.idempotency_key).contains(":chase:")), m.Notification.status == "sent"))
+    return [(cause_key_of(key), day) for key, day in rows if cause_key_of(key).startswith("chase:")]
 
 
 def _rag_changes(session: Session, grant: m.Grant, as_of: date) -> list[dict[str, Any]]:
@@ -132,20 +141,22 @@ def digest_context(session: Session, grant: m.Grant, as_of: date,
             "archive_problems": [p.line() for p in archive_problems]}
 
 
-
 def _not_superseded(session: Session, failed: list[m.Notification]) -> list[m.Notification]:
-    """Failed messages still worth an officer's attention: a failed chase step is dropped once a later step for
-    the same return was sent (the lead has been reached since)."""
+    """Failed messages still worth an officer's attention: a failed chase step (to the lead, or a notice to an
+    officer) is dropped once a later step for the same return was sent, or once the return was accepted."""
+    accepted = {f"chase:{pid}:{per}" for pid, per in session.exec(select(m.Return.project_id, m.Return.period_id).where(
+        col(m.Return.status).in_([m.ReturnStatus.accepted, m.ReturnStatus.superseded])))}
     later: dict[str, date] = {}
-    for key, day in session.exec(select(col(m.Notification.idempotency_key), col(m.Notification.as_of)).where(
-            col(m.Notification.idempotency_key).startswith("chase:"), m.Notification.status == "sent")):
+    for key, day in _sent_chase(session):
         prefix = key.rsplit(":", 1)[0]
         if day is not None and day > later.get(prefix, date.min):
             later[prefix] = day
     out = []
     for n in failed:
-        prefix = n.idempotency_key.rsplit(":", 1)[0]
-        if n.idempotency_key.startswith("chase:") and n.as_of is not None and later.get(prefix, date.min) > n.as_of:
+        key = cause_key_of(n.idempotency_key)
+        prefix = key.rsplit(":", 1)[0]
+        if key.startswith("chase:") and (prefix in accepted or (
+                n.as_of is not None and later.get(prefix, date.min) > n.as_of)):
             continue
         out.append(n)
     return out

@@ -13,6 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from grants.kernel.dates import long_date, plural, short_date
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "messages"
 
 
@@ -31,25 +33,6 @@ def _gbp(pence: int) -> str:
     return f"{sign}£{pounds:,}.{pennies:02d}"
 
 
-def govuk_date(value: Any) -> str:
-    """A date as GOV.UK writes it: 'Monday 14 October 2024' (no leading zero, day and month in full)."""
-    return f"{value:%A} {value.day} {value:%B %Y}" if value is not None else ""
-
-
-IRREGULAR = {"people": "person", "children": "child"}
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 working day', '3 working days', '1 school' (from the plural 'schools'), '1 person' (from 'people')."""
-    words = noun.rsplit(" ", 1)
-    last = words[-1]
-    if count == 1:
-        last = IRREGULAR.get(last, last[:-1] if last.endswith("s") and not last.endswith("ss") else last)
-    elif not last.endswith("s") and last not in IRREGULAR:
-        last = {"person": "people", "child": "children"}.get(last, last + "s")
-    return f"{count} {' '.join([*words[:-1], last])}"
-
-
 @lru_cache(maxsize=4)
 def _environment(folder: Path) -> Environment:
     env = Environment(
@@ -58,8 +41,9 @@ def _environment(folder: Path) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["gbp"] = _gbp
-    env.filters["day"] = govuk_date
+    env.filters["day"] = long_date
     env.filters["plural"] = plural
+    env.filters["short_day"] = short_date
     return env
 
 

@@ -215,6 +215,38 @@ def claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> fr
     return None
 
 
+def claim_all(session: Session, messages: Sequence[Outgoing], as_of: date, now: datetime
+              ) -> dict[str, frozenset[str] | None]:
+    """Claim several keys in one short committed transaction (one person's notices of a run): {key: the channels
+    that already took it, or None if it is sent or another run holds a fresh claim}."""
+    for attempt in (1, 2):
+        try:
+            taken = {message.key: _claim(session, message, as_of, now) for message in messages}
+            session.commit()
+            return taken
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt == 2:
+                raise
+    return {}
+
+
+def record_all(session: Session, deliveries: dict[str, Delivery], now: datetime) -> dict[str, str]:
+    """Record several claimed keys' outcomes in one short transaction; {key: 'sent' or 'failed'}."""
+    rows = session.exec(select(m.Notification).where(col(m.Notification.idempotency_key).in_(list(deliveries))))
+    out = {}
+    for row in rows:
+        delivery = deliveries[row.idempotency_key]
+        row.delivered_json = json.dumps(sorted(set(json.loads(row.delivered_json or "[]")) | set(delivery.delivered)))
+        row.status = "sent" if delivery.ok else "failed"
+        row.attempts += delivery.attempts
+        row.error, row.sent_at = "; ".join(delivery.errors), now
+        session.add(row)
+        out[row.idempotency_key] = row.status
+    session.commit()
+    return out
+
+
 def _claim(session: Session, message: Outgoing, as_of: date, now: datetime) -> frozenset[str] | None:
     row = session.exec(select(m.Notification).where(m.Notification.idempotency_key == message.key)).one_or_none()
     fields: dict[str, Any] = {

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
-from grants.messaging.chase_plan import DueStep
-from grants.messaging.chasing import _context, _message, calendar_of, ladder_of
+from grants.messaging.chase_plan import DueStep, calendar_of, ladder_of
+from grants.messaging.chasing import _context, _message
 from grants.messaging.notify import Sender, already_sent, send_once
 from grants.messaging.portal import portal_link
 from grants.programme.overrides import due_overrides

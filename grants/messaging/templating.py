@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from grants.kernel.dates import long_date, short_date
 from grants.kernel.money import format_gbp
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -18,15 +18,10 @@ def _pct(value: Decimal | float) -> str:
     return f"{Decimal(str(value)) * 100:.0f}%"
 
 
-def _day(value: date | None) -> str:
-    """GOV.UK style, '14 October 2024'."""
-    return "" if value is None else f"{value.day} {value:%B %Y}"
-
-
 @lru_cache(maxsize=4)
 def environment(folder: Path = TEMPLATES) -> Environment:
     """The template environment: undefined names are errors, HTML and XML templates are autoescaped."""
     env = Environment(loader=FileSystemLoader(folder), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "xml", "html.j2"]), trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(gbp=format_gbp, pct=_pct, day=_day)
+    env.filters.update(gbp=format_gbp, pct=_pct, day=short_date, long_day=long_date)  # the board pack is compact
     return env

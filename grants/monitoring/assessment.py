@@ -19,6 +19,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.monitoring.checks import Checks, run_all
 from grants.monitoring.compliance import ComplianceCheck
 from grants.monitoring.findings import findings, funds_rag
@@ -99,7 +100,7 @@ def _no_outputs(returns: ComplianceCheck) -> str:
 def _milestones_reason(milestones: list[MilestoneCheck]) -> str:
     due = [ms for ms in milestones if ms.due_soon]
     return (f"Milestones: {sum(ms.delivered for ms in milestones)} delivered, {len(due)} due"
-            + "".join(f" ({ms.name} by {ms.due:%d %b %Y})" for ms in due)
+            + "".join(f" ({ms.name} by {short_date(ms.due)})" for ms in due)
             + f", {sum(ms.overdue for ms in milestones)} overdue")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.monitoring.ledger import Ledger
 from grants.programme.periods import WorkingCalendar, working_days_text
 from grants.programme.status import ReturnState, return_state
@@ -55,7 +56,7 @@ def rate_returns(returns: list[ReturnCheck], rules: MonitoringRules) -> Complian
     rejected = [r for r in returns if r.state is ReturnState.rejected]
     parts = [f"Returns: {on_time} on time", f"{len(late)} late", f"{len(overdue)} outstanding",
              f"{len(rejected)} rejected"]
-    details = [f"{r.label} due {r.due:%d %b %Y}, {working_days_text(r.working_days_late)} overdue"
+    details = [f"{r.label} due {short_date(r.due)}, {working_days_text(r.working_days_late)} overdue"
                + (" (only a rejected version received)" if r.rejected else "") for r in overdue]
     details += [f"{r.label} rejected, not yet resubmitted" for r in rejected]
     details += [f"{r.label} received {working_days_text(r.working_days_late)} late" for r in late]

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.kernel.money import format_gbp
 from grants.monitoring import scoring
 from grants.monitoring.checks import Checks
@@ -41,7 +42,7 @@ def _grant_findings(checks: Checks, grant: m.Grant) -> list[Finding]:
         without = [p.name for p in checks.projects_of(grant) if not _sustained(checks, p)]
         if without:
             likelihood, impact = scoring.funding_ends_soon(days_left)
-            evidence = (f"Non-recurring funding ends {grant.spend_by:%d %b %Y} ({days_text(days_left)}); "
+            evidence = (f"Non-recurring funding ends {short_date(grant.spend_by)} ({days_text(days_left)}); "
                         f"{len(without)} of {len(checks.projects_of(grant))} projects have no sustainability "
                         f"evidence: {', '.join(without)}")
             out.append(Finding(risk_key("funding-ends-soon", grant.reference), "funding-ends-soon", grant.id, None,
@@ -75,21 +76,21 @@ def _project_findings(checks: Checks, grant: m.Grant, project: m.Project) -> lis
             out.append(Finding(risk_key("no-sustainability-plan", ref, code, ms.key), "no-sustainability-plan", gid,
                                pid, f"{project.name}: no sustainability plan yet", likelihood, impact,
                                f"{ms.name} not delivered with {shown(elapsed)}% of the non-recurring grant's time gone "
-                               f"(due {ms.due:%d %b %Y})"))
+                               f"(due {short_date(ms.due)})"))
     rules = checks.rules[gid]
     for r in checks.returns[pid].returns:
         if r.state is ReturnState.overdue:
             likelihood, impact = scoring.late_return(r.working_days_late, rules.return_red_working_days)
             out.append(Finding(risk_key("late-return", ref, code, r.label), "late-return", gid, pid,
                                f"{project.name}: {r.label} return overdue", likelihood, impact,
-                               f"{r.label} return due {r.due:%d %b %Y}: "
+                               f"{r.label} return due {short_date(r.due)}: "
                                f"{working_days_text(r.working_days_late)} overdue"
                                + ("; only a rejected version received" if r.rejected else "")))
         elif r.state is ReturnState.rejected:
             likelihood, impact = scoring.rejected_return()
             out.append(Finding(risk_key("rejected-return", ref, code, r.label), "rejected-return", gid, pid,
                                f"{project.name}: {r.label} return rejected", likelihood, impact,
-                               f"{r.label} return rejected and not yet resubmitted (due {r.due:%d %b %Y})"))
+                               f"{r.label} return rejected and not yet resubmitted (due {short_date(r.due)})"))
     return out
 
 
@@ -118,7 +119,7 @@ def _money_findings(checks: Checks, grant: m.Grant, project: m.Project) -> list[
         time_left = share_of_time_left(checks.ledger.as_of, grant.start, grant.spend_by)
         likelihood, impact = scoring.forecast_underspend(f.underspend_pct, time_left, grant.recurring)
         out.append(Finding(risk_key("forecast-underspend", ref, code), "forecast-underspend", gid, pid,
-                           f"{project.name}: forecast underspend at {grant.spend_by:%d %b %Y}", likelihood, impact,
+                           f"{project.name}: forecast underspend at {short_date(grant.spend_by)}", likelihood, impact,
                            spend.reason))
     return out
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
 from grants.monitoring.ledger import Ledger, rows
@@ -58,19 +59,21 @@ def grant_funds(grant: m.Grant, received: int, first: date | None, as_of: date, 
     outstanding = max(grant.amount_pence - received, 0)
     window = (grant.spend_by - grant.start).days + 1
     left = max((grant.spend_by - max(as_of, grant.start)).days + 1, 0) if missing else window
-    conditions = f"; conditions confirmed {grant.conditions_confirmed:%d %b %Y}" if grant.conditions_confirmed else ""
+    confirmed = grant.conditions_confirmed
+    conditions = f"; conditions confirmed {short_date(confirmed)}" if confirmed else ""
     if grant.expected_funds_release is None:
         reason = f"Received {format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}"
     elif missing:
-        reason = (f"Funds expected {grant.expected_funds_release:%d %b %Y}: {format_gbp(received, pence=True)} of "
-                  f"{format_gbp(grant.amount_pence, pence=True)} received by {as_of:%d %b %Y} ({days_text(days)} late"
+        reason = (f"Funds expected {short_date(grant.expected_funds_release)}: {format_gbp(received, pence=True)} "
+                  f"of {format_gbp(grant.amount_pence, pence=True)} received by {short_date(as_of)} "
+                  f"({days_text(days)} late"
                   f"{conditions}); {format_gbp(outstanding, pence=True)} outstanding")
     elif first is not None:
         when = f"{days_text(days)} late" if days else "on time"
-        reason = (f"Funds received {first:%d %b %Y} ({when}, expected {grant.expected_funds_release:%d %b %Y}): "
+        reason = (f"Funds received {short_date(first)} ({when}, expected {short_date(grant.expected_funds_release)}): "
                   f"{format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}")
     else:
-        reason = f"Funds expected {grant.expected_funds_release:%d %b %Y}"
+        reason = f"Funds expected {short_date(grant.expected_funds_release)}"
     return FundsCheck(grant.expected_funds_release, grant.amount_pence, received, first, days, outstanding, left,
                       window, missing, reason)
 
@@ -86,12 +89,13 @@ def project_funds(project: m.Project, expected: date | None, paid: int, first: d
     outstanding = max(project.allocation_pence - paid, 0)
     share = f"{left} of {window} days ({percent(left, window) if window else 0}%) of the delivery window"
     if missing and expected is not None:
-        reason = (f"No payment by {as_of:%d %b %Y} ({days_text(days)} after funds were expected {expected:%d %b %Y}): "
+        reason = (f"No payment by {short_date(as_of)} ({days_text(days)} after funds were expected "
+                  f"{short_date(expected)}): "
                   f"{format_gbp(outstanding, pence=True)} outstanding; {share} left")
     elif first is not None:
         when = f"{days_text(days)} after funds were expected" if days else "on time"
         reason = (f"Paid {format_gbp(paid, pence=True)} of {format_gbp(project.allocation_pence, pence=True)}, "
-                  f"first on {first:%d %b %Y} ({when}); {share} left then")
+                  f"first on {short_date(first)} ({when}); {share} left then")
     else:
         reason = f"No payment yet; {format_gbp(outstanding, pence=True)} to pay"
     return FundsCheck(expected, project.allocation_pence, paid, first, days, outstanding, left, window, missing,

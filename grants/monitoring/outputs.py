@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.monitoring.ledger import Ledger
 from grants.programme.periods import days_text
 from grants.programme.thresholds import MonitoringRules, exact_percent, outputs_rag, shown
@@ -107,16 +108,16 @@ def rate_target(target: m.Target, achieved: int, expected: int, start: date, per
     need_rate = short / left if left else Decimal(short)
     projected = achieved + _whole(achieved_rate * left)
     pct = exact_percent(achieved, expected) if expected else None
-    head = f"{target.name} {achieved} of {expected} profiled by {period_end:%d %b %Y}"
+    head = f"{target.name} {achieved} of {expected} profiled by {short_date(period_end)}"
     head += f" ({shown(pct)}%)" if pct is not None else ""
     if achieved >= target.target_value:
         return _target(target, achieved, expected, pct, 0, achieved_rate, projected, m.RAG.green,
                        f"{target.name} {achieved} of {target.target_value}: target met")
     if as_of > target.due:  # the date has passed short of target: missed, whether or not the last return is in
         return _target(target, achieved, expected, pct, 0, achieved_rate, achieved, m.RAG.red,
-                       f"{target.name} {achieved} of {target.target_value} by {target.due:%d %b %Y}: target missed",
+                       f"{target.name} {achieved} of {target.target_value} by {short_date(target.due)}: target missed",
                        missed=True)
-    rates = (f"needs {_rate(need_rate)}/month to reach {target.target_value} by {target.due:%d %b %Y}, "
+    rates = (f"needs {_rate(need_rate)}/month to reach {target.target_value} by {short_date(target.due)}, "
              f"achieving {_rate(achieved_rate)}/month")
     rag = outputs_rag(pct, rules) if pct is not None else m.RAG.green
     unlikely = target.is_condition and left <= QUARTER_MONTHS and need_rate > rules.unlikely_factor * achieved_rate
@@ -143,12 +144,12 @@ def rate_milestone(target: m.Target, delivered_on: date | None, delivered: bool,
     overdue = not delivered and as_of > target.due and (judged is None or judged)
     due_soon = not delivered and not overdue and (target.due - as_of).days <= rules.milestone_due_soon_days
     if delivered:
-        reason = f"{target.name}: delivered" + (f" {delivered_on:%d %b %Y}" if delivered_on else "")
+        reason = f"{target.name}: delivered" + (f" {short_date(delivered_on)}" if delivered_on else "")
     elif overdue:
         late = days_text((as_of - target.due).days)
-        reason = f"{target.name}: not delivered, due {target.due:%d %b %Y} ({late} overdue)"
+        reason = f"{target.name}: not delivered, due {short_date(target.due)} ({late} overdue)"
     else:
-        reason = f"{target.name}: due {target.due:%d %b %Y}"
+        reason = f"{target.name}: due {short_date(target.due)}"
     return MilestoneCheck(target.id, target.key, target.name, target.due, target.is_condition,
                           target.is_sustainability, delivered_on, delivered, overdue, due_soon,
                           m.RAG.red if overdue else m.RAG.green, reason)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.kernel.money import format_gbp
 from grants.monitoring.ledger import Ledger, rows
 from grants.programme.thresholds import MonitoringRules, exact_percent, shown, spend_rag, worst
@@ -68,7 +69,7 @@ def rate_spend(
     """RAG and reason for spend to date vs profile and forecast outturn vs allocation."""
     if f.actual > f.allocation:
         return m.RAG.red, (
-            f"{what} {format_gbp(f.actual, pence=True)} by {reported_to:%d %b %Y}, over the "
+            f"{what} {format_gbp(f.actual, pence=True)} by {short_date(reported_to)}, over the "
             f"{format_gbp(f.allocation, pence=True)} allocation by "
             f"{format_gbp(f.actual - f.allocation, pence=True)}"
         )
@@ -77,18 +78,18 @@ def rate_spend(
         to_date = spend_rag(pct, rules)
         part = (
             f"{what} {format_gbp(f.actual, pence=True)} of {format_gbp(f.profile, pence=True)} profiled by "
-            f"{reported_to:%d %b %Y} ({shown(pct):+}%)"
+            f"{short_date(reported_to)} ({shown(pct):+}%)"
         )
     else:
         to_date = m.RAG.amber if f.actual else m.RAG.green
-        part = f"{what} {format_gbp(f.actual, pence=True)} with nothing profiled by {reported_to:%d %b %Y}"
+        part = f"{what} {format_gbp(f.actual, pence=True)} with nothing profiled by {short_date(reported_to)}"
     source = f.basis
     outturn = f"forecast outturn {format_gbp(f.outturn, pence=True)} of {format_gbp(f.allocation, pence=True)}"
     if f.underspend < 0:
         return m.RAG.red, f"{part}; {outturn} ({source}): overspend of {format_gbp(-f.underspend, pence=True)}"
     forecast_rag = spend_rag(f.underspend_pct, rules)
     detail = (
-        f"{format_gbp(f.underspend, pence=True)} ({shown(f.underspend_pct)}%) underspend at {spend_by:%d %b %Y}"
+        f"{format_gbp(f.underspend, pence=True)} ({shown(f.underspend_pct)}%) underspend at {short_date(spend_by)}"
         if f.underspend
         else "on budget"
     )

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
+from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError, InputError, NotFoundError
 
 HOLD_KINDS = ("pause", "waive")
@@ -76,12 +77,12 @@ def extend_due(session: Session, project_id: int, period_id: int, due: date, rea
     """Set one project's due date for one quarter (back to the grant's date removes the extension); audited."""
     project, period = project_period(session, project_id, period_id)
     if due <= period.end:
-        raise InputError("due", f"the due date must fall after the quarter ends ({period.end:%d %b %Y})")
+        raise InputError("due", f"the due date must fall after the quarter ends ({short_date(period.end)})")
     row = session.exec(select(m.DueDateOverride).where(m.DueDateOverride.project_id == project_id,
                                                        m.DueDateOverride.period_id == period_id)).first()
     before = row.due if row is not None else period.due
     if due == before:
-        raise InputError("due", f"{_subject(project, period)} is already due on {due:%d %b %Y}")
+        raise InputError("due", f"{_subject(project, period)} is already due on {short_date(due)}")
     if due == period.due and row is not None:
         session.delete(row)
     elif row is not None:

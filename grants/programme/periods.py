@@ -10,6 +10,8 @@ from typing import Literal
 
 import holidays
 
+from grants.kernel.dates import plural
+
 QuarterBasis = Literal["financial_year", "calendar_year"]
 MEMO_LIMIT = 100_000  # remembered answers per calendar, so a long-running engine stays small
 
@@ -81,12 +83,12 @@ ENGLAND_AND_WALES = WorkingCalendar()
 
 def days_text(n: int) -> str:
     """'1 day', '45 days'."""
-    return f"{n} day{'' if n == 1 else 's'}"
+    return plural(n, "days")
 
 
 def working_days_text(n: int) -> str:
     """'1 working day', '7 working days'."""
-    return f"{n} working day{'' if n == 1 else 's'}"
+    return plural(n, "working days")
 
 
 @dataclass(frozen=True)

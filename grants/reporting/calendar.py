@@ -15,7 +15,8 @@ from icalendar import Calendar, Event
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
-from grants.messaging.chasing import calendar_of, ladder_of
+from grants.kernel.dates import short_date
+from grants.messaging.chase_plan import calendar_of, ladder_of
 from grants.programme.overrides import chase_holds, due_overrides
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
@@ -78,7 +79,7 @@ def _grant_items(session: Session, grant: m.Grant) -> list[CalendarItem]:
                 to = ", ".join(r.value for r in step.to)
                 out.append(CalendarItem(f"chase-{base}-{step.name}@grants", step.day,
                                         f"Chase {step.name}: {project.name} ({period.label})",
-                                        f"{step.kind.value} to {to} for {where}, due {due:%d %b %Y}",
+                                        f"{step.kind.value} to {to} for {where}, due {short_date(due)}",
                                         grant.reference, project.code, period.label, step.name))
     return out
 

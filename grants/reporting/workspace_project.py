@@ -13,10 +13,11 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
+from grants.kernel.dates import date_time
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
-from grants.messaging.chase_plan import chase_key
-from grants.messaging.chasing import calendar_of, ladder_of
+from grants.messaging.chase_plan import calendar_of, chase_key, ladder_of
+from grants.messaging.officer_mail import cause_key_of
 from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.status import ProjectStatus, ReturnState, received_on
@@ -129,7 +130,7 @@ def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf 
         project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
-                     f"{n.sent_at:%d %b %Y %H:%M}", n.error) for n in reversed(notes)],
+                     f"{date_time(n.sent_at)}", n.error) for n in reversed(notes)],
         payments, audit.entries(session, project_id=project_id))
 
 
@@ -138,7 +139,10 @@ def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dic
     files = _files(session, project.id or 0, as_of)
     extended, holds = due_overrides(session, grant.id), chase_holds(session, grant.id)
     by_label = {p.label: p for p in periods.values()}
-    logged = {n.idempotency_key: n.status for n in notes}
+    logged: dict[str, str] = {}
+    for n in notes:  # a step counts as sent once it reached anyone (the lead, or an officer in their notices)
+        cause = cause_key_of(n.idempotency_key)
+        logged[cause] = "sent" if "sent" in (n.status, logged.get(cause)) else n.status
     ladder, working = ladder_of(grant), calendar_of(grant)
     out = []
     for q in status.periods:

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from grants.kernel.dates import short_date
 from grants.kernel.sheet_print import fit_row_heights, set_print
 from grants.kernel.text import cell_text
 from grants.reporting.board import BoardData
@@ -23,6 +24,7 @@ from grants.reporting.xlsx_charts import outputs_chart, spend_chart
 
 GBP = '"£"#,##0.00'
 PERCENT = "0.0%"
+DATE = "D MMMM YYYY"  # GOV.UK style: 14 October 2024 (no leading zero, the month in full)
 RAG_FILL = {"red": "F8CBAD", "amber": "FFE699", "green": "C6EFCE", "no data yet": "D9D9D9"}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(name="Calibri", size=10, bold=True, color="FFFFFF")
@@ -69,7 +71,7 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 def _footer(data: BoardData) -> str:
-    return f"{data.grant.name}: board report as of {data.as_of:%d %b %Y}"
+    return f"{data.grant.name}: board report as of {short_date(data.as_of)}"
 
 
 SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
@@ -79,17 +81,17 @@ SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
 def _summary(ws: Worksheet, data: BoardData) -> None:
     g = data.grant
     via = f" via {g.intermediary}" if g.intermediary else ""
-    released = ", ".join(f"£{r.amount:,.2f} on {r.received_on:%d %b %Y}" for r in g.releases) or "nothing yet"
+    released = ", ".join(f"£{r.amount:,.2f} on {short_date(r.received_on)}" for r in g.releases) or "nothing yet"
     rows: list[tuple[str, Any, str]] = [
         ("Grant", f"{g.reference} {g.name}", ""), ("Funder", f"{g.funder}{via}", ""),
         *([("Reporting period", data.period, "")] if data.period else []),
-        ("As of", data.as_of, "DD MMM YYYY"), ("Awarded", _money(g.awarded), GBP),
-        ("Expected release", g.expected_release, "DD MMM YYYY"), ("Released by the funder", _money(g.released), GBP),
+        ("As of", data.as_of, DATE), ("Awarded", _money(g.awarded), GBP),
+        ("Expected release", g.expected_release, DATE), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
         ("Spent (reported)", _money(g.spent), GBP), ("Forecast outturn", _money(g.forecast_outturn), GBP),
         ("Forecast unspent (award less outturn capped at allocations)", _money(g.forecast_underspend), GBP),
         ("Forecast overspend beyond allocations", _money(g.forecast_overspend), GBP),
-        ("Spend by", g.spend_by, "DD MMM YYYY"),
+        ("Spend by", g.spend_by, DATE),
         ("Days to the spend-by date", data.days_to_spend_by, "0"), ("Overall RAG", g.rag, ""), ("Why", g.reason, ""),
     ]
     ws.title = "Summary"
@@ -149,7 +151,7 @@ def _outputs(ws: Worksheet, data: BoardData) -> None:
                "% of profile (rated)", "% of target", "RAG", "Why"]
     rows = [[o.project, o.name, o.unit, o.target, o.due, o.profile_to_date, o.achieved, o.share_of_profile,
              o.share_of_target, o.rag, o.reason] for o in data.outputs]
-    _table(ws, headers, rows, {5: "DD MMM YYYY", 8: PERCENT, 9: PERCENT}, [24, 30, 10, 8, 12, 9, 9, 10, 9, 8, 56],
+    _table(ws, headers, rows, {5: DATE, 8: PERCENT, 9: PERCENT}, [24, 30, 10, 8, 17, 9, 9, 10, 9, 8, 56],
            rag_columns=(10,), footer=_footer(data))
 
 
@@ -182,14 +184,14 @@ def _risks(ws: Worksheet, data: BoardData) -> None:
     ordered = sorted(data.risks, key=lambda r: -r.score)  # stable: ties keep the register's order
     rows = [[r.id, r.scope, r.kind, r.title, r.likelihood, r.impact, r.score, r.rag, r.owner or NO_OWNER,
              r.mitigation or NO_MITIGATION, r.evidence, r.first_seen, r.last_seen] for r in ordered]
-    _table(ws, headers, rows, {12: "DD MMM YYYY", 13: "DD MMM YYYY"},
-           [5, 18, 14, 32, 11, 8, 7, 8, 14, 28, 40, 12, 12], rag_columns=(8,), footer=_footer(data))
+    _table(ws, headers, rows, {12: DATE, 13: DATE},
+           [5, 18, 14, 32, 11, 8, 7, 8, 14, 28, 40, 17, 17], rag_columns=(8,), footer=_footer(data))
 
 
 def _returns(ws: Worksheet, data: BoardData) -> None:
     headers = ["Project", "Period", "Due", "Received", "Version", "Status", "Problems"]
     rows = [[r.project, r.period, r.due, r.received_on, r.version or None, r.status, r.problems] for r in data.returns]
-    _table(ws, headers, rows, {3: "DD MMM YYYY", 4: "DD MMM YYYY"}, [40, 12, 13, 13, 9, 16, 10],
+    _table(ws, headers, rows, {3: DATE, 4: DATE}, [40, 12, 17, 17, 9, 16, 10],
            footer=_footer(data))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from grants.kernel.dates import short_date
 from grants.kernel.money import format_gbp, from_pence, to_pence
 from grants.returns.frame import ReturnFrame
 from grants.returns.layout import SPEND, SignoffNames, milestone_names, output_name, spend_name
@@ -138,7 +139,7 @@ def _dates(frame: ReturnFrame, content: ReturnContent, found: Examined, received
     problems = []
     if received_on != date.max and received_on <= frame.period.end:
         problems.append(problem("quarter-not-ended", f"This return is for {frame.period.label}: this quarter ends on "
-                                f"{frame.period.end:%d %B %Y}: send the return after that."))
+                                f"{short_date(frame.period.end)}: send the return after that."))
     dated = [(SignoffNames.DATE, "The sign-off date", content.signed_on)]
     dated += [(milestone_names(t.key)[1], f"The date '{t.name}' was delivered", a.on)
               for t in frame.milestones if (a := content.milestones.get(t.key)) is not None and a.delivered]

@@ -17,6 +17,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
+from grants.kernel.dates import long_date, short_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp, from_pence
 from grants.kernel.text import as_text, cell_text
@@ -98,8 +99,8 @@ def _instructions(book: _Book, return_to: str | None = None, upload_url: str | N
     st.title(ws, f"Quarterly return: {f.project.name}", as_text(f"{f.grant.name} ({f.grant.reference}), "
                                                                  f"{f.period.label}"))
     text = [
-        f"Please complete this return for {f.period.start:%d %B %Y} to {f.period.end:%d %B %Y} "
-        f"and send it back by {f.period.due:%A %d %B %Y}.",
+        f"Please complete this return for {short_date(f.period.start)} to {short_date(f.period.end)} "
+        f"and send it back by {long_date(f.period.due)}.",
         "Fill in the yellow cells only; everything else is filled in for you and protected.",
         "Spend: enter what was spent this quarter on each budget line, in pounds (e.g. 1250.00). Leave blank for "
         "nothing. Forecast: what you expect to spend on each line in each remaining quarter.",
@@ -116,7 +117,7 @@ def _instructions(book: _Book, return_to: str | None = None, upload_url: str | N
     row = 4 + len(text) + 1
     ws.cell(row=row, column=1, value="How to send it back").font = st.HEADING
     name = return_file_name(f.project.code, f.period.label)
-    for offset, line in enumerate(send_back(name, f"{f.period.due:%A %d %B %Y}", return_to, upload_url), start=1):
+    for offset, line in enumerate(send_back(name, f"{long_date(f.period.due)}", return_to, upload_url), start=1):
         ws.cell(row=row + offset, column=1, value=line).alignment = st.WRAP
         ws.row_dimensions[row + offset].height = 34
     st.widths(ws, {"A": 92})

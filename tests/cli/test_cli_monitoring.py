@@ -53,7 +53,7 @@ def test_check_records_risks_reruns_change_nothing_and_officer_fields_are_kept(s
     assert _grants("init").returncode == 0
     first = _grants("check", "--as-of", "2024-06-15")
     assert first.returncode == 0, first.stderr
-    assert "Checks as of 15 Jun 2024: 9 assessments (9 written), 9 risk changes" in first.stdout
+    assert "Checks as of 15 June 2024: 9 assessments (9 written), 9 risk changes" in first.stdout
     risks = json.loads(_grants("risks", "--json").stdout)
     [grant_risk] = [r for r in risks if r["key"] == "late-funds-release:SVD-2024-25"]
     assert (grant_risk["score"], grant_risk["rag"], grant_risk["status"]) == (12, "amber", "open")
@@ -65,7 +65,7 @@ def test_check_records_risks_reruns_change_nothing_and_officer_fields_are_kept(s
     [kept] = [r for r in json.loads(_grants("risks", "--json").stdout) if r["id"] == grant_risk["id"]]
     assert (kept["owner"], kept["mitigation"]) == ("Kit Pascoe", "Chase the OPCC weekly")
     assert _grants("release", "record", "--grant", "SVD-2024-25", "--amount", "125000",
-                   "--date", "2024-07-01").stdout.strip() == "recorded: SVD-2024-25 received £125,000.00 on 01 Jul 2024"
+                   "--date", "2024-07-01").stdout.strip() == "recorded: SVD-2024-25 received £125,000.00 on 1 July 2024"
     _grants("check", "--as-of", "2024-07-02")
     [closed] = [r for r in json.loads(_grants("risks", "--all", "--json").stdout) if r["id"] == grant_risk["id"]]
     assert (closed["status"], closed["closed_on"], closed["owner"]) == ("closed", "2024-07-02", "Kit Pascoe")
@@ -77,8 +77,8 @@ def test_status_shows_rag_columns_with_reasons_after_a_check(settings: Settings)
     result = _grants("status", "--as-of", "2024-06-20")
     assert result.returncode == 0, result.stderr
     assert "Overall" in result.stdout
-    assert ("AMBER Active Bystander training (Hate, Race, Domestic Abuse): No payment by 15 Jun 2024 (45 days after "
-            "funds were expected 01 May 2024)") in result.stdout
+    assert ("AMBER Active Bystander training (Hate, Race, Domestic Abuse): No payment by 15 June 2024 (45 days after "
+            "funds were expected 1 May 2024)") in result.stdout
     [grant] = json.loads(_grants("status", "--as-of", "2024-06-20", "--json").stdout)
     assert grant["rag"]["overall"] == "amber"
     assert grant["projects"][0]["rag"]["as_of"] == "2024-06-15"

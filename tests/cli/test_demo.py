@@ -101,7 +101,8 @@ def test_final_ratings_give_each_scripted_behaviour_its_rag_and_reason(db: Sessi
     flag, coproduction = rag["purple-flag"], rag["community-coproduction"]
     assert man is not None and man.overall == "green"
     assert bystander is not None and (bystander.spend, bystander.outputs) == ("green", "red")
-    assert "People trained in Active Bystander 350 of 500 by 31 Mar 2025: target missed" in bystander.reasons["outputs"]
+    missed = "People trained in Active Bystander 350 of 500 by 31 March 2025: target missed"
+    assert missed in bystander.reasons["outputs"]
     assert flag is not None and flag.spend == "red" and "£7,440.00 (62.0%) underspend" in flag.reasons["spend"]
     assert coproduction is not None and coproduction.spend == "red"
     assert "over the £15,000.00 allocation by £4,500.00" in coproduction.reasons["spend"]
@@ -158,7 +159,7 @@ def test_demo_command_refuses_a_foreign_folder_with_one_line(tmp_path: Path) -> 
 
 
 def test_milestones_delivered_in_march_raise_no_overdue_risk_before_their_return_is_due(db: Session) -> None:
-    """The Q4 returns (due 14 Apr 2025) report the March milestones: no false red alerts on 1 April."""
+    """The Q4 returns (due 14 April 2025) report the March milestones: no false red alerts on 1 April."""
     opened = db.exec(select(m.RiskEvent, m.Risk).join(m.Risk).where(
         m.Risk.kind == "milestone-overdue", m.RiskEvent.day == date(2025, 4, 1))).all()
     assert opened == []

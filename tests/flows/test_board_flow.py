@@ -51,7 +51,7 @@ def test_board_report_artifact_has_each_project_rag_and_reason_and_the_files(set
     man = next(r for r in rows if r["project"] == "M.A.N Culture")
     assert (man["spend"], man["outputs"], man["RAG"]) == ("green", "red", "✖ red")
     assert list(man)[:3] == ["project", "RAG", "reason"]  # the columns an officer reads first
-    assert description.startswith("### Board report as of 24 Jan 2025\n\n8 projects, ")
-    assert man["reason"].startswith("Workshops delivered across the city 5 of 7 profiled by 31 Dec 2024")
+    assert description.startswith("### Board report as of 24 January 2025\n\n8 projects, ")
+    assert man["reason"].startswith("Workshops delivered across the city 5 of 7 profiled by 31 December 2024")
     assert "board-report-SVD-2024-25-2025-01-24.xlsx" in description
     assert "board-report-SVD-2024-25-2025-01-24.html" in description

@@ -67,10 +67,11 @@ def test_risk_alert_once_when_opened_and_once_more_when_it_turns_red(engine: Eng
         risk.rag, risk.score, risk.likelihood, risk.impact = "red", 16, 4, 4
         session.add(risk)
         session.commit()
-    assert _alerts(engine, tmp_path) == [("turned red", OFFICER, MANAGER)]
+    # the officer hears it turned red, and now their manager too (each in their own one message of the run)
+    assert _alerts(engine, tmp_path) == [("turned red", OFFICER, ""), ("turned red", MANAGER, "")]
     assert _alerts(engine, tmp_path) == []
-    subjects = sorted(str(p.read_text()) for p in tmp_path.glob("risk_*.eml"))
-    assert len(subjects) == 2 and any("Risk turned red (RED, score 16)" in s for s in subjects)
+    subjects = sorted(str(p.read_text()) for p in tmp_path.glob("officer-mail_*.eml"))
+    assert len(subjects) == 3 and sum("Risk turned red (RED, score 16)" in s for s in subjects) == 2
 
 
 def test_grant_risk_goes_to_the_grants_officers(engine: Engine, tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_grant_risk_goes_to_the_grants_officers(engine: Engine, tmp_path: Path) 
                            title="Funds not released by the OPCC", likelihood=4, impact=5, score=20, rag="red",
                            first_seen=SEEN, last_seen=SEEN, evidence="expected 2024-05-01; nothing received"))
         session.commit()
-    assert _alerts(engine, tmp_path) == [("opened", OFFICER, MANAGER)]
+    assert _alerts(engine, tmp_path) == [("opened", OFFICER, ""), ("opened", MANAGER, "")]
 
 
 def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engine: Engine, tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
         pid = project(session, "purple-flag").id
         for day, rag in ((date(2025, 1, 10), "green"), (date(2025, 1, 24), "amber")):
             session.add(m.Assessment(grant_id=1, project_id=pid, as_of=day, spend_rag=rag, outputs_rag=rag,
-                                     overall_rag=rag))
+                                     overall_rag=rag, reasons_json='{"overall": "Spend 12.5% behind profile"}'))
         session.add(_risk(rag="red", project_id=project(session, "active-bystander").id))
         session.add(m.Risk(key="underspend", grant_id=1, kind="forecast-underspend", title="Year-end underspend",
                            likelihood=4, impact=4, score=16, rag="red", first_seen=SEEN, last_seen=SEEN))
@@ -123,7 +124,8 @@ def test_weekly_digest_lists_returns_rag_changes_risks_and_failed_messages(engin
     assert ("M.A.N Culture, 2024-25-Q3: was due Wednesday 15 January 2025 (not received; chased 1 time since the "
             "due date, last Wednesday 22 January 2025)") in overdue.replace("\n   ", "")
     assert "Purple Flag night-time economy, 2024-25-Q3" not in overdue
-    assert "Purple Flag night-time economy: GREEN -> AMBER (assessed Friday 24 January 2025)" in text
+    assert ("Purple Flag night-time economy: GREEN -> AMBER (assessed Friday 24 January 2025): Spend 12.5% behind "
+            "profile") in text  # a RAG change gives its reason
     risks = text.split("Open risks by score (2)")[1]
     assert risks.index("16 RED: Year-end underspend") < risks.index("9 RED: Q3 return late")
     assert "overdue-1 to impact.project@example.org: 3 attempts" in text
@@ -162,7 +164,7 @@ def test_a_risk_that_closes_and_opens_again_alerts_officers_again(engine: Engine
                       (date(2024, 11, 4), "reopened"), (date(2024, 11, 4), "opened")]
     with Session(engine) as session:
         assert session.exec(select(m.Risk)).one().first_seen == date(2024, 11, 4)
-    assert len(list(tmp_path.glob("risk_*.eml"))) == 2
+    assert len(list(tmp_path.glob("officer-mail_*.eml"))) == 2
 
 
 @pytest.mark.parametrize(("held_on", "sent_on"), [
@@ -194,6 +196,6 @@ def test_one_cause_one_message_the_funder_late_reaches_each_officer_once_grouped
     mails = list(tmp_path.glob("*.eml"))
     assert len(mails) == 1  # one officer: one message for the run
     text = mails[0].read_text()
-    assert "Funds released late (9)" in text and "risk changes on the" in text
+    assert "Funds released late (9)" in text and "in one message, grouped by cause" in text
     with Session(engine) as session:  # each risk counts as announced: nothing goes again
         assert send_risk_alerts(session, date(2024, 6, 18), NOW, Sender([OutboxChannel(tmp_path)])) == []

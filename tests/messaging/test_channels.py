@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from grants.kernel import models as m
 from grants.kernel.errors import ConfigError
 from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender, load_notify_config, to_email
-from grants.messaging.chasing import run_chase
+from grants.messaging.chase_run import run_chase
 from grants.messaging.notify import Address, Outgoing, Sender
 from tests.factories import load_example
 from tests.notify_support import Inbox, attachment_names, free_port, smtp_server, xlsx_pack_builder

@@ -1,4 +1,4 @@
-"""The pure chase planner and the ladder: one table row per rule, on 2024-25 Q3 (due Wed 15 Jan 2025)."""
+"""The pure chase planner and the ladder: one table row per rule, on 2024-25 Q3 (due Wednesday 15 January 2025)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def test_risk_score_bands(score: int, rules: MonitoringRules, rag: m.RAG) -> Non
 
 @pytest.mark.parametrize(("actual", "outturn", "rag", "reason_start"), [
     (1_000_000, 1_000_000, G, "Spent £10,000.00 of £10,000.00 profiled"),
-    (1_000_001, 1_000_001, R, "Spent £10,000.01 by 31 Dec 2024, over the £10,000.00 allocation by £0.01"),
+    (1_000_001, 1_000_001, R, "Spent £10,000.01 by 31 December 2024, over the £10,000.00 allocation by £0.01"),
     (500_000, 1_000_100, R, "Spent £5,000.00 of £5,000.00 profiled"),
 ])
 def test_any_overspend_of_the_allocation_is_red(actual: int, outturn: int, rag: m.RAG, reason_start: str) -> None:
@@ -75,7 +75,7 @@ def test_forecast_underspend_is_rated_with_the_spend_bands_on_the_1dp_percentage
 
 def test_nothing_profiled_but_money_spent_is_amber() -> None:
     rag, reason = rate_spend(SpendFigures(100_000, 5_000, 0, 100_000), DEFAULT, date(2024, 6, 30), date(2025, 3, 31))
-    assert (rag, reason.split(";")[0]) == (A, "Spent £50.00 with nothing profiled by 30 Jun 2024")
+    assert (rag, reason.split(";")[0]) == (A, "Spent £50.00 with nothing profiled by 30 June 2024")
 
 
 @pytest.mark.parametrize(("days_late", "window_left", "score"), [
@@ -139,8 +139,8 @@ def test_target_rating_walks_the_output_bands(achieved: int, rag: m.RAG) -> None
 def test_reason_names_the_trajectory_in_words_and_numbers() -> None:
     check = rate_target(_target(condition=False), 180, 250, date(2024, 9, 1), date(2024, 12, 31),
                         date(2025, 1, 20), DEFAULT)
-    assert check.reason == ("People trained 180 of 250 profiled by 31 Dec 2024 (72.0%): needs 107/month to reach 500 "
-                            "by 31 Mar 2025, achieving 45/month")
+    assert check.reason == ("People trained 180 of 250 profiled by 31 December 2024 (72.0%): needs 107/month to "
+                            "reach 500 by 31 March 2025, achieving 45/month")
 
 
 @pytest.mark.parametrize(("achieved", "unlikely"), [(200, False), (199, True)])

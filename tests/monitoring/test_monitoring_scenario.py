@@ -49,11 +49,11 @@ def test_conditions_confirmed_late_and_no_money_is_a_late_funds_release_risk(pro
     grant = _risk(programme, "late-funds-release:SVD-2024-25")
     assert (grant.likelihood, grant.impact, grant.score, grant.rag) == (4, 3, 12, "amber")
     assert grant.evidence == (
-        "Funds expected 01 May 2024: £0.00 of £125,000.00 received by 15 Jun 2024 (45 days late; conditions "
+        "Funds expected 1 May 2024: £0.00 of £125,000.00 received by 15 June 2024 (45 days late; conditions "
         "confirmed 30 May 2024); £125,000.00 outstanding; £0.00 paid to projects")
     bystander = _risk(programme, "late-funds-release:SVD-2024-25:active-bystander")
     assert bystander.evidence == (
-        "No payment by 15 Jun 2024 (45 days after funds were expected 01 May 2024): £30,000.00 outstanding; "
+        "No payment by 15 June 2024 (45 days after funds were expected 1 May 2024): £30,000.00 outstanding; "
         "290 of 365 days (79.5%) of the delivery window left")
     assert _rating(run, "Serious Violence Duty").reasons["funds"] == grant.evidence.removesuffix(
         "; £0.00 paid to projects")
@@ -70,16 +70,16 @@ def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_r
     assert (closed.status, closed.closed_on, closed.first_seen) == ("closed", date(2024, 7, 20), date(2024, 6, 15))
     assert not [k for k in _open(programme) if k.startswith("late-funds-release")]
     assert _rating(run, "Serious Violence Duty").reasons["funds"] == (
-        "Funds received 01 Jul 2024 (61 days late, expected 01 May 2024): £125,000.00 of £125,000.00")
+        "Funds received 1 July 2024 (61 days late, expected 1 May 2024): £125,000.00 of £125,000.00")
     assert _rating(run, "Active Bystander").reasons["funds"] == (
-        "Paid £30,000.00 of £30,000.00, first on 08 Jul 2024 (68 days after funds were expected); "
+        "Paid £30,000.00 of £30,000.00, first on 8 July 2024 (68 days after funds were expected); "
         "267 of 365 days (73.2%) of the delivery window left then")
     assert {c.change for c in run.risk_changes} == {"closed"}
 
 
 @pytest.fixture
 def year(programme: Engine) -> CheckRun:
-    """Checks on 24 Jan 2025: Q3 returns in (speech and language's is 7 working days overdue)."""
+    """Checks on 24 January 2025: Q3 returns in (speech and language's is 7 working days overdue)."""
     _check(programme, date(2024, 6, 15))
     release_and_pay(programme)
     with session_scope(programme) as session:
@@ -91,11 +91,11 @@ def year(programme: Engine) -> CheckRun:
 def test_project_on_track_is_green_with_its_figures(year: CheckRun) -> None:
     r = _rating(year, "Active Bystander")
     assert (r.spend_rag, r.outputs_rag, r.overall_rag) == ("green", "green", "green")
-    assert r.reasons["spend"] == ("Spent £18,000.00 of £18,000.00 profiled by 31 Dec 2024 (+0.0%); forecast outturn "
-                                  "£30,000.00 of £30,000.00 (lead's forecast): on budget")
+    assert r.reasons["spend"] == ("Spent £18,000.00 of £18,000.00 profiled by 31 December 2024 (+0.0%); forecast "
+                                  "outturn £30,000.00 of £30,000.00 (lead's forecast): on budget")
     # 250 trained in the 5.8 months since money reached the project on 8 Jul
-    assert r.reasons["outputs"] == ("People trained in Active Bystander 250 of 250 profiled by 31 Dec 2024 (100.0%): "
-                                    "needs 83/month to reach 500 by 31 Mar 2025, achieving 43/month")
+    assert r.reasons["outputs"] == ("People trained in Active Bystander 250 of 250 profiled by 31 December 2024 "
+                                    "(100.0%): needs 83/month to reach 500 by 31 March 2025, achieving 43/month")
     assert r.reasons["milestones"] == "Milestones: 1 delivered, 0 due, 0 overdue"
 
 
@@ -103,23 +103,23 @@ def test_project_behind_on_outputs_is_red_and_unlikely_to_meet_the_condition(yea
                                                                                ) -> None:
     r = _rating(year, "M.A.N Culture")
     assert (r.spend_rag, r.outputs_rag, r.overall_rag) == ("green", "red", "red")
-    reason = ("Workshops delivered across the city 5 of 7 profiled by 31 Dec 2024 (71.4%): needs 2.3/month to reach "
-              "12 by 31 Mar 2025, achieving 0.9/month (projected 8: unlikely by the deadline)")
+    reason = ("Workshops delivered across the city 5 of 7 profiled by 31 December 2024 (71.4%): needs 2.3/month to "
+              "reach 12 by 31 March 2025, achieving 0.9/month (projected 8: unlikely by the deadline)")
     assert r.reasons["outputs"] == reason
     risk = _risk(programme, "behind-trajectory:SVD-2024-25:man-culture:workshops")
     assert (risk.score, risk.rag, risk.evidence) == (20, "red", reason)
     plan = _risk(programme, "no-sustainability-plan:SVD-2024-25:man-culture:sustainability_plan")
     assert (plan.score, plan.rag, plan.evidence) == (16, "red", (
         "Funding plan for sustainability (with funding bids made) not delivered with 81.9% of the non-recurring "
-        "grant's time gone (due 31 Mar 2025)"))
+        "grant's time gone (due 31 March 2025)"))
 
 
 def test_big_forecast_underspend_of_non_recurring_money_is_red_near_year_end(year: CheckRun, programme: Engine
                                                                             ) -> None:
     r = _rating(year, "Impact Project")
     assert (r.spend_rag, r.overall_rag) == ("red", "red")
-    reason = ("Spent £4,500.00 of £12,000.00 profiled by 31 Dec 2024 (-62.5%); forecast outturn £7,000.00 of "
-              "£20,000.00 (lead's forecast): £13,000.00 (65.0%) underspend at 31 Mar 2025")
+    reason = ("Spent £4,500.00 of £12,000.00 profiled by 31 December 2024 (-62.5%); forecast outturn £7,000.00 of "
+              "£20,000.00 (lead's forecast): £13,000.00 (65.0%) underspend at 31 March 2025")
     assert r.reasons["spend"] == reason
     risk = _risk(programme, "forecast-underspend:SVD-2024-25:impact-project")
     assert (risk.likelihood, risk.impact, risk.rag, risk.evidence) == (4, 5, "red", reason)
@@ -128,16 +128,16 @@ def test_big_forecast_underspend_of_non_recurring_money_is_red_near_year_end(yea
 def test_overdue_return_is_red_after_five_working_days(year: CheckRun, programme: Engine) -> None:
     r = _rating(year, "Speech, language")
     assert r.overall_rag == "red"
-    assert r.reasons["returns"] == ("Returns: 2 on time, 0 late, 1 outstanding, 0 rejected (2024-25-Q3 due 15 Jan "
+    assert r.reasons["returns"] == ("Returns: 2 on time, 0 late, 1 outstanding, 0 rejected (2024-25-Q3 due 15 January "
                                     "2025, 7 working days overdue)")
     risk = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (risk.score, risk.rag, risk.evidence) == (
-        15, "red", "2024-25-Q3 return due 15 Jan 2025: 7 working days overdue")
+        15, "red", "2024-25-Q3 return due 15 January 2025: 7 working days overdue")
 
 
 def test_overspend_of_the_allocation_is_red(year: CheckRun, programme: Engine) -> None:
     r = _rating(year, "Preventing child sexual abuse")
-    reason = "Spent £11,000.00 by 31 Dec 2024, over the £10,000.00 allocation by £1,000.00"
+    reason = "Spent £11,000.00 by 31 December 2024, over the £10,000.00 allocation by £1,000.00"
     assert (r.spend_rag, r.reasons["spend"]) == ("red", reason)
     risk = _risk(programme, "overspend:SVD-2024-25:csa-prevention")
     assert (risk.likelihood, risk.impact, risk.rag, risk.evidence) == (5, 3, "red", reason)
@@ -147,7 +147,7 @@ def test_non_recurring_funding_ending_without_sustainability_evidence_is_a_grant
         year: CheckRun, programme: Engine) -> None:
     risk = _risk(programme, "funding-ends-soon:SVD-2024-25")
     assert (risk.score, risk.rag) == (12, "amber")
-    assert risk.evidence.startswith("Non-recurring funding ends 31 Mar 2025 (66 days); 8 of 8 projects have no "
+    assert risk.evidence.startswith("Non-recurring funding ends 31 March 2025 (66 days); 8 of 8 projects have no "
                                     "sustainability evidence: Purple Flag night-time economy, ")
 
 
@@ -184,14 +184,15 @@ def test_rejected_return_is_an_amber_risk_until_the_due_date_then_overdue_like_a
     run = _check(programme, date(2025, 1, 14))
     risk = _risk(programme, "rejected-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (risk.status, risk.score, risk.rag, risk.evidence) == (
-        "open", 8, "amber", "2024-25-Q3 return rejected and not yet resubmitted (due 15 Jan 2025)")
+        "open", 8, "amber", "2024-25-Q3 return rejected and not yet resubmitted (due 15 January 2025)")
     assert _rating(run, "Speech, language").reasons["returns"] == (
         "Returns: 2 on time, 0 late, 0 outstanding, 1 rejected (2024-25-Q3 rejected, not yet resubmitted)")
     run = _check(programme, date(2025, 1, 28))  # 9 working days after the due date, still only the rejected one
     assert _risk(programme, risk.key).status == "closed"
     late = _risk(programme, "late-return:SVD-2024-25:speech-language:2024-25-Q3")
     assert (late.status, late.rag, late.evidence) == (
-        "open", "red", "2024-25-Q3 return due 15 Jan 2025: 9 working days overdue; only a rejected version received")
+        "open", "red",
+        "2024-25-Q3 return due 15 January 2025: 9 working days overdue; only a rejected version received")
     assert _rating(run, "Speech, language").figures["rags"]["returns"] == "red"
     with session_scope(programme) as session:
         on_profile(session, "speech-language", Q3, date(2025, 1, 29), {"young_people_supported": 20})
@@ -210,5 +211,5 @@ def test_year_end_check_when_every_project_has_reported_every_quarter_rates_the_
                 on_profile(session, code, label, received, {})
     run = _check(programme, date(2025, 4, 30))  # nothing left to forecast anywhere: no profile rows remain
     r = _rating(run, "M.A.N Culture")
-    assert r.reasons["spend"] == ("Spent £15,000.00 of £15,000.00 profiled by 31 Mar 2025 (+0.0%); forecast outturn "
+    assert r.reasons["spend"] == ("Spent £15,000.00 of £15,000.00 profiled by 31 March 2025 (+0.0%); forecast outturn "
                                   "£15,000.00 of £15,000.00 (run rate): on budget")

@@ -62,7 +62,7 @@ def test_forecast_underspend_over_the_tolerance_compares_the_exact_share(outturn
     (date(2024, 7, 12), None),  # Fri: the due date
     (date(2024, 7, 13), None),  # Sat: past due but no working day overdue yet
     (date(2024, 7, 14), None),  # Sun
-    (date(2024, 7, 15), "2024-25-Q1 return due 12 Jul 2024: 1 working day overdue"),  # Mon
+    (date(2024, 7, 15), "2024-25-Q1 return due 12 July 2024: 1 working day overdue"),  # Mon
 ])
 def test_late_return_risk_opens_on_the_first_working_day_overdue(engine: Engine, day: date,
                                                                  evidence: str | None) -> None:
@@ -117,14 +117,14 @@ def test_milestone_is_judged_on_the_return_covering_its_date_or_after_that_retur
         if q3_return:
             add_return(session, "csa-prevention", Q3, received=date(2025, 1, 10),
                        spend=profile(session, "csa-prevention", Q3))
-    _check(engine, day)  # "Campaign launched" is due 31 Dec 2024, in Q3 (return due 15 Jan 2025)
+    _check(engine, day)  # "Campaign launched" is due 31 December 2024, in Q3 (return due 15 January 2025)
     assert (_open(engine, "milestone-overdue:SVD-2024-25:csa-prevention:campaign_launched") is not None) is overdue
 
 
 @pytest.mark.parametrize(("day", "opened"), [(date(2024, 9, 30), False), (date(2024, 10, 1), True)])
 def test_no_sustainability_plan_risk_opens_past_half_the_grants_time_not_at_exactly_half(
         engine: Engine, day: date, opened: bool) -> None:
-    load_example(engine)  # 1 Apr 2024 to 31 Mar 2025: 182 of 364 days gone on 30 Sep 2024 is exactly 50%
+    load_example(engine)  # 1 April 2024 to 31 March 2025: 182 of 364 days gone on 30 September 2024 is exactly 50%
     _check(engine, day)
     risk = _open(engine, "no-sustainability-plan:SVD-2024-25:man-culture:sustainability_plan")
     assert (risk is not None) is opened
@@ -133,7 +133,7 @@ def test_no_sustainability_plan_risk_opens_past_half_the_grants_time_not_at_exac
 
 def test_nothing_reported_with_returns_overdue_is_no_data_yet_not_green(engine: Engine) -> None:
     load_example(engine)
-    run = _check(engine, date(2024, 7, 22))  # Q1 due 12 Jul 2024; nobody has sent anything
+    run = _check(engine, date(2024, 7, 22))  # Q1 due 12 July 2024; nobody has sent anything
     flag = next(r for r in run.ratings if r.name.startswith("Purple Flag"))
     assert (flag.outputs_rag, flag.reasons["outputs"]) == (
         m.RAG.no_data, "No data yet: no outputs reported and 1 return overdue")
@@ -156,7 +156,7 @@ def test_grant_unspent_money_caps_each_projects_outturn_at_its_allocation_and_sh
     total = grant_spend(grant, [check(1_500_000, 1_950_000), check(1_000_000, 550_000)], DEFAULT)
     assert total is not None
     assert (total.figures.outturn, total.figures.underspend) == (2_050_000, 450_000)  # netted: 2,500,000 and 0
-    assert "£4,500.00 (18.0%) unspent at 31 Mar 2025" in total.reason
+    assert "£4,500.00 (18.0%) unspent at 31 March 2025" in total.reason
     assert total.reason.endswith("forecast overspend £4,500.00 beyond 1 project's allocation, which the grant "
                                  "cannot pay")
 

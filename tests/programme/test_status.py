@@ -50,7 +50,8 @@ def test_status_after_init_shows_eight_projects_and_due_dates_that_skip_bank_hol
     result = _grants("status", "--as-of", "2024-07-01")
     assert result.returncode == 0, result.stderr
     for text in ["8 projects", "£125,000.00", "Active Bystander training", "M.A.N Culture",
-                 "due Fri 12 Jul 2024", "due Mon 14 Oct 2024", "due Wed 15 Jan 2025", "due Mon 14 Apr 2025"]:
+                 "due Friday 12 July 2024", "due Monday 14 October 2024", "due Wednesday 15 January 2025",
+                 "due Monday 14 April 2025"]:
         assert text in result.stdout
 
 

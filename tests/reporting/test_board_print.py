@@ -19,8 +19,8 @@ from grants.reporting.xlsx import write_board_workbook
 from tests.reporting.test_board_report import sample_board
 
 TABLE_SHEETS = ["Projects", "Outputs", "Outputs chart", "Risks", "Returns"]
-LONG_REASON = ("Workshops delivered across the city 5 of 7 profiled by 31 Dec 2024 (71.4%): needs 2.3/month to "
-               "reach 12 by 31 Mar 2025, achieving 0.9/month (projected 8: unlikely by the deadline)")
+LONG_REASON = ("Workshops delivered across the city 5 of 7 profiled by 31 December 2024 (71.4%): needs 2.3/month to "
+               "reach 12 by 31 March 2025, achieving 0.9/month (projected 8: unlikely by the deadline)")
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_no_money_or_date_cell_is_too_narrow_to_show(workbook: Path, sheet: str)
             if cell.number_format.startswith('"£"') and isinstance(cell.value, int | float | Decimal):
                 shown = f"£{cell.value:,.2f}"
             elif cell.is_date:
-                shown = "31 Dec 2024"
+                shown = "31 December 2024"
             else:
                 continue
             assert ws.column_dimensions[cell.column_letter].width >= len(shown) + 1, (cell.coordinate, shown)

@@ -19,7 +19,7 @@ from grants.programme.loader import load_programmes
 from grants.programme.register import initialise
 from grants.returns.sandbox import shutdown
 
-OPEN_DAY = date(2024, 10, 5)  # Q2 (Jul-Sep 2024) has ended and is due on Mon 14 Oct 2024
+OPEN_DAY = date(2024, 10, 5)  # Q2 (Jul-Sep 2024) has ended and is due on Monday 14 October 2024
 NOW = datetime(2024, 10, 5, 10, 0, tzinfo=UTC)
 
 

@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.returns_kit import fill
 from tests.web.live import chromium_or_skip, grants, lead_link, serve
 
-OPEN_DAY = "2024-10-05"  # 2024/25 Q2 has ended; its return is due on Mon 14 Oct 2024
-AFTER_EXPIRY = "2025-07-14"  # the last return was due on 14 Apr 2025; links work 90 days more
+OPEN_DAY = "2024-10-05"  # 2024/25 Q2 has ended; its return is due on Monday 14 October 2024
+AFTER_EXPIRY = "2025-07-14"  # the last return was due on 14 April 2025; links work 90 days more
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,7 @@ def test_bad_links_all_get_the_same_plain_not_found_page(loaded: Settings, clien
     altered = client.get(f"/p/{token[:-2]}xx")
     assert unknown.status_code == altered.status_code == 404 and altered.text == unknown.text
     assert "Page not found" in altered.text and "active" not in altered.text.lower()
-    with TestClient(create_app(loaded, as_of=date(2025, 7, 14))) as later:  # Q4 due 14 Apr 2025, + 90 days
+    with TestClient(create_app(loaded, as_of=date(2025, 7, 14))) as later:  # Q4 due 14 April 2025, + 90 days
         expired = later.get(f"/p/{token}")
         assert expired.status_code == 404 and expired.text == unknown.text
         assert later.get(f"/p/{token}/workbook/2024-25-Q4").status_code == 404
@@ -155,7 +155,7 @@ def test_a_revoked_link_stops_working_at_once(client: TestClient, tmp_path: Path
 
 def test_only_open_quarters_of_the_links_own_project_can_be_downloaded(client: TestClient) -> None:
     token = lead_token()
-    assert client.get(f"/p/{token}/workbook/2024-25-Q3").status_code == 404  # not yet open on 5 Oct 2024
+    assert client.get(f"/p/{token}/workbook/2024-25-Q3").status_code == 404  # not yet open on 5 October 2024
     assert client.get(f"/p/{token}/workbook/..%2F..%2Fgrants.db").status_code == 404
     response = client.get(f"/p/{token}/workbook/2024-25-Q2")
     assert 'filename="return-active-bystander-2024-25-Q2.xlsx"' in response.headers["content-disposition"]

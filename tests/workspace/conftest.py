@@ -31,7 +31,7 @@ ACCOUNTS = {"viewer": "viewer@example.org", "officer": "officer@example.org", "a
 
 @pytest.fixture
 def programme(settings: Settings) -> Settings:
-    """The example programme up to 24 Jan 2025 (speech and language's Q3 return overdue), checked, with accounts."""
+    """The example programme up to 24 January 2025 (speech and language's Q3 return overdue), checked, with accounts."""
     engine = configured_engine()
     load_example(engine)
     live_until_q3(engine)

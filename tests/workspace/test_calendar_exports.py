@@ -20,7 +20,7 @@ from grants.kernel import models as m
 from grants.kernel.accounts import LOCKOUT, MAX_FAILURES, add_account, sign_in
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
-from grants.messaging.chasing import calendar_of, ladder_of
+from grants.messaging.chase_plan import calendar_of, ladder_of
 from grants.monitoring.risks import update_risk
 from grants.programme.overrides import extend_due
 from grants.reporting.calendar import calendar_items, to_ical

@@ -22,7 +22,7 @@ from grants.programme.status import ReturnState, grant_status
 from tests.factories import load_example, period, project
 
 NOW = datetime(2025, 1, 16, 9, tzinfo=UTC)
-Q3 = "2024-25-Q3"  # due 15 Jan 2025: overdue-1 on 17 Jan, overdue-2 on 22 Jan, escalation on 29 Jan
+Q3 = "2024-25-Q3"  # due 15 January 2025: overdue-1 on 17 Jan, overdue-2 on 22 Jan, escalation on 29 Jan
 CODE = "active-bystander"
 
 
@@ -83,8 +83,8 @@ def test_moving_the_date_back_to_the_grants_removes_the_extension(engine: Engine
 
 
 @pytest.mark.parametrize(("new_due", "message"), [
-    (date(2024, 12, 31), "the due date must fall after the quarter ends (31 Dec 2024)"),
-    (date(2025, 1, 15), "active-bystander 2024-25-Q3 is already due on 15 Jan 2025"),
+    (date(2024, 12, 31), "the due date must fall after the quarter ends (31 December 2024)"),
+    (date(2025, 1, 15), "active-bystander 2024-25-Q3 is already due on 15 January 2025"),
 ])
 def test_an_extension_that_makes_no_sense_is_refused(engine: Engine, new_due: date, message: str) -> None:
     load_example(engine)

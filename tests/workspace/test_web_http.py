@@ -104,7 +104,7 @@ def test_an_officer_extends_a_due_date_and_the_page_shows_it_and_its_audit_entry
         "period_id": period_id, "due": "2025-02-07", "reason": "lead off sick", "csrf": csrf_of(before.text)})
     assert answer.status_code == 303
     after = client.get(answer.headers["location"])
-    assert "Fri 07 Feb 2025" in after.text and "extended" in after.text and "lead off sick" in after.text
+    assert "Friday 7 February 2025" in after.text and "extended" in after.text and "lead off sick" in after.text
     [entry] = _audit()
     assert (entry.actor, entry.action, entry.after) == (ACCOUNTS["officer"], "due.extend", {"due": "2025-02-07"})
 
