@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,14 +27,18 @@ RUNS, GOAL_PCT = 7, 10.0
 DAY = date(2025, 1, 29)  # escalation day of Q3: the chase has eight messages to consider
 
 
-def _median(call: Callable[[], object]) -> float:
-    call()  # warm-up (and the chase's one real send)
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
+def _medians(calls: list[Callable[[], object]]) -> list[float]:
+    """Each call's median wall time, the calls taken in turn round after round (side by side in time, so the
+    load of the shared machine falls on all alike), after one warm-up each (and the chase's one real send)."""
+    for call in calls:
         call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(RUNS):
+        for call, taken in zip(calls, times, strict=True):
+            start = time.perf_counter()
+            call()
+            taken.append(time.perf_counter() - start)
+    return [statistics.median(taken) for taken in times]
 
 
 def main() -> None:
@@ -58,25 +61,27 @@ def main() -> None:
 
     with open_session() as session:
         initialise(session, load_programmes(get_settings().config_dir))
+
     @flow(name="empty")
     def empty(as_of: date | None = None) -> int:
         return 0
 
+    def beating(call: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
+                return call()
+        return run
+
     goals = []
     print(f"load average {os.getloadavg()[0]:.1f}")
-    with prefect_test_harness(server_startup_timeout=90):
-        with without_heartbeats():
-            bare = _median(lambda: empty(as_of=DAY))
-        print(f"empty flow run (Prefect's own cost): {bare * 1000:.0f} ms", flush=True)
+    with prefect_test_harness(server_startup_timeout=90), without_heartbeats():
         for name, job, flow_ in (("check", jobs.check_job, check_and_assess), ("chase", jobs.chase_job, chase_returns)):
-            direct = _median(lambda job=job: job(DAY, moment(DAY)))  # type: ignore[misc]
-            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
-                beating = _median(lambda flow_=flow_: flow_(as_of=DAY))  # type: ignore[misc]
-            with without_heartbeats():
-                quiet = _median(lambda flow_=flow_: flow_(as_of=DAY))  # type: ignore[misc]
-            over_beating, over_quiet = beating - direct, quiet - direct
+            direct, bare, quiet, beat = _medians([
+                lambda job=job: job(DAY, moment(DAY)), lambda: empty(as_of=DAY),  # type: ignore[misc]
+                lambda flow_=flow_: flow_(as_of=DAY), beating(lambda flow_=flow_: flow_(as_of=DAY))])  # type: ignore[misc]
+            over_beating, over_quiet = beat - direct, quiet - direct
             print(f"{name:>5}: job {direct * 1000:5.0f} ms | flow run with a heartbeat every {HEARTBEAT_SECONDS} s "
-                  f"{beating * 1000:5.0f} ms (+{over_beating * 1000:.0f} ms) | without {quiet * 1000:5.0f} ms "
+                  f"{beat * 1000:5.0f} ms (+{over_beating * 1000:.0f} ms) | without {quiet * 1000:5.0f} ms "
                   f"(+{over_quiet * 1000:.0f} ms; Prefect's own {bare * 1000:.0f} ms, the artifact and glue "
                   f"{(over_quiet - bare) * 1000:.0f} ms)", flush=True)
             goals.append((name, 100 * over_quiet / direct))
@@ -87,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
