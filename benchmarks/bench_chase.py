@@ -2,8 +2,9 @@
 
 1,000 grants x 10 projects (10,000 leads) x 4 quarters, built as in bench_check.py, with a year of chase messages
 already sent (every ladder step of Q1 and Q2 for every project, about 9 per lead) plus weekly digests. Times
-`plan_chasers` (read what was sent, plan, address and render every message due) on a quiet day and on a pack day
-(the day after a quarter ends, when every lead gets a message), in CPU seconds (the machine is shared), median of 3.
+`plan_chasers` (read what was sent, plan, address and render every message due, each lead's portal link issued as
+a message needs it) on a quiet day and on a pack day (the day after a quarter ends, when every lead gets a message),
+in CPU seconds (the machine is shared), median of 3; the quiet day is the baseline (loading alone).
 
     .venv/bin/python benchmarks/bench_chase.py            # 1,000 grants
     .venv/bin/python benchmarks/bench_chase.py 100        # another size
@@ -13,6 +14,7 @@ Ends with one line per goal: `goal <job>: <figure> <unit> (goal <target> <unit>)
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -33,6 +35,7 @@ from grants.messaging.chasing import plan_chasers
 from grants.programme.ladder import ChaseLadder
 from grants.programme.periods import WorkingCalendar
 
+os.environ.setdefault("GRANTS_SIGNING_KEY", "bench-signing-key")  # messages carry the leads' portal links
 NOW = datetime(2025, 1, 2, 9, tzinfo=UTC)
 PACK_DAY, QUIET_DAY = date(2025, 1, 2), date(2025, 1, 7)  # Q3's pack goes on 2 Jan; nothing falls due on 7 Jan
 GOAL_S = 5.0
@@ -93,7 +96,8 @@ def timed(engine: Engine, as_of: date) -> tuple[float, int]:
 def main(grants: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine, sent = build(f"sqlite:///{Path(folder) / 'bench.db'}", grants)
-        print(f"{grants} grants x {PROJECTS} projects = {grants * PROJECTS} leads; {sent:,} messages already sent")
+        print(f"{grants} grants x {PROJECTS} projects = {grants * PROJECTS} leads; {sent:,} messages already sent; "
+              f"load average {os.getloadavg()[0]:.1f}")
         figures = {}
         for name, day in (("pack day (Thu 2 Jan 2025)", PACK_DAY), ("quiet day (Tue 7 Jan 2025)", QUIET_DAY)):
             if day == QUIET_DAY:
@@ -102,6 +106,7 @@ def main(grants: int) -> None:
             figures[name] = statistics.median(r[0] for r in runs)
             print(f"  {name}: {runs[0][1]:>6} messages planned, {figures[name]:.2f} s cpu (median of 3)", flush=True)
         engine.dispose()
+    print(f"  load average {os.getloadavg()[0]:.1f}")
     worst = max(figures.values())
     verdict = "met" if worst < GOAL_S else "missed"
     print(f"goal chase-plan-{grants * PROJECTS}-leads: {worst:.1f} s cpu (goal {GOAL_S:g} s): {verdict}")

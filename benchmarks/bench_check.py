@@ -10,6 +10,7 @@ and risk) and reruns for the same date (change nothing), for several sizes.
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import subprocess
@@ -137,6 +138,7 @@ def _run(url: str) -> None:
 
 
 def main(sizes: list[int]) -> None:
+    print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'grants':>7} {'projects':>9} {'build s':>8} {'first run cpu s':>16} {'rerun cpu s (median of 3)':>26} "
           f"{'ratings':>8} {'risks opened':>13} {'peak MiB':>9}")
     worst: tuple[int, float, float] | None = None
@@ -156,6 +158,7 @@ def main(sizes: list[int]) -> None:
             print(f"{size:>7} {size * PROJECTS:>9} {built:>8.1f} {first:>16.2f} {rerun:>26.2f} {ratings:>8} "
                   f"{opened:>13} {peak:>9.0f}", flush=True)
             worst = (size, max(first, rerun), peak)
+    print(f"load average {os.getloadavg()[0]:.1f}")
     if worst is not None:
         size, cpu, peak = worst
         print(f"goal checks-{size}-grants: {cpu:.1f} s cpu (goal {GOAL_S:g} s): {'met' if cpu < GOAL_S else 'missed'}")

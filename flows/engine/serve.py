@@ -9,9 +9,10 @@ from pathlib import Path
 
 import typer
 from prefect import serve
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.clock import now_utc
+from flows.engine.crashes import HEARTBEAT_SECONDS, ensure_crash_detection
 from flows.engine.registry import deployments, next_runs
 from flows.engine.server import local_prefect_server
 from grants.kernel.dates import clock_time, long_date
@@ -27,7 +28,10 @@ def _announce(api_url: str) -> None:
 
 
 def _serve(api_url: str) -> None:
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+    """Each scheduled run is a subprocess of the runner, given these settings: heartbeats every HEARTBEAT_SECONDS,
+    which the crash automation watches (see flows/engine/crashes.py)."""
+    with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
+        ensure_crash_detection()
         _announce(api_url)
         serve(*deployments(), print_starting_message=False)
 

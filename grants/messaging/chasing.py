@@ -27,9 +27,9 @@ from grants.messaging.chase_plan import (
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing
 from grants.messaging.officer_mail import sent_to
-from grants.messaging.portal import portal_link
+from grants.messaging.portal import portal_links
 from grants.programme.ladder import ChaseLadder, Role, StepKind
-from grants.programme.overrides import chase_holds, due_overrides
+from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.periods import WorkingCalendar
 from grants.programme.status import received_on
 
@@ -64,6 +64,9 @@ class _Programme:
     projects: dict[int, list[m.Project]] = field(default_factory=dict)
     officers: dict[int, dict[str, m.Officer]] = field(default_factory=dict)
     received: dict[tuple[int, int], list[tuple[date, str]]] = field(default_factory=dict)
+    extended: dict[tuple[int, int], date] = field(default_factory=dict)  # (project, period) -> extended due date
+    holds: dict[tuple[int, int], Hold] = field(default_factory=dict)
+    links: dict[int, str] = field(default_factory=dict)  # project -> portal address, for the projects with a message
 
 
 def _load(session: Session, grants: list[m.Grant]) -> _Programme:
@@ -77,6 +80,7 @@ def _load(session: Session, grants: list[m.Grant]) -> _Programme:
     returns = select(m.Return.project_id, m.Return.period_id, m.Return.received_at, m.Return.status)
     for project_id, period_id, received_at, status in session.connection().execute(returns):
         loaded.received.setdefault((project_id, period_id), []).append((received_on(received_at), status))
+    loaded.extended, loaded.holds = due_overrides(session), chase_holds(session)
     return loaded
 
 
@@ -130,10 +134,14 @@ def plan_chase_run(session: Session, as_of: date, now: datetime, return_to: str
     grants = list(session.exec(select(m.Grant).order_by(col(m.Grant.reference))))
     loaded = _load(session, grants)
     sent = _sent_in_play(session, grants, loaded, as_of)
+    items = [(grant, _items(grant, loaded, as_of)) for grant in grants]
+    due = [plan_chase(found, ladder_of(grant), calendar_of(grant), sent.keys, as_of) for grant, found in items]
+    projects = {p.id: p for grant_projects in loaded.projects.values() for p in grant_projects}
+    loaded.links = portal_links(session, (projects[d.project_id] for steps in due for d in steps), now)
     leads: list[PlannedChase] = []
     officers: list[OfficerStep] = []
-    for grant in grants:
-        lead_steps, officer_steps = _plan_grant(session, grant, loaded, sent, as_of, now, return_to)
+    for (grant, found), steps in zip(items, due, strict=True):
+        lead_steps, officer_steps = _plan_grant(session, grant, loaded, found, steps, sent, as_of, now, return_to)
         leads += lead_steps
         officers += officer_steps
     return leads, officers
@@ -173,16 +181,12 @@ def _late_risk(session: Session, grant: m.Grant, project: m.Project, period: m.R
     return session.exec(select(m.Risk).where(m.Risk.key == key, m.Risk.status == "open")).one_or_none()
 
 
-def _plan_grant(
-    session: Session, grant: m.Grant, loaded: _Programme, sent: Sent, as_of: date, now: datetime, return_to: str
-) -> tuple[list[PlannedChase], list[OfficerStep]]:
-    ladder, calendar = ladder_of(grant), calendar_of(grant)
+def _items(grant: m.Grant, loaded: _Programme, as_of: date) -> list[PeriodReturns]:
+    """The grant's project/period returns the ladder may chase on `as_of` (extended due dates; held ones left out)."""
     periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
     projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
-    officers = loaded.officers.get(grant.id or 0, {})
-    received = loaded.received
-    extended, holds = due_overrides(session, grant.id), chase_holds(session, grant.id)
-    items = [
+    received, extended, holds = loaded.received, loaded.extended, loaded.holds
+    return [
         PeriodReturns(pid, per_id, per.end, extended.get((pid, per_id), per.due),
                       tuple(received.get((pid, per_id), [])))
         for pid, proj in projects.items()
@@ -190,15 +194,26 @@ def _plan_grant(
         if pid is not None and per_id is not None and per.end >= proj.delivery_start and per.start <= proj.delivery_end
         and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
+
+
+def _plan_grant(
+    session: Session, grant: m.Grant, loaded: _Programme, items: list[PeriodReturns], steps: list[DueStep],
+    sent: Sent, as_of: date, now: datetime, return_to: str,
+) -> tuple[list[PlannedChase], list[OfficerStep]]:
+    ladder, calendar = ladder_of(grant), calendar_of(grant)
+    periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
+    projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
+    officers = loaded.officers.get(grant.id or 0, {})
+    received, extended = loaded.received, loaded.extended
     planned = []
-    for due in plan_chase(items, ladder, calendar, sent.keys, as_of):
+    for due in steps:
         project, period = projects[due.project_id], periods[due.period_id]
         if (due.project_id, due.period_id) in extended:  # the lead is told their own (extended) due date
             period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
         files = received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent.keys, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
-            "portal_link": portal_link(session, project, now)}
+            "portal_link": loaded.links.get(due.project_id, "")}
         if due.step.kind == StepKind.escalation:
             earlier = [s.name for s in ladder.steps(period.end, period.due, calendar)
                        if Role.lead in s.to and s.day < due.step.day]

@@ -181,10 +181,11 @@ def _run_checks(session: Session, as_of: date, grant_reference: str | None) -> C
     for grant in checks.ledger.grants:
         project_ratings = [rate_project(checks, p) for p in checks.projects_of(grant)]
         ratings += [*project_ratings, rate_grant(checks, grant, project_ratings)]
-    written = store_assessments(session, as_of, ratings, [g.id for g in checks.ledger.grants if g.id is not None])
-    changes = sync_register(
-        session, findings(checks), [g.id for g in checks.ledger.grants if g.id is not None], as_of, checks.rules
-    )
+    found, rules = findings(checks), checks.rules
+    grant_ids = [g.id for g in checks.ledger.grants if g.id is not None]
+    del checks  # the ledger (a national programme's frames and rows) is freed before the writes allocate theirs
+    written = store_assessments(session, as_of, ratings, grant_ids)
+    changes = sync_register(session, found, grant_ids, as_of, rules)
     return CheckRun(as_of, ratings, changes, written)
 
 
@@ -209,7 +210,9 @@ def store_assessments(session: Session, as_of: date, ratings: list[Rating], gran
         elif found[1] != values:
             updates.append({"id": found[0], **dict(zip(STORED, values, strict=True))})
     if new:
-        session.execute(insert(m.Assessment), new)  # bulk insert: thousands of rows on a first run
+        # Core executemany: thousands of rows on a first run in one statement (the ORM's bulk insert splits it at
+        # every change between project rows and grant rows, whose project_id is None)
+        session.connection().execute(insert(m.Assessment), new)
     if updates:
         session.execute(update(m.Assessment), updates)  # bulk update by primary key
     return len(new) + len(updates)

@@ -18,7 +18,7 @@ from grants.kernel import models as m
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
-from grants.monitoring.ledger import Ledger, rows
+from grants.monitoring.ledger import Ledger, totals
 from grants.programme.periods import days_text
 from grants.programme.thresholds import MonitoringRules, percent
 
@@ -105,10 +105,8 @@ def project_funds(project: m.Project, expected: date | None, paid: int, first: d
 def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dict[int, FundsCheck],
                                                                                 dict[int, FundsCheck]]:
     """({grant_id: FundsCheck}, {project_id: FundsCheck}) as of the ledger's date."""
-    rel = ledger.releases.groupby("grant_id").agg(amount=("amount", "sum"), first=("received_on", "min"))
-    pay = ledger.payments.groupby("project_id").agg(amount=("amount", "sum"), first=("paid_on", "min"))
-    received = {int(g): (int(a), f) for g, a, f in rows(rel.reset_index(), "grant_id", "amount", "first")}
-    paid = {int(p): (int(a), f) for p, a, f in rows(pay.reset_index(), "project_id", "amount", "first")}
+    received = totals(ledger.releases, "grant_id", "received_on")
+    paid = totals(ledger.payments, "project_id", "paid_on")
     grants = {g.id: g for g in ledger.grants}
     grant_out = {}
     for grant_id, grant in grants.items():

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
-from grants.monitoring.ledger import Ledger
+from grants.monitoring.ledger import Ledger, totals
 from grants.programme.periods import days_text
 from grants.programme.thresholds import MonitoringRules, exact_percent, outputs_rag, shown
 
@@ -166,7 +166,7 @@ def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
             index=False):
         profiles.setdefault(int(target_id), {})[int(pos)] = int(cumulative)
     ends = {(g, p): e for g, p, e in ledger.periods[["grant_id", "position", "end"]].itertuples(index=False)}
-    first_paid = ledger.payments.groupby("project_id")["paid_on"].min().to_dict()
+    first_paid = {pid: first for pid, (_, first) in totals(ledger.payments, "project_id", "paid_on").items()}
     delivered, spans = _delivered(ledger), _spans(ledger)
     out: dict[int, tuple[list[TargetCheck], list[MilestoneCheck]]] = {}
     for target in ledger.targets:

@@ -153,7 +153,7 @@ def _record_history(session: Session, changes: list[RiskChange], as_of: date) ->
              "evidence": c.evidence} for c in changes
             if c.change in HISTORY or c.old_rag != c.new_rag or c.old_score != c.new_score]
     if rows:
-        session.execute(insert(m.RiskEvent), rows)
+        session.connection().execute(insert(m.RiskEvent), rows)
 
 
 def episode_starts(session: Session, as_of: date, risk_ids: list[int]) -> dict[int, date | None]:
@@ -174,7 +174,7 @@ def _insert(session: Session, new: list[dict[str, Any]], as_of: date) -> list[Ri
     """Bulk-insert newly found risks (a first run can open thousands) and report them as opened."""
     if not new:
         return []
-    session.execute(insert(m.Risk), new)
+    session.connection().execute(insert(m.Risk), new)  # Core: one statement (ORM bulk splits it at every None)
     keys = {row["key"] for row in new}
     ids = {key: risk_id for risk_id, key in session.exec(
         select(m.Risk.id, m.Risk.key).where(m.Risk.first_seen == as_of)) if key in keys}
