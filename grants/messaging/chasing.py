@@ -224,9 +224,9 @@ def _plan_grant(
         planned.append(PlannedChase(due, project.code, period.label, message, context))
     if not calendar.is_working_day(as_of):
         return planned, []
-    steps = [_officer_steps(item, grant, projects[item.project_id], periods[item.period_id], officers, sent, as_of)
+    found = [_officer_steps(item, grant, projects[item.project_id], periods[item.period_id], officers, sent, as_of)
              for item in items]
-    return planned, [step for found in steps for step in found]
+    return planned, [step for of_item in found for step in of_item]
 
 
 def _officer_steps(item: PeriodReturns, grant: m.Grant, project: m.Project, period: m.ReportingPeriod,
