@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from grants.kernel import accounts
 from grants.kernel.db import create_schema, get_engine
 from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, Settings, get_settings
+from tests import db_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config"
@@ -90,9 +91,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine with the schema created, disposed after the test."""
+    """An engine with the schema created (a copy of this process's migrated template), disposed after the test."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        db_templates.sqlite_with_schema(Path(url.database))
+    elif url.get_backend_name() == "postgresql" and url.database and (admin := _postgres_admin_url()):
+        db_templates.postgres_with_schema(admin, url.database)
     eng = get_engine(db_url)
-    create_schema(eng)
+    create_schema(eng)  # at head already: the migrations find nothing to do
     yield eng
     eng.dispose()
     get_engine.cache_clear()

@@ -9,14 +9,25 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from grants.kernel import models as m
-from grants.kernel.db import session_scope
+from grants.kernel.db import create_schema, session_scope
 from grants.programme.loader import load_programmes
 from grants.programme.register import initialise
+from tests import db_templates
 from tests.conftest import EXAMPLE_CONFIG
 
 
 def load_example(engine: Engine) -> None:
-    """Load the shipped example programme (SVD-2024-25, eight projects)."""
+    """Load the shipped example programme (SVD-2024-25, eight projects). Into an empty SQLite database at head this
+    copies the database the loader built once in this process (tests/db_templates.py)."""
+    if engine.dialect.name == "sqlite" and db_templates.fresh_at_head(engine):
+        db_templates.restore_into(engine, "example", _build_example)
+        return
+    with session_scope(engine) as session:
+        initialise(session, load_programmes(EXAMPLE_CONFIG))
+
+
+def _build_example(engine: Engine) -> None:
+    create_schema(engine)
     with session_scope(engine) as session:
         initialise(session, load_programmes(EXAMPLE_CONFIG))
 
