@@ -28,12 +28,15 @@ def test_chase_dry_run_prints_the_table_and_sends_nothing_then_sends_once(settin
     dry = _grants("chase", "--as-of", "2025-01-29", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     rows = [line for line in dry.stdout.splitlines() if "escalation" in line]
-    assert len(rows) == 8 and all("head.of.community.safety@example.org" in r and "planned" in r for r in rows)
+    # each of the 8 escalations reaches the officer and the head of service, each in one message per person
+    assert len(rows) == 16 and all("planned" in r for r in rows)
+    assert sum("head.of.community.safety@example.org" in r for r in rows) == 8
+    assert sum("community.safety.officer@example.org" in r for r in rows) == 8
     outbox = settings.folder("outbox")
     assert not outbox.exists() or not list(outbox.iterdir())
     sent = _grants("chase", "--as-of", "2025-01-29")
-    assert sent.returncode == 0 and sent.stdout.count(" sent ") == 8
-    assert len(list(outbox.glob("chase_*_escalation.eml"))) == 8
+    assert sent.returncode == 0 and sent.stdout.count(" sent ") == 16
+    assert len(list(outbox.glob("officer-mail_*.eml"))) == 2  # one email per person, listing the 8 projects
     assert _grants("chase", "--as-of", "2025-01-29").stdout.strip() == "Nothing to send."
     assert _grants("chase", "--as-of", "2025-01-25").stdout.strip() == "Nothing to send."  # a Saturday
 

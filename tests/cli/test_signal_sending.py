@@ -87,8 +87,9 @@ def test_while_a_slow_smtp_server_holds_a_message_other_commands_read_and_write_
         out, err = chase.communicate(timeout=300)
     # the held message may have outlived the SMTP client's own timeout (then it is failed and retried later);
     # every other one went, and each outcome was recorded after its send
-    assert out.count(" sent ") + out.count(" failed ") == 8 and out.count(" sent ") >= 7, err
-    assert len(inbox.received) >= 7
+    # 16 notices (8 escalations to each of two people) in one email per person: one of the two may fail
+    assert out.count(" sent ") + out.count(" failed ") == 16 and out.count(" sent ") >= 8, err
+    assert len(inbox.received) >= 1  # the other person's email, at least
 
 
 @pytest.fixture
@@ -166,9 +167,11 @@ def test_chase_exits_1_naming_the_channel_and_cause_when_a_message_failed(settin
     result = _grants("chase", "--as-of", "2025-01-29")
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
-    assert len(lines) == 8 and "8 of 8 messages failed" in result.stderr
-    assert all(line.startswith("failed: chase:") and f"E-Mail: mailto://127.0.0.1:{dead}" in line
-               and "delivery refused or failed" in line for line in lines)
+    # the 8 escalations went to the officer and the head of service as one email each: every notice failed
+    assert len(lines) == 16 and "16 of 16 messages failed" in result.stderr, result.stderr
+    assert all(line.startswith("failed: to:") and ":escalation:" in line
+               and f"E-Mail: mailto://127.0.0.1:{dead}" in line and "delivery refused or failed" in line
+               for line in lines)
     assert not any("outbox" in line for line in lines)  # the outbox took every message: only the email is named
     again = _grants("chase", "--as-of", "2025-01-29")
     assert again.returncode == 1  # retried on the email channel only, still failing
