@@ -154,8 +154,7 @@ def test_config_check_refuses_a_name_with_a_line_break(config_dir: Path, name: s
     assert [str(p) for p in problems if p.severity == "error"] == [
         f"{path}: projects[0].lead.name: must be one line: no line breaks or control characters (they "
         "would break every message that names it)"]
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "config", "check", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = cli_grants("config", "check", str(path))
     assert result.returncode == 1 and "projects[0].lead.name" in result.stdout
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import yaml
 
 from grants.programme.config import CountTarget, MilestoneTarget
 from grants.programme.loader import check_files, load_programmes, parse_programme
+from tests.cli_support import grants as cli_grants
 from tests.conftest import EXAMPLE_CONFIG, EXAMPLE_GRANT_FILE
 
 
@@ -127,8 +126,7 @@ def test_config_check_command_prints_one_line_per_problem_and_exits_1(config_dir
         d["projects"][0]["budget_lines"][1]["amount"] = -50
         d["projects"][2]["targets"][0]["tagret"] = 600
     path = _edit(config_dir, break_it)
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "config", "check", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = cli_grants("config", "check", str(path))
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3
@@ -137,7 +135,6 @@ def test_config_check_command_prints_one_line_per_problem_and_exits_1(config_dir
 
 
 def test_config_check_command_passes_on_the_example() -> None:
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "config", "check", str(EXAMPLE_GRANT_FILE)],
-                            capture_output=True, text=True, check=False)
+    result = cli_grants("config", "check", str(EXAMPLE_GRANT_FILE))
     assert result.returncode == 0, result.stderr
     assert "SVD-2024-25, 8 projects, £125,000.00" in result.stdout

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -19,6 +17,7 @@ from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
 from grants.kernel.settings import Settings
 from grants.reporting.giving360 import REQUIRED, build_package, missing_fields, to_csv
+from tests.cli_support import grants as cli_grants
 from tests.factories import load_example, project
 
 MODIFIED = datetime(2025, 4, 30, 12, 0, tzinfo=UTC)
@@ -86,11 +85,9 @@ def test_flat_csv_has_the_standard_column_titles_and_one_row_per_grant(engine: E
 
 
 def test_export_command_writes_json_and_csv(settings: Settings) -> None:
-    run = [sys.executable, "-m", "flows.cli"]
-    assert subprocess.run([*run, "init"], capture_output=True, check=False).returncode == 0
+    assert cli_grants("init").returncode == 0
     out = settings.data_dir / "open" / "svd.json"
-    result = subprocess.run([*run, "export", "360giving", "--out", str(out), "--as-of", "2025-03-31"],
-                            capture_output=True, text=True, check=False)
+    result = cli_grants("export", "360giving", "--out", str(out), "--as-of", "2025-03-31")
     assert result.returncode == 0, result.stderr
     assert "8 grants, £125,000.00 awarded, £0.00 disbursed by 2025-03-31" in result.stdout
     assert len(json.loads(out.read_text())["grants"]) == 8
