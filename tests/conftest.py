@@ -71,7 +71,7 @@ def postgres_url() -> Iterator[str]:
     if not admin:
         pytest.skip("GRANTS_TEST_POSTGRES_URL not set (bash .ci/start-postgres starts a server)")
     name = f"grants_test_{uuid.uuid4().hex[:12]}"
-    conninfo = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = db_templates.conninfo(admin)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -97,8 +97,9 @@ def engine(db_url: str) -> Iterator[Engine]:
         db_templates.sqlite_with_schema(Path(url.database))
     elif url.get_backend_name() == "postgresql" and url.database and (admin := _postgres_admin_url()):
         db_templates.postgres_with_schema(admin, url.database)
+    else:
+        create_schema(get_engine(db_url))
     eng = get_engine(db_url)
-    create_schema(eng)  # at head already: the migrations find nothing to do
     yield eng
     eng.dispose()
     get_engine.cache_clear()

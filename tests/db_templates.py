@@ -8,6 +8,7 @@ the migrations and of the loader themselves still run them (they do not go throu
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import sqlite3
@@ -70,7 +71,8 @@ def sqlite_with_schema(path: Path) -> None:
         target.close()
 
 
-def _conninfo(admin: str) -> str:
+def conninfo(admin: str) -> str:
+    """The libpq connection string of the server an admin URL names (psycopg takes no SQLAlchemy driver name)."""
     return make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -78,19 +80,19 @@ def postgres_with_schema(admin: str, database: str) -> None:
     """Recreate the (new, unused) test database `database` as a copy of this process's migrated template."""
     if admin not in _POSTGRES:
         name = f"grants_template_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
+        with psycopg.connect(conninfo(admin), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         atexit.register(_drop, admin, name)
         _built(make_url(admin).set(database=name).render_as_string(hide_password=False), create_schema)
         _POSTGRES[admin] = name
-    with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
+    with psycopg.connect(conninfo(admin), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
         conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{_POSTGRES[admin]}"')
 
 
 def _drop(admin: str, name: str) -> None:
     try:
-        with psycopg.connect(_conninfo(admin), autocommit=True) as conn:
+        with psycopg.connect(conninfo(admin), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except psycopg.Error:
         pass  # the server may already be gone at the end of a run
@@ -105,12 +107,17 @@ def fresh_at_head(engine: Engine) -> bool:
         head = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         rows = conn.execute(text(" UNION ALL ".join(f'SELECT 1 FROM (SELECT 1 FROM "{n}" LIMIT 1) AS t{i}'
                                                     for i, n in enumerate(names)))).first()
+    return rows is None and head == _head_revision()
+
+
+@functools.cache
+def _head_revision() -> list[str]:
+    """The revision the templates are at (read once per process)."""
     template = sqlite3.connect(sqlite_template("schema", create_schema))
     try:
-        expected = [r[0] for r in template.execute("SELECT version_num FROM alembic_version")]
+        return [r[0] for r in template.execute("SELECT version_num FROM alembic_version")]
     finally:
         template.close()
-    return rows is None and head == expected
 
 
 def restore_into(engine: Engine, kind: str, build: Callable[[Engine], None]) -> None:
