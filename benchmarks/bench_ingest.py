@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="the larger size (the smaller is 1,000)")
     parser.add_argument("--large", action="store_true", help="10,000 files")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--baseline", default="b7d4d34", help="commit compared side by side at 1,000 files")
+    parser.add_argument("--baseline", default="21728a6", help="commit compared side by side at 1,000 files")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     large = 10_000 if args.large else args.n
@@ -233,14 +233,15 @@ def report(parse: dict[int, list[tuple[float, float]]], runs: dict[tuple[str, in
     ratio = cpu(this_large) / statistics.median(c for _, c in parse[large])
     per_file = [1000 * median(runs[("this", n)], "main_cpu") / n for n in (small, large)]
     growth = per_file[1] / per_file[0]
-    print(goal("ingest-vs-raw-parse", ratio, "x cpu", "<= 3", ratio <= 3))
-    print(goal(f"ingest-per-file-flat-{small}-to-{large}", growth, "x", "<= 1.2", growth <= 1.2)
-          + f" (main-process cpu {per_file[0]:.2f} -> {per_file[1]:.2f} ms/file)")
+    print(f"main-process cpu {per_file[0]:.2f} ms/file at {small:,} files, {per_file[1]:.2f} at {large:,}")
+    lines = [goal("ingest-vs-raw-parse", ratio, "x cpu", "<= 3", ratio <= 3),
+             goal(f"ingest-per-file-flat-{small}-to-{large}", growth, "x", "<= 1.2", growth <= 1.2)]
     if ("main", small) in runs:
         speed = cpu(runs[("main", small)]) / cpu(runs[("this", small)])
         rate = small / median(runs[("this", small)], "wall")
-        print(goal("ingest-vs-main", speed, "x main's returns per cpu second", ">= 0.95", speed >= 0.95)
-              + f" ({rate:,.0f} returns/s wall here, {small / cpu(runs[('this', small)]):,.0f} per cpu second)")
+        print(f"{rate:,.0f} returns/s wall here, {small / cpu(runs[('this', small)]):,.0f} per cpu second")
+        lines.append(goal("ingest-vs-main", speed, "x main's returns per cpu second", ">= 0.95", speed >= 0.95))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

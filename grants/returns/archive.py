@@ -1,15 +1,18 @@
 """Content-addressed, durable copies of received files, made from the very bytes that were hashed and read.
 
-The worker that examines a file also stages its bytes as `<staging>/<sha256>`: written under a temporary name,
-fsynced, then renamed, so a staged file is always whole and on disk. The main process then gives the copy its final
-name, archive/<sha[:2]>/<sha><ext> for a return or quarantine/<sha><ext>, with one rename, and before the batch
-commits fsyncs every folder it renamed into (`sync_folders`). Only after that commit does an original leave the
-inbox, so no crash or power cut can leave the database recording a copy that is not on disk while the original is
-gone. Without a staged copy (the worker crashed, the file was too large to read, the staging folder is on another
-file system) the original is copied in bounded memory instead, and refused if it no longer hashes to what was read.
-Either way the final name is replaced atomically, so a copy already there ends up holding exactly the bytes read.
-`step` names each of these steps for the fault-injection test (tests/returns/test_durability.py).
-Nothing here touches the database.
+The worker that examines a file also writes its bytes: written under a temporary name, fsynced, then renamed, so a
+copy is always whole and on disk. A file read without a problem (almost every return) is written straight under its
+final name, archive/<sha[:2]>/<sha><ext> (`place`); any other is staged as `<staging>/<sha256>` and the main process
+gives it its final name, quarantine/<sha><ext> (or the archive's, if it turns out to be a return after all), with one
+rename (`keep`). Before the batch commits the main process fsyncs every folder a copy of the batch went into
+(`sync_folders`). Only after that commit does an original leave the inbox, so no crash or power cut can leave the
+database recording a copy that is not on disk while the original is gone. A crash before the commit can leave a
+worker's copy under its final name with no row yet: its original is still in the inbox, and the next run writes the
+same bytes there again and records it. Without a copy from the worker (the worker crashed, the file was too large to
+read, the folders are on another file system) the original is copied in bounded memory instead, and refused if it no
+longer hashes to what was read. Either way the final name is replaced atomically, so a copy already there ends up
+holding exactly the bytes read. `step` names each of these steps of the main process for the fault-injection test
+(tests/returns/test_durability.py). Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -50,8 +53,27 @@ def staging_folder(archive_dir: Path) -> Path:
 
 def stage(data: bytes, sha256: str, staging: Path) -> str:
     """Write the bytes as `<staging>/<sha256>` atomically and durably; the path, or "" if it could not be written."""
-    target = staging / sha256
-    partial = staging / f".{sha256}.{os.getpid()}{PARTIAL}"
+    return _write_as(data, staging / sha256)
+
+
+def place(data: bytes, sha256: str, source_name: str, staging: Path) -> str:
+    """Write the bytes under their final archive name (the archive folder holds `staging`) atomically and durably;
+    the path, or "" if it could not be written. The folder the name went into is fsynced by the main process."""
+    target = final_name(staging.parent, sha256, source_name, flat=False)
+    try:
+        target.parent.mkdir(exist_ok=True)
+    except OSError:
+        return ""
+    return _write_as(data, target)
+
+
+def in_staging(path: str) -> bool:
+    """Whether a worker's copy is a staged one (not under a final name)."""
+    return bool(path) and Path(path).parent.name == STAGING
+
+
+def _write_as(data: bytes, target: Path) -> str:
+    partial = target.with_name(f".{target.name}.{os.getpid()}{PARTIAL}")
     try:
         _write_durably(partial, [data])
         os.replace(partial, target)
@@ -68,9 +90,12 @@ def final_name(folder: Path, sha256: str, source_name: str, *, flat: bool) -> Pa
 
 
 def keep(target: Path, sha256: str, staged: str, source: Path) -> None:
-    """Make `target` hold the file's bytes: move the staged copy there, else copy `source` (never following a link)
+    """Make `target` hold the file's bytes: nothing to do if the worker's copy is already there, else move the
+    worker's copy there, else copy `source` (never following a link)
     if it still hashes to `sha256` (FileChangedError otherwise). The folder must exist; call `sync_folders` on it
     before the commit that records the copy."""
+    if staged == str(target):  # the worker wrote it there
+        return
     if staged:
         try:
             step("rename", target)

@@ -10,14 +10,14 @@ problems and no lines) with its lines, its original archived under its SHA-256. 
 the earlier accepted one.
 
 Files are stored `batch_files` at a time (fewer once their replies from the workers reach `BATCH_BYTES`, so memory
-stays bounded whatever the files hold) in one transaction, each file in its own savepoint (see
-grants/returns/intake.py): one file failing rolls back only itself. Before a batch commits, every copy it made is
-fsynced and so are the folders they were renamed into (grants/returns/archive.py); sources leave the inbox only
-after the commit. A crash mid-batch leaves every file of the batch in place and nothing of it in the database; a
-crash after the commit but before the sources are removed leaves files whose SHA-256 is recorded, which the next run
-takes in as duplicates (and removes). If the batch's transaction itself fails (its commit, say), its files are tried
-again one per transaction; a failure that would fail every file (a read-only database, a full disk) stops the run
-with one line naming the cause (IngestStopped).
+stays bounded whatever the files hold) in one transaction, their rows inserted together at its end (see
+grants/returns/intake.py). Before a batch commits, every copy it made is fsynced (by the worker that wrote it) and
+so are the folders they went into (grants/returns/archive.py); sources leave the inbox only after the commit. A
+crash mid-batch leaves every file of the batch in place and nothing of it in the database; a crash after the commit
+but before the sources are removed leaves files whose SHA-256 is recorded, which the next run takes in as duplicates
+(and removes). If the batch's transaction fails (a statement, its commit), its files are tried again one per
+transaction, so a bad file fails alone; a failure that would fail every file (a read-only database, a full disk)
+stops the run with one line naming the cause (IngestStopped).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grants.kernel.db import session_scope
 from grants.programme.status import received_on
-from grants.returns.archive import clean_leftovers, staging_folder, step
+from grants.returns.archive import clean_leftovers, discard, in_staging, staging_folder, step
 from grants.returns.inbox import InboxScan, scan_inbox
 from grants.returns.intake import BatchIntake, RunCache
 from grants.returns.outcome import (
@@ -121,18 +121,30 @@ def _ingest_batch(engine: Engine, batch: Batch, received_at: datetime, options: 
         with session_scope(engine) as session:  # SQLite: synchronous=FULL (grants/kernel/db.py)
             intake = BatchIntake(session, received_at, received_on(received_at), options, cache)
             intake.start([found.sha256 for _, found, _ in batch])
-            results = [intake.take(path, found, source) for path, found, source in batch]
-            intake.finish()
+            for path, found, source in batch:
+                intake.take(path, found, source)
+            results = intake.finish()
     except IngestStopped:
         raise
     except (SQLAlchemyError, OSError) as exc:  # the batch's transaction failed as a whole: nothing of it was saved
         cache.forget()
         stop_if_fatal(exc, str(engine.url.render_as_string(hide_password=True)))
         if len(batch) == 1:
-            return [failed(batch[0][0], batch[0][1].sha256, exc)]
-        return [r for one in batch for r in _ingest_batch(engine, [one], received_at, options, cache)]
-    remove_sources(batch, results, options)
+            results = [failed(batch[0][0], batch[0][1].sha256, exc)]
+        else:
+            return [r for one in batch for r in _ingest_batch(engine, [one], received_at, options, cache)]
+    _settle(batch, results, options)
     return results
+
+
+def _settle(batch: Batch, results: Sequence[IngestResult], options: IngestOptions) -> None:
+    """After the batch's transaction: remove the staged copies of failed files (a copy a worker already wrote under
+    its final archive name stays: the source stays too, and the next run records it) and take the recorded files
+    out of the inbox."""
+    for (_, found, _), result in zip(batch, results, strict=True):
+        if result.outcome == "failed" and in_staging(found.staged):
+            discard(found.staged)
+    remove_sources(batch, results, options)
 
 
 def _staging(options: IngestOptions) -> Path | None:

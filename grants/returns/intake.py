@@ -1,19 +1,25 @@
 """Taking in the files of one batch inside the batch's transaction: each one a duplicate, quarantined, or a return.
 
-Every file gets its own savepoint: a database or disk failure while taking one in rolls back only that file's rows
-(its outcome is `failed`, its source stays where it was) and the batch carries on. What the batch remembers between
-files (the hashes it has taken in, the official figures to date per project, the line and ReceivedFile rows still
-to insert) changes only once a file's savepoint is released, so a rolled-back file leaves no trace in it either.
-`finish` inserts those rows (one executemany per table) before the batch commits; if that fails, the whole batch
-does, and the caller tries its files again one per transaction. Everything read here is read inside the batch's
-transaction (on SQLite it holds the write lock from its start), so it sees every committed run and this batch's own
-released files; only the register (identities, frames without figures) is kept for the whole run.
+Nothing is written while a file is taken in: its Return, lines and ReceivedFile rows are queued (`PendingRows`) and
+`finish` inserts the whole batch's rows with one executemany per table (the supersede update first) just before
+the batch commits, so a batch costs a handful of statements and no savepoints. A disk failure while taking one file
+in (its archive copy) fails only that file (`failed`, its source stays where it was; nothing of it was queued). A
+database failure fails the batch's transaction as a whole (a statement error aborts a PostgreSQL transaction): the
+caller then takes its files again one per transaction, so every file still gets its own outcome and a bad file
+fails alone. What the batch remembers between files (the hashes it has taken in, the official figures to date per
+project, the versions counted) changes only once a file was taken in without an error. Everything read here is read
+inside the batch's transaction (on SQLite it holds the write lock from its start), so it sees every committed run;
+only the register (identities, frames without figures) is kept for the whole run.
+
+The worker that read a file without finding a problem has already written its copy under its final archive name
+(grants/returns/archive.py); a file that ends up elsewhere has that copy moved (quarantined) or removed (a duplicate
+of a file not archived, a failure), never a copy a recorded return points to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,15 +36,16 @@ from grants.returns.official import Figures, official_figures
 from grants.returns.outcome import IngestOptions, IngestResult, Source, failed, stop_if_fatal
 from grants.returns.problems import Problem, capped, has_errors, problem, problems_to_json
 from grants.returns.reader import Examined
-from grants.returns.store import PendingRows, latest_version, store_return
+from grants.returns.store import RETURN_INDEX, PendingRows, latest_version, store_return
 from grants.returns.validation import ReturnContent, check_content, read_content
 
-_SEEN = (select(col(m.ReceivedFile.sha256))
+_SEEN = (select(col(m.ReceivedFile.sha256), col(m.ReceivedFile.outcome))
          .where(col(m.ReceivedFile.sha256).in_(bindparam("hashes", expanding=True)),
                 col(m.ReceivedFile.outcome) != "duplicate"))
 _PROJECT = (select(col(m.Project.id)).join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id))
             .where(col(m.Grant.reference) == bindparam("grant"), col(m.Project.code) == bindparam("code")))
 KNOWN_PROJECT = frozenset({"wrong-project", "wrong-period"})  # signed details valid: the project is known
+ARCHIVED = frozenset({str(m.ReturnStatus.accepted), str(m.ReturnStatus.rejected)})  # outcomes with an archive copy
 
 
 @dataclass
@@ -57,43 +64,48 @@ class RunCache:
 
 @dataclass
 class BatchIntake:
-    """Takes in the files of one batch, one savepoint each, in `session`'s (the batch's) transaction."""
+    """Takes in the files of one batch in `session`'s (the batch's) transaction: `take` each, then `finish`."""
 
     session: Session
     received_at: datetime
     as_of: date
     options: IngestOptions
     cache: RunCache
-    seen: set[str] = field(default_factory=set)
+    seen: dict[str, str] = field(default_factory=dict)  # sha256 -> outcome of the file recorded with it
     figures: dict[int, dict[int, Figures]] = field(default_factory=dict)  # project -> period -> official figures
     versions: dict[tuple[int, int], int] = field(default_factory=dict)  # (project, period) -> latest version
     rows: PendingRows = field(default_factory=PendingRows)  # of the files taken in so far
     folders: set[Path] = field(default_factory=set)  # renamed into: fsynced before the commit
+    taken: list[tuple[IngestResult, int | None]] = field(default_factory=list)  # results, index of their return
     _file_rows: PendingRows = field(default_factory=PendingRows)  # of the file being taken in
 
     def start(self, hashes: Sequence[str]) -> None:
         """Read which of the batch's files were received before (one query for the whole batch)."""
-        self.seen = set(self.session.connection().execute(_SEEN, {"hashes": list(set(hashes))}).scalars())
+        found = self.session.connection().execute(_SEEN, {"hashes": list(set(hashes))})
+        self.seen = {sha256: outcome for sha256, outcome in found}
 
-    def take(self, path: Path, found: Examined, source: Source) -> IngestResult:
-        """The file's outcome; `failed` (nothing of it written) if the database or the disk failed. A failure that
-        would fail every file (read-only database, full disk) stops the run (IngestStopped)."""
+    def take(self, path: Path, found: Examined, source: Source) -> None:
+        """Take one file in: its outcome, or `failed` (nothing of it queued) if the disk failed. A database error is
+        raised: the batch's transaction fails as a whole (see the module docstring). A failure that would fail every
+        file (a full disk) stops the run (IngestStopped)."""
         self._file_rows = PendingRows()
         try:
-            with self.session.begin_nested():
-                result, frame, content = self._take(path, found, source)
-        except (SQLAlchemyError, OSError) as exc:  # rolled back to the savepoint: nothing of this file is written
-            discard(found.staged)  # if still staged; the next run stages the file again
+            result, frame, content = self._take(path, found, source)
+        except SQLAlchemyError:
+            raise
+        except OSError as exc:  # nothing of this file was queued; its copy is removed once the batch is settled
             stop_if_fatal(exc, path.name)
-            return failed(path, found.sha256, exc)
+            self.taken.append((failed(path, found.sha256, exc), None))
+            return
+        offset = len(self.rows.returns)
         self.rows.extend(self._file_rows)
+        self.taken.append((result, offset if self._file_rows.returns else None))
         if result.outcome != "waiting":
-            self.seen.add(found.sha256)
+            self.seen.setdefault(found.sha256, result.outcome)
         if result.version is not None and frame is not None:
             self.versions[(frame.project.id or 0, frame.period.id or 0)] = result.version
         if frame is not None and content is not None:
             self._accepted(frame, content)
-        return result
 
     def _take(self, path: Path, found: Examined, source: Source
               ) -> tuple[IngestResult, ReturnFrame | None, ReturnContent | None]:
@@ -101,11 +113,11 @@ class BatchIntake:
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
                            "not counted again.")
             self._record(path, found, source, "duplicate", [note], "")
-            discard(found.staged)
+            self.drop_copy(found)
             return IngestResult(path.name, found.sha256, "duplicate", (note,)), None, None
         problems = found.problems or []
         if self._retry_later(found, source):
-            discard(found.staged)
+            self.drop_copy(found)
             return IngestResult(path.name, found.sha256, "waiting", tuple(problems), note="damaged or incomplete "
                                 "(perhaps still being copied): tried again next run before it is quarantined"
                                 ), None, None
@@ -122,21 +134,21 @@ class BatchIntake:
         problems = capped(problems + check_content(frame, content, found, self.as_of))
         accepted = not has_errors(problems)
         stored = self._keep(path, found, self.options.archive_dir, flat=False)
-        ret = store_return(self.session, frame, content if accepted else None, problems, source_name=path.name,
+        ret = store_return(frame, content if accepted else None, problems, source_name=path.name,
                            sha256=found.sha256, archive_path=stored, received_at=self.received_at,
                            template_version=found.meta.get("template_version", ""), rows=self._file_rows,
                            version=self._version(frame) + 1)
-        self._record(path, found, source, ret.status, problems, stored, ret.id, project.id)
+        self._record(path, found, source, ret.status, problems, stored, ret.index, project.id)
         result = IngestResult(path.name, found.sha256, ret.status, tuple(problems), project.code, period.label,
-                              ret.id, ret.version, stored)
+                              None, ret.version, stored)
         return result, frame, content if accepted else None
 
     def _quarantine(self, path: Path, found: Examined, source: Source, problems: list[Problem]) -> IngestResult:
         stored = self._keep(path, found, self.options.quarantine_dir, flat=True)
         project_id = self._known_project(found, problems)
-        file_id = self._record(path, found, source, "quarantined", problems, stored, project_id=project_id,
-                               now=True)
         (self.options.retry_dir / found.sha256).unlink(missing_ok=True)
+        file_id = self._record(path, found, source, "quarantined", problems, stored, project_id=project_id,
+                               now=True)  # the file's only write, and its last step
         return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored,
                             project=found.meta.get("project", "") if project_id else "", file_id=file_id)
 
@@ -184,23 +196,32 @@ class BatchIntake:
                           {target_ids[k]: v for k, v in content.outputs.items()})
         self.figures.setdefault(frame.project.id or 0, {})[frame.period.id or 0] = figures
 
-    def finish(self) -> None:
+    def finish(self) -> list[IngestResult]:
         """Insert the rows of every file taken in and make the copies' names durable (call just before the batch
-        commits: after it, the originals may leave)."""
-        self.rows.insert(self.session.connection())
+        commits: after it, the originals may leave); the results in order, with their returns' ids."""
+        ids = self.rows.insert(self.session.connection())
         sync_folders(self.folders)
         step("commit", "")
+        return [result if index is None else replace(result, return_id=ids[index]) for result, index in self.taken]
+
+    def drop_copy(self, found: Examined) -> None:
+        """Remove the copy a worker made of a file that is not archived by this run (a duplicate, left waiting,
+        failed), unless a return recorded earlier with the same SHA-256 points to it."""
+        if found.staged and self.seen.get(found.sha256) not in ARCHIVED:
+            discard(found.staged)
 
     def _record(self, path: Path, found: Examined, source: Source, outcome: str, problems: Sequence[Problem],
-                stored: str, return_id: int | None = None, project_id: int | None = None, *, now: bool = False
+                stored: str, return_index: int | None = None, project_id: int | None = None, *, now: bool = False
                 ) -> int | None:
-        """The ReceivedFile row: inserted with the batch's rows, or `now` when its id is needed (a quarantined file's
-        reply is keyed on it)."""
+        """The ReceivedFile row: inserted with the batch's rows (pointing at the file's queued return, if any), or
+        `now` when its id is needed (a quarantined file's reply is keyed on it)."""
         row: dict[str, Any] = {
             "sha256": found.sha256, "name": path.name, "size": found.size, "received_at": self.received_at,
-            "outcome": outcome, "return_id": return_id, "problems_json": problems_to_json(problems),
+            "outcome": outcome, "return_id": None, "problems_json": problems_to_json(problems),
             "stored_path": stored, "source": source.kind, "sender": source.sender, "project_id": project_id,
             "message_id": source.message_id}
+        if return_index is not None:
+            row[RETURN_INDEX] = return_index
         if not now:
             self._file_rows.add(m.ReceivedFile, row)
             return None

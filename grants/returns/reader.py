@@ -22,7 +22,7 @@ import python_calamine
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from grants.returns.archive import stage
+from grants.returns.archive import place, stage
 from grants.returns.layout import CHECKED_SHEETS, META, META_KEYS
 from grants.returns.problems import Problem, problem
 from grants.returns.safety import Limits, NotARegularFile, column_number, read_capped, screen, too_large
@@ -86,7 +86,8 @@ class Examined:
 
 def examine(path: Path, limits: Limits, staging: Path | None = None) -> Examined:
     """Hash, screen and read one file; never raises for bad content (problems instead). With `staging`, also write
-    the bytes that were hashed and read there (for the archive or quarantine copy)."""
+    the bytes that were hashed and read: under their final archive name if read without a problem, else staged
+    there (see grants/returns/archive.py)."""
     try:
         data, sha256, size = read_capped(path, limits.max_file_bytes)  # the size is checked before reading
     except NotARegularFile as exc:
@@ -101,19 +102,19 @@ def examine(path: Path, limits: Limits, staging: Path | None = None) -> Examined
     if data is None:
         found.problems = [too_large(size, limits)]
         return found
-    if staging is not None:
-        found.staged = stage(data, found.sha256, staging)
     members: dict[str, bytes] = {}
     found.problems = screen(data, limits, members)
-    if found.problems:
-        return found
-    try:
-        _read(data, found, members)
-    except (DefusedXmlException, ElementTree.ParseError) as exc:
-        found.problems = [problem("unsafe-xml", f"The workbook's XML could not be read safely ({exc}).")]
-    except Exception as exc:  # calamine raises its own types (CalamineError, ZipError, PasswordError, ...)
-        found.problems = [problem("unreadable-workbook", f"The workbook could not be read ({type(exc).__name__}: "
-                                  f"{exc}). Please open it in Excel, save it as .xlsx and send it again.")]
+    if not found.problems:
+        try:
+            _read(data, found, members)
+        except (DefusedXmlException, ElementTree.ParseError) as exc:
+            found.problems = [problem("unsafe-xml", f"The workbook's XML could not be read safely ({exc}).")]
+        except Exception as exc:  # calamine raises its own types (CalamineError, ZipError, PasswordError, ...)
+            found.problems = [problem("unreadable-workbook", f"The workbook could not be read ({type(exc).__name__}"
+                                      f": {exc}). Please open it in Excel, save it as .xlsx and send it again.")]
+    if staging is not None:  # read without a problem: most likely a return, so straight under its archive name
+        found.staged = (stage(data, found.sha256, staging) if found.problems
+                        else place(data, found.sha256, path.name, staging))
     return found
 
 

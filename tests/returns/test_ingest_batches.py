@@ -1,4 +1,4 @@
-"""Ingest in batches of savepoints: one file failing rolls back only itself, a crash loses nothing, outcomes match."""
+"""Ingest in batches, one transaction each: a file failing fails alone, a crash loses nothing, outcomes match."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from tests.factories import load_example
 from tests.returns_kit import _stop_parser_pool, fill, ingest, issue  # noqa: F401
 
 POISON_PENCE = 424242  # a poisoned return: design spend £4,242.42, "poison" in its file name
-# Where a test trigger makes storing the poisoned return fail: its Return row (inside the file's savepoint) or its
-# spend rows (inserted with the whole batch's rows at the end: the batch fails and is retried one file at a time).
-POISON_STAGES = {"in-its-savepoint": ('"return"', "NEW.source_name LIKE '%poison%'"),
+# Where a test trigger makes storing the poisoned return fail: its Return row or its spend rows (both inserted with
+# the whole batch's rows at its end: the batch fails and is retried one file at a time).
+POISON_STAGES = {"its-return": ('"return"', "NEW.source_name LIKE '%poison%'"),
                  "at-the-batch-end": ("returnspend", f"NEW.actual_pence = {POISON_PENCE}")}
 
 
@@ -81,7 +81,7 @@ def test_a_file_failing_to_store_rolls_back_only_itself_and_the_rest_of_the_batc
     results = ingest(engine, tmp_path, first, poisoned, last)
     assert [(r.outcome, r.version) for r in results] == [("accepted", 1), ("failed", None), ("accepted", 2)]
     assert [p.code for p in results[1].problems] == ["ingest-failed"]
-    assert len(commits) == (1 if stage == "in-its-savepoint" else 2)  # else: the batch failed, then one per file
+    assert len(commits) == 2  # the batch failed, then one per file: the first and the last committed
     returns, received, spend = _stored(engine)
     # The poisoned file's Return row, its superseding of version 1 and its ReceivedFile are all rolled back.
     assert returns == [(first.name, 1, "superseded"), (last.name, 2, "accepted")]
