@@ -31,13 +31,15 @@ from sqlmodel import Session
 from grants.kernel import models as m
 from grants.kernel.db import create_schema, get_engine
 from grants.messaging.chase_plan import chase_key
-from grants.messaging.chasing import plan_chasers
+from grants.messaging.chase_run import officer_notices
+from grants.messaging.chasing import plan_chase_run
 from grants.programme.ladder import ChaseLadder
 from grants.programme.periods import WorkingCalendar
 
 os.environ.setdefault("GRANTS_SIGNING_KEY", "bench-signing-key")  # messages carry the leads' portal links
 NOW = datetime(2025, 1, 2, 9, tzinfo=UTC)
 PACK_DAY, QUIET_DAY = date(2025, 1, 2), date(2025, 1, 7)  # Q3's pack goes on 2 Jan; nothing falls due on 7 Jan
+ESCALATION_DAY = date(2025, 1, 29)  # Q3's escalations: the leads whose return is late (one in seven)
 GOAL_S = 5.0
 
 
@@ -87,10 +89,13 @@ def _record_packs(engine: Engine, grants: int) -> None:
 
 
 def timed(engine: Engine, as_of: date) -> tuple[float, int]:
+    """CPU seconds to plan the day's chase: the leads' messages and the officers' notices (each escalation says
+    what reached the lead and whether a late-return risk is open), and how many messages and notices."""
     start = time.process_time()
     with Session(engine) as session:
-        planned = plan_chasers(session, as_of, NOW, "returns@example.org")
-    return time.process_time() - start, len(planned)
+        planned, officers = plan_chase_run(session, as_of, NOW, "returns@example.org")
+        notices = officer_notices(session, officers, as_of)
+    return time.process_time() - start, len(planned) + len(notices)
 
 
 def main(grants: int) -> None:
@@ -99,12 +104,14 @@ def main(grants: int) -> None:
         print(f"{grants} grants x {PROJECTS} projects = {grants * PROJECTS} leads; {sent:,} messages already sent; "
               f"load average {os.getloadavg()[0]:.1f}")
         figures = {}
-        for name, day in (("pack day (Thu 2 Jan 2025)", PACK_DAY), ("quiet day (Tue 7 Jan 2025)", QUIET_DAY)):
+        for name, day in (("pack day (Thu 2 Jan 2025)", PACK_DAY), ("quiet day (Tue 7 Jan 2025)", QUIET_DAY),
+                          ("escalation day (Wed 29 Jan 2025)", ESCALATION_DAY)):
             if day == QUIET_DAY:
                 _record_packs(engine, grants)
             runs = [timed(engine, day) for _ in range(3)]
             figures[name] = statistics.median(r[0] for r in runs)
-            print(f"  {name}: {runs[0][1]:>6} messages planned, {figures[name]:.2f} s cpu (median of 3)", flush=True)
+            print(f"  {name}: {runs[0][1]:>6} messages and notices planned, {figures[name]:.2f} s cpu (median of 3)",
+                  flush=True)
         engine.dispose()
     print(f"  load average {os.getloadavg()[0]:.1f}")
     worst = max(figures.values())

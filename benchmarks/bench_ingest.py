@@ -1,7 +1,7 @@
 """Benchmark: (a) raw parse of N filled returns with python-calamine vs (b) `ingest_files` end to end into SQLite,
 per-file main-process CPU at 1,000 files and at N, and this code against main's, side by side.
 
-Usage: python benchmarks/bench_ingest.py [--n 3000] [--large] [--runs 3] [--baseline b7d4d34 | --no-baseline].
+Usage: python benchmarks/bench_ingest.py [--n 3000] [--large] [--runs 3] [--baseline 21728a6 | --no-baseline].
 Not run by the tests (`make bench`). Files are real workbooks from the writer, filled with openpyxl; copies differ by
 a zip comment so every file has its own SHA-256 (repeats for a project and period are new versions that supersede the
 earlier one). Each ingest runs in a child process (fresh interpreter, fresh database) importing either this tree or a

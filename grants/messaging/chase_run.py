@@ -16,11 +16,12 @@ from sqlmodel import Session
 
 from grants.kernel.dates import long_date, plural
 from grants.messaging.alerts import alert_notices
+from grants.messaging.chase_facts import ChaseFacts, chase_facts, late_risk_key
 from grants.messaging.chase_plan import calendar_of, ladder_of
-from grants.messaging.chasing import OfficerStep, PackBuilder, PlannedChase, _history, _late_risk, plan_chase_run
+from grants.messaging.chasing import OfficerStep, PackBuilder, PlannedChase, plan_chase_run
 from grants.messaging.notify import Outgoing, Sender, record_failed, send_once
 from grants.messaging.officer_mail import Notice, send_notices
-from grants.programme.ladder import ChaseStep, Role, StepKind
+from grants.programme.ladder import Role, StepKind
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def run_chase(
         outcomes.append(ChaseOutcome(item.message, item.project_code, item.period_label, item.due.step.name,
                                      "planned" if dry_run else _send_lead(session, item, sender, pack_builder,
                                                                           packs_dir, as_of, now)))
-    notices = [(step.project.code, step.period.label, chase_notice(session, step, as_of)) for step in officers]
+    notices = list(zip([s.project.code for s in officers], [s.period.label for s in officers],
+                       officer_notices(session, officers, as_of), strict=True))
     escalated = {(step.to.email.lower(), f"late-return:{step.grant.reference}:{step.project.code}:"
                   f"{step.period.label}") for step in officers if step.due.step.kind == StepKind.escalation}
     notices += [(risk.key, "", replace(notice, folded=(notice.recipient.email.lower(), risk.key) in escalated))
@@ -104,14 +106,22 @@ def _what_the_lead_got(entry: dict[str, object], as_of: date) -> str:
     return f"{words.capitalize()}: not sent"
 
 
-def chase_notice(session: Session, step: OfficerStep, as_of: date) -> Notice:
+def officer_notices(session: Session, officers: list[OfficerStep], as_of: date) -> list[Notice]:
+    """The officers' notices of the run's steps (call once the leads' messages went: they say what reached them),
+    the facts they report read for all of them at once."""
+    facts = chase_facts(session, [(s.due.project_id, s.due.period_id, _lead_steps(s)) for s in officers],
+                        [late_risk_key(s.grant, s.project, s.period) for s in officers
+                         if s.due.step.kind == StepKind.escalation])
+    return [chase_notice(step, as_of, facts) for step in officers]
+
+
+def chase_notice(step: OfficerStep, as_of: date, facts: ChaseFacts) -> Notice:
     """One officer's notice about a chase step, from the day's facts (what reached the lead, the open risk)."""
     ctx, project, period, due = step.context, step.project, step.period, step.due
     overdue = int(str(ctx["working_days_overdue"]))
     line = (f"{project.name} ({project.lead_organisation}), {period.label} return: due {long_date(period.due)}, "
             f"{plural(overdue, 'working days')} overdue")
-    lead_steps = [s.name for s in _ladder_steps(step) if Role.lead in (*s.to, *s.cc) and s.day <= due.step.day]
-    history = _history(session, due.project_id, due.period_id, lead_steps)
+    history = facts.history(due.project_id, due.period_id, _lead_steps(step))
     details: list[str] = [f"Lead: {project.lead_name}, {project.lead_email}"]
     if ctx.get("rejected"):
         details.append("Only a rejected version has been received; no corrected return has arrived.")
@@ -121,7 +131,7 @@ def chase_notice(session: Session, step: OfficerStep, as_of: date) -> Notice:
         details.append(f"The lead has been chased {plural(reached, 'times')}." if reached else
                        f"Nothing has reached the lead: check the address {project.lead_email} and the channel "
                        "settings in notify.yaml.")
-        risk = _late_risk(session, step.grant, project, period)
+        risk = facts.late_risk(step.grant, project, period)
         details.append(f"A late-return risk is open on the register (since {long_date(risk.first_seen)}, "
                        f"{risk.rag.upper()})." if risk else "No late-return risk is open on the register for it yet.")
         if step.role == Role.manager and step.officer is not None:
@@ -137,5 +147,7 @@ def chase_notice(session: Session, step: OfficerStep, as_of: date) -> Notice:
                                f"{period.label} is {plural(overdue, 'working days')} overdue")
 
 
-def _ladder_steps(step: OfficerStep) -> list[ChaseStep]:
-    return ladder_of(step.grant).steps(step.period.end, step.period.due, calendar_of(step.grant))
+def _lead_steps(step: OfficerStep) -> list[str]:
+    """The ladder's steps to the lead up to this one (what an officer's notice reports)."""
+    steps = ladder_of(step.grant).steps(step.period.end, step.period.due, calendar_of(step.grant))
+    return [s.name for s in steps if Role.lead in (*s.to, *s.cc) and s.day <= step.due.step.day]

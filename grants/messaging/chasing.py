@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
+from grants.messaging.chase_facts import ChaseFacts, chase_facts, late_risk_key
 from grants.messaging.chase_plan import (
     DueStep,
     PeriodReturns,
@@ -60,8 +61,8 @@ class PlannedChase:
 class _Programme:
     """Everything the planner reads, loaded in one query per table for every grant at once."""
 
-    periods: dict[int, list[m.ReportingPeriod]] = field(default_factory=dict)
-    projects: dict[int, list[m.Project]] = field(default_factory=dict)
+    periods: dict[int, dict[int, m.ReportingPeriod]] = field(default_factory=dict)  # grant -> id -> period
+    projects: dict[int, dict[int, m.Project]] = field(default_factory=dict)  # grant -> id -> active project
     officers: dict[int, dict[str, m.Officer]] = field(default_factory=dict)
     received: dict[tuple[int, int], list[tuple[date, str]]] = field(default_factory=dict)
     extended: dict[tuple[int, int], date] = field(default_factory=dict)  # (project, period) -> extended due date
@@ -72,9 +73,9 @@ class _Programme:
 def _load(session: Session, grants: list[m.Grant]) -> _Programme:
     loaded = _Programme()
     for period in session.exec(select(m.ReportingPeriod).order_by(col(m.ReportingPeriod.start))):
-        loaded.periods.setdefault(period.grant_id, []).append(period)
+        loaded.periods.setdefault(period.grant_id, {})[period.id or 0] = period
     for project in session.exec(select(m.Project).where(col(m.Project.active).is_(True)).order_by(col(m.Project.id))):
-        loaded.projects.setdefault(project.grant_id, []).append(project)
+        loaded.projects.setdefault(project.grant_id, {})[project.id or 0] = project
     for officer in session.exec(select(m.Officer)):
         loaded.officers.setdefault(officer.grant_id, {})[officer.key] = officer
     returns = select(m.Return.project_id, m.Return.period_id, m.Return.received_at, m.Return.status)
@@ -96,7 +97,7 @@ def _sent_in_play(session: Session, grants: list[m.Grant], loaded: _Programme, a
     """The chase keys already sent for the periods whose ladder may still run on `as_of` (not the whole history):
     ended, and not past the ladder's last day by more than IN_PLAY_MARGIN (room for a project's extended due date)."""
     in_play = [
-        period.id for grant in grants for period in loaded.periods.get(grant.id or 0, [])
+        period.id for grant in grants for period in loaded.periods.get(grant.id or 0, {}).values()
         if period.end < as_of <= ladder_of(grant).last_day(period.due, calendar_of(grant)) + IN_PLAY_MARGIN
     ]
     rows: list[tuple[str, str]] = []
@@ -136,89 +137,77 @@ def plan_chase_run(session: Session, as_of: date, now: datetime, return_to: str
     sent = _sent_in_play(session, grants, loaded, as_of)
     items = [(grant, _items(grant, loaded, as_of)) for grant in grants]
     due = [plan_chase(found, ladder_of(grant), calendar_of(grant), sent.keys, as_of) for grant, found in items]
-    projects = {p.id: p for grant_projects in loaded.projects.values() for p in grant_projects}
+    projects = {pid: p for grant_projects in loaded.projects.values() for pid, p in grant_projects.items()}
     loaded.links = portal_links(session, (projects[d.project_id] for steps in due for d in steps), now)
+    facts = _escalation_facts(session, grants, loaded, due)
     leads: list[PlannedChase] = []
     officers: list[OfficerStep] = []
     for (grant, found), steps in zip(items, due, strict=True):
-        lead_steps, officer_steps = _plan_grant(session, grant, loaded, found, steps, sent, as_of, now, return_to)
+        lead_steps, officer_steps = _plan_grant(grant, loaded, found, steps, sent, facts, as_of, now, return_to)
         leads += lead_steps
         officers += officer_steps
     return leads, officers
 
 
-STEP_WORDS = {"pack": "the return pack with the pre-filled workbook", "reminder": "the reminder before the due date",
-              "last-reminder": "the reminder on the due date", "escalation": "this escalation"}
-ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+def _escalation_facts(session: Session, grants: list[m.Grant], loaded: _Programme, due: list[list[DueStep]]
+                      ) -> ChaseFacts:
+    """What the escalations due to leads say (the lead's earlier steps, the open late-return risk), read at once."""
+    steps: list[tuple[int, int, list[str]]] = []
+    risks: list[str] = []
+    for grant, grant_due in zip(grants, due, strict=True):
+        for step in grant_due:
+            if step.step.kind == StepKind.escalation:
+                project = loaded.projects[grant.id or 0][step.project_id]
+                period = _as_told(loaded.periods[grant.id or 0][step.period_id], step, loaded)
+                steps.append((step.project_id, step.period_id, _earlier_lead_steps(grant, period, step)))
+                risks.append(late_risk_key(grant, project, period))
+    return chase_facts(session, steps, risks)
 
 
-def step_words(name: str) -> str:
-    """A ladder step as an officer would say it: 'overdue-2' is 'the second overdue chaser'."""
-    if name.startswith("overdue-") and name[8:].isdigit():
-        n = int(name[8:])
-        return f"the {ORDINALS[n - 1] if n <= len(ORDINALS) else f'{n}th'} overdue chaser"
-    return STEP_WORDS.get(name, name)
+def _as_told(period: m.ReportingPeriod, due: DueStep, loaded: _Programme) -> m.ReportingPeriod:
+    """The period as the lead is told it: with their own (extended) due date, if they have one."""
+    extended = loaded.extended.get((due.project_id, due.period_id))
+    return period if extended is None else m.ReportingPeriod(**(period.model_dump() | {"due": extended}))
 
 
-def _history(session: Session, project_id: int, period_id: int, steps: list[str]) -> list[dict[str, object]]:
-    """What became of each earlier step for the lead: sent (and when), failed (and why), or never sent."""
-    keys = {chase_key(project_id, period_id, s): s for s in steps}
-    rows = {n.idempotency_key: n for n in session.exec(
-        select(m.Notification).where(col(m.Notification.idempotency_key).in_(list(keys))))}
-    out: list[dict[str, object]] = []
-    for key, name in keys.items():
-        row = rows.get(key)
-        status = row.status if row is not None else "not sent"
-        out.append({"step": name, "words": step_words(name), "status": status,
-                    "on": row.as_of if row is not None else None, "error": row.error if row is not None else ""})
-    return out
-
-
-def _late_risk(session: Session, grant: m.Grant, project: m.Project, period: m.ReportingPeriod) -> m.Risk | None:
-    """The open late-return risk for this return, if the register has one (an escalation never claims one that
-    isn't there)."""
-    key = f"late-return:{grant.reference}:{project.code}:{period.label}"
-    return session.exec(select(m.Risk).where(m.Risk.key == key, m.Risk.status == "open")).one_or_none()
+def _earlier_lead_steps(grant: m.Grant, period: m.ReportingPeriod, due: DueStep) -> list[str]:
+    """The ladder's steps to the lead before this one."""
+    steps = ladder_of(grant).steps(period.end, period.due, calendar_of(grant))
+    return [s.name for s in steps if Role.lead in s.to and s.day < due.step.day]
 
 
 def _items(grant: m.Grant, loaded: _Programme, as_of: date) -> list[PeriodReturns]:
     """The grant's project/period returns the ladder may chase on `as_of` (extended due dates; held ones left out)."""
-    periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
-    projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
+    periods, projects = loaded.periods.get(grant.id or 0, {}), loaded.projects.get(grant.id or 0, {})
     received, extended, holds = loaded.received, loaded.extended, loaded.holds
     return [
         PeriodReturns(pid, per_id, per.end, extended.get((pid, per_id), per.due),
                       tuple(received.get((pid, per_id), [])))
         for pid, proj in projects.items()
         for per_id, per in periods.items()
-        if pid is not None and per_id is not None and per.end >= proj.delivery_start and per.start <= proj.delivery_end
+        if per.end >= proj.delivery_start and per.start <= proj.delivery_end
         and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
 
 
 def _plan_grant(
-    session: Session, grant: m.Grant, loaded: _Programme, items: list[PeriodReturns], steps: list[DueStep],
-    sent: Sent, as_of: date, now: datetime, return_to: str,
+    grant: m.Grant, loaded: _Programme, items: list[PeriodReturns], steps: list[DueStep], sent: Sent,
+    facts: ChaseFacts, as_of: date, now: datetime, return_to: str,
 ) -> tuple[list[PlannedChase], list[OfficerStep]]:
     ladder, calendar = ladder_of(grant), calendar_of(grant)
-    periods = {p.id: p for p in loaded.periods.get(grant.id or 0, [])}
-    projects = {p.id: p for p in loaded.projects.get(grant.id or 0, [])}
+    periods, projects = loaded.periods.get(grant.id or 0, {}), loaded.projects.get(grant.id or 0, {})
     officers = loaded.officers.get(grant.id or 0, {})
-    received, extended = loaded.received, loaded.extended
     planned = []
     for due in steps:
-        project, period = projects[due.project_id], periods[due.period_id]
-        if (due.project_id, due.period_id) in extended:  # the lead is told their own (extended) due date
-            period = m.ReportingPeriod(**(period.model_dump() | {"due": extended[(due.project_id, due.period_id)]}))
-        files = received.get((due.project_id, due.period_id), [])
+        project = projects[due.project_id]
+        period = _as_told(periods[due.period_id], due, loaded)  # the lead is told their own (extended) due date
+        files = loaded.received.get((due.project_id, due.period_id), [])
         context = _context(grant, project, period, officers, due, ladder, calendar, sent.keys, as_of) | {
             "return_to": return_to, "rejected": any(s == m.ReturnStatus.rejected and d <= as_of for d, s in files),
             "portal_link": loaded.links.get(due.project_id, "")}
         if due.step.kind == StepKind.escalation:
-            earlier = [s.name for s in ladder.steps(period.end, period.due, calendar)
-                       if Role.lead in s.to and s.day < due.step.day]
-            history = _history(session, due.project_id, due.period_id, earlier)
-            context |= {"history": history, "late_risk": _late_risk(session, grant, project, period),
+            history = facts.history(due.project_id, due.period_id, _earlier_lead_steps(grant, period, due))
+            context |= {"history": history, "late_risk": facts.late_risk(grant, project, period),
                         "lead_reached": sum(h["status"] == "sent" for h in history)}
         message = _message(grant, project, period, officers, due, context, now, lead_only=True)
         planned.append(PlannedChase(due, project.code, period.label, message, context))

@@ -156,4 +156,6 @@ def _supersede(conn: Connection, returns: list[dict[str, Any]]) -> None:
 def _insert_returns(conn: Connection, returns: list[dict[str, Any]]) -> list[int]:
     if not returns:
         return []
-    return [int(i) for i in conn.execute(_INSERT_RETURN, returns).scalars()]
+    ids = [i for i in conn.execute(_INSERT_RETURN, returns).scalars() if i is not None]
+    assert len(ids) == len(returns)
+    return ids
