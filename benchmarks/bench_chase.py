@@ -114,9 +114,9 @@ def main(grants: int) -> None:
                   flush=True)
         engine.dispose()
     print(f"  load average {os.getloadavg()[0]:.1f}")
-    worst = max(figures.values())
-    verdict = "met" if worst < GOAL_S else "missed"
-    print(f"goal chase-plan-{grants * PROJECTS}-leads: {worst:.1f} s cpu (goal {GOAL_S:g} s): {verdict}")
+    pack = figures["pack day (Thu 2 Jan 2025)"]  # the goal's day: every lead gets a message
+    verdict = "met" if pack < GOAL_S else "missed"
+    print(f"goal chase-plan-{grants * PROJECTS}-leads: {pack:.1f} s cpu (goal {GOAL_S:g} s): {verdict}")
 
 
 if __name__ == "__main__":

@@ -167,7 +167,8 @@ def main() -> None:
     largest = max(args.sizes)
     for label, figures in results[largest].items():
         verdict = "met" if figures.p95 < GOAL_MS else "missed"
-        print(f"goal {label} p95 at {largest} grants: {figures.p95:.0f} ms (goal {GOAL_MS} ms): {verdict}")
+        job = f"workspace-{label.replace(' ', '-')}-p95-{largest}-grants"
+        print(f"goal {job}: {figures.p95:.0f} ms (goal {GOAL_MS} ms): {verdict}")
 
 
 if __name__ == "__main__":
