@@ -35,19 +35,38 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS, GOAL_PCT = 7, 10.0
 DAY = date(2025, 1, 29)  # escalation day of Q3: the chase has eight messages to consider
 _requests = [0]
+CPU: list[float] = []  # the last _medians' CPU medians
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children still running (the Prefect test server), from /proc."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
 
 
 def _medians(calls: list[Callable[[], object]]) -> list[float]:
     """Each call's median wall time, the calls taken in turn round after round (side by side in time, so the
-    load of the shared machine falls on all alike), after one warm-up each (and the chase's one real send)."""
+    load of the shared machine falls on all alike), after one warm-up each (and the chase's one real send). Each
+    call's median CPU (this process and the server) goes to `CPU`."""
     for call in calls:
         call()
     times: list[list[float]] = [[] for _ in calls]
+    cpus: list[list[float]] = [[] for _ in calls]
     for _ in range(RUNS):
-        for call, taken in zip(calls, times, strict=True):
-            start = time.perf_counter()
+        for call, taken, used in zip(calls, times, cpus, strict=True):
+            start, cpu = time.perf_counter(), _cpu()
             call()
             taken.append(time.perf_counter() - start)
+            used.append(_cpu() - cpu)
+    CPU[:] = [statistics.median(used) for used in cpus]
     return [statistics.median(taken) for taken in times]
 
 
@@ -150,6 +169,7 @@ def main() -> None:
                   f"plain {_requests_per_run(as_flow)}, no-api-logs {_requests_per_run(quiet)}", flush=True)
             calls = [direct, lambda: empty(as_of=DAY), *(wrap(as_flow) for wrap in variants.values())]
             figures = _medians(calls)
+            cpus = list(CPU)
             with reused_client(), SyncClientContext():
                 reused = _medians([as_flow, variants["no-api-logs"](as_flow)])
             job_s, empty_s = figures[0], figures[1]
@@ -157,6 +177,9 @@ def main() -> None:
             print(f"{name:>5}: job {job_s * 1000:5.0f} ms | empty flow {empty_s * 1000:5.0f} ms | "
                   + " | ".join(f"{k} {v * 1000:.0f} ms (+{(v - job_s) * 1000:.0f})" for k, v in runs.items()),
                   flush=True)
+            print(f"{name:>5} cpu (this process and the server): job {cpus[0] * 1000:.0f} ms | empty flow "
+                  f"{cpus[1] * 1000:.0f} ms | " + " | ".join(f"{k} {v * 1000:.0f} ms" for k, v in zip(
+                      [*variants, "reused-client", "lean"], cpus[2:] + CPU, strict=True)), flush=True)
             goals[name] = 100 * (runs["plain"] - job_s) / job_s
             goals[f"{name}-lean"] = 100 * (runs["lean"] - job_s) / job_s
         apart, together = _medians([lambda: (jobs.check_job(DAY, moment(DAY)), jobs.chase_job(DAY, moment(DAY))),

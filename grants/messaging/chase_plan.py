@@ -44,6 +44,23 @@ def _calendar(closure_days: str) -> WorkingCalendar:
     return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
 
 
+_STEPS: dict[tuple[int, int, date, date], tuple[ChaseLadder, WorkingCalendar, tuple[ChaseStep, ...]]] = {}
+MAX_CACHED_LADDERS = 100_000
+
+
+def ladder_steps(ladder: ChaseLadder, calendar: WorkingCalendar, period_end: date, due: date) -> list[ChaseStep]:
+    """`ladder.steps(period_end, due, calendar)`, worked out once per ladder, calendar and dates: a national
+    programme's grants share a few ladders and calendars (`ladder_of`, `calendar_of` keep one object each), so a run
+    asks for the same dates thousands of times (each project and period, for the lead, officer and manager)."""
+    key = (id(ladder), id(calendar), period_end, due)
+    hit = _STEPS.get(key)
+    if hit is None or hit[0] is not ladder or hit[1] is not calendar:
+        if len(_STEPS) >= MAX_CACHED_LADDERS:
+            _STEPS.clear()
+        hit = _STEPS[key] = (ladder, calendar, tuple(ladder.steps(period_end, due, calendar)))
+    return list(hit[2])
+
+
 ACCEPTED = ("accepted", "superseded")
 REJECTED = "rejected"
 
@@ -105,7 +122,7 @@ def due_step(
         return None
     if as_of > ladder.last_day(item.due, calendar):
         return None
-    steps = ladder.steps(item.period_end, item.due, calendar)
+    steps = ladder_steps(ladder, calendar, item.period_end, item.due)
     reached = [step for step in steps if step.day <= as_of]
     if not reached:
         return None

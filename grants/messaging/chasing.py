@@ -23,6 +23,7 @@ from grants.messaging.chase_plan import (
     chase_key,
     due_step,
     ladder_of,
+    ladder_steps,
     plan_chase,
 )
 from grants.messaging.messages import render
@@ -223,8 +224,8 @@ def _officer_steps(item: PeriodReturns, grant: m.Grant, project: m.Project, peri
     """The step the project's officer, and their manager, should hear about today: the latest step addressed to
     them that has not reached them (so one that failed goes again on the next run, unless a later one came)."""
     ladder, calendar = ladder_of(grant), calendar_of(grant)
-    period = m.ReportingPeriod(**(period.model_dump() | {"due": item.due}))
     out = []
+    told: m.ReportingPeriod | None = None  # the period with the item's due date: built only for a step due
     for role in (Role.officer, Role.manager):
         to = _address(role, project, officers)
         if to is None:
@@ -232,6 +233,8 @@ def _officer_steps(item: PeriodReturns, grant: m.Grant, project: m.Project, peri
         due = due_step(item, ladder, calendar, sent.people.get(to.email.lower(), set()), as_of)
         if due is None or role not in (*due.step.to, *due.step.cc):
             continue
+        told = told or m.ReportingPeriod(**(period.model_dump() | {"due": item.due}))
+        period = told
         context = _context(grant, project, period, officers, due, ladder, calendar, sent.keys, as_of)
         context["rejected"] = any(s == m.ReturnStatus.rejected and d <= as_of for d, s in item.received)
         out.append(OfficerStep(due, grant, project, period, role, to, _address(Role.officer, project, officers),
@@ -253,7 +256,7 @@ def _context(
     grant: m.Grant, project: m.Project, period: m.ReportingPeriod, officers: dict[str, m.Officer], due: DueStep,
     ladder: ChaseLadder, calendar: WorkingCalendar, sent: set[str], as_of: date,
 ) -> dict[str, object]:
-    steps = ladder.steps(period.end, period.due, calendar)
+    steps = ladder_steps(ladder, calendar, period.end, period.due)
     chased = [s.name for s in steps if chase_key(due.project_id, due.period_id, s.name) in sent]
     return {
         "grant_name": grant.name, "project_name": project.name, "project_code": project.code,
