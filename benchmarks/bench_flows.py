@@ -5,12 +5,12 @@ and the chase job called directly (flows/engine/jobs.py), an empty flow (Prefect
 its state changes through the API), and the jobs as Prefect flow runs:
 - `plain`: as the demo runs them (no heartbeat; `without_heartbeats()`);
 - `no-api-logs`: with PREFECT_LOGGING_TO_API_ENABLED off (the run's log lines are not shipped to the server);
-- `reused-client`: runs in one SyncClientContext (one API client and connection for every run of the process, no
-  version check per run), as `flows.engine.common.engine_client` holds it for in-process runs;
+- `reused-client`: runs in one SyncClientContext (one API client and connection for every run of the process, one
+  version check), as `flows.engine.common.in_process_runs` holds it for the demo's in-process runs;
 - `lean`: both of the above;
 - `heartbeat`: the heartbeat every 60 s that `grants serve` sets (flows/engine/crashes.py);
 and both jobs as plain functions inside one flow run (`one-flow`, against the two jobs' sum). It also counts the
-HTTP requests a run makes to the server. Medians of 7 wall-clock runs after a warm-up (the Prefect server is another
+HTTP requests a run makes to the server. Medians of 5 wall-clock runs after a warm-up (the Prefect server is another
 process, so CPU time would hide its share); each job repeats the same work every run (the checks recompute; the chase
 finds every message already sent).
 
@@ -25,14 +25,14 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS, GOAL_PCT = 7, 10.0
+RUNS, GOAL_PCT = 5, 10.0
 DAY = date(2025, 1, 29)  # escalation day of Q3: the chase has eight messages to consider
 _requests = [0]
 CPU: list[float] = []  # the last _medians' CPU medians
@@ -111,9 +111,7 @@ def main() -> None:
                        "PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1",
                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     from prefect import flow
-    from prefect.context import SyncClientContext
     from prefect.settings import (
-        PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         PREFECT_LOGGING_TO_API_ENABLED,
         temporary_settings,
@@ -122,7 +120,7 @@ def main() -> None:
 
     from flows.database import open_session
     from flows.engine import jobs
-    from flows.engine.common import moment, without_heartbeats
+    from flows.engine.common import in_process_runs, moment, without_heartbeats
     from flows.engine.crashes import HEARTBEAT_SECONDS
     from flows.engine.flows import chase_returns, check_and_assess
     from grants.kernel.settings import get_settings
@@ -144,10 +142,6 @@ def main() -> None:
     def no_api_logs() -> AbstractContextManager[Any]:
         return temporary_settings(updates={PREFECT_LOGGING_TO_API_ENABLED: False})
 
-    @contextmanager
-    def reused_client() -> Iterator[None]:
-        with temporary_settings(updates={PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED: False}):
-            yield
 
     def heartbeat() -> AbstractContextManager[Any]:
         return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS})
@@ -170,7 +164,7 @@ def main() -> None:
             calls = [direct, lambda: empty(as_of=DAY), *(wrap(as_flow) for wrap in variants.values())]
             figures = _medians(calls)
             cpus = list(CPU)
-            with reused_client(), SyncClientContext():
+            with in_process_runs():
                 reused = _medians([as_flow, variants["no-api-logs"](as_flow)])
             job_s, empty_s = figures[0], figures[1]
             runs = dict(zip(variants, figures[2:], strict=True)) | {"reused-client": reused[0], "lean": reused[1]}

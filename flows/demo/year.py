@@ -291,10 +291,10 @@ def run_demo(folder: Path, *, prefect: bool = False, every_day: bool = False, ec
     leads = Leads(settings.folder("outbox"), settings.folder("inbox"), folder.resolve() / "leads")
     attempts: dict[tuple[str, str], int] = {}
     quick = ExitStack()
-    if prefect:  # in-process flow runs: no heartbeat second per run (see flows.engine.common.without_heartbeats)
-        from flows.engine.common import without_heartbeats
+    if prefect:  # in-process flow runs: no heartbeat second per run, one API client (flows.engine.common)
+        from flows.engine.common import in_process_runs
 
-        quick.enter_context(without_heartbeats())
+        quick.enter_context(in_process_runs())
     try:
         for day in _days():
             acted = _officer(day, year)
