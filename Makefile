@@ -31,7 +31,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -n 3 --dist worksteal
 
-# Every benchmark of the engine's goals in turn (ingest, check, chase, flows: about 6-8 minutes on the 2-core machine),
+# Every benchmark of the engine's goals in turn (ingest, check, chase, flows: 3 minutes on the quiet 2-core machine),
 # then one summary of every `goal <job>: <figure> <unit> (goal <target> <unit>): met|missed` line they printed
 # (benchmarks/goals.py; it fails if a script fails or prints a goal line in another form).
 bench: $(STAMP)
