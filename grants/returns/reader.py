@@ -118,14 +118,43 @@ def examine(path: Path, limits: Limits, staging: Path | None = None) -> Examined
     return found
 
 
+class _Members:
+    """The workbook's parts by name: the ones screening unzipped, else read from the zip, opened only then (screening
+    has already read every XML part of an honest return, so its central directory is not parsed twice)."""
+
+    def __init__(self, data: bytes, members: dict[str, bytes]) -> None:
+        self.data, self.members = data, members
+        self.archive: zipfile.ZipFile | None = None
+
+    def __enter__(self) -> _Members:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def get(self, name: str) -> bytes | None:
+        """The part's bytes, or None if the zip has no part of that name."""
+        if name not in self.members:
+            archive = self._opened()
+            if name in archive.NameToInfo:
+                self.members[name] = archive.read(name)
+        return self.members.get(name)
+
+    def read(self, name: str) -> bytes:
+        """The part's bytes (KeyError if the zip has no part of that name)."""
+        return self.members.get(name) or self._opened().read(name)
+
+    def _opened(self) -> zipfile.ZipFile:
+        if self.archive is None:
+            self.archive = zipfile.ZipFile(io.BytesIO(self.data))
+        return self.archive
+
+
 def _read(data: bytes, found: Examined, members: dict[str, bytes]) -> None:
     """Read the file into `found`; `members`: the XML parts screening already unzipped (name -> bytes)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        def member(name: str) -> bytes | None:
-            if name not in members and name in archive.NameToInfo:
-                members[name] = archive.read(name)
-            return members.get(name)
-
+    with _Members(data, members) as archive:
+        member = archive.get
         root = ElementTree.fromstring(member("xl/workbook.xml") or archive.read("xl/workbook.xml"))
         parts = _parts(member("xl/_rels/workbook.xml.rels") or b"", root)
         names = {el.get("name", ""): (el.text or "").strip() for el in root.iter(f"{MAIN_NS}definedName")
