@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from flows.web.process import web_process
+from tests.cli_support import grants as cli_grants
 from tests.ports import free_port
 
 __all__ = ["CHROMIUM", "chromium", "chromium_or_skip", "free_port", "grants", "lead_link", "portal_env", "serve"]
@@ -55,9 +55,10 @@ def portal_env(folder: Path, **extra: str) -> dict[str, str]:
 
 
 def grants(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run a `grants` command in `folder`; its standard output."""
-    done = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=folder, env=env or portal_env(folder),
-                          capture_output=True, text=True, timeout=180, check=False)
+    """Run a `grants` command in `folder`, in this process through the real entry point (tests/cli_support.py); its
+    standard output."""
+    with chdir(folder):
+        done = cli_grants(*args, env=env or portal_env(folder))
     assert done.returncode == 0, done.stderr
     return done.stdout
 
