@@ -64,29 +64,39 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+def _postgres_database(*, schema: bool) -> Iterator[str]:
+    """A fresh PostgreSQL database on the test server (empty, or a copy of the migrated template), dropped after."""
     admin = _postgres_admin_url()
     if not admin:
         pytest.skip("GRANTS_TEST_POSTGRES_URL not set (bash .ci/start-postgres starts a server)")
     name = f"grants_test_{uuid.uuid4().hex[:12]}"
-    conninfo = db_templates.conninfo(admin)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    db_templates.create_postgres(admin, name, schema=schema)
     try:
         yield make_url(admin).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with psycopg.connect(db_templates.conninfo(admin), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+    yield from _postgres_database(schema=False)
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL database at the head of the migrations (a copy of the migrated template), dropped after."""
+    yield from _postgres_database(schema=True)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Repository tests run twice: on a real SQLite file and on a real PostgreSQL database."""
+    """Repository tests run twice: on a real SQLite file and on a real PostgreSQL database (for a test that uses the
+    `engine` fixture, created at once as the copy of the migrated template that fixture would make of it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'grants.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("postgres_schema_url" if "engine" in request.fixturenames else "postgres_url"))
 
 
 @pytest.fixture

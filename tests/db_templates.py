@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine, make_url
 from grants.kernel.db import create_schema, get_engine
 
 _SQLITE: dict[str, Path] = {}
-_POSTGRES: dict[str, str] = {}  # admin url -> template database name
+_POSTGRES: dict[tuple[str, str], str] = {}  # (admin url, kind) -> template database name
+_SCHEMA_COPIES: set[str] = set()  # test databases created as copies of the migrated template
 _FOLDER: list[Path] = []
 
 
@@ -76,18 +77,55 @@ def conninfo(admin: str) -> str:
     return make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def postgres_with_schema(admin: str, database: str) -> None:
-    """Recreate the (new, unused) test database `database` as a copy of this process's migrated template."""
-    if admin not in _POSTGRES:
+def postgres_template(admin: str, kind: str, build: Callable[[Engine], None]) -> str:
+    """The name of this process's PostgreSQL template database of `kind` on the server, built by `build` on first
+    use (dropped when the process ends)."""
+    if (admin, kind) not in _POSTGRES:
         name = f"grants_template_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(conninfo(admin), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         atexit.register(_drop, admin, name)
-        _built(make_url(admin).set(database=name).render_as_string(hide_password=False), create_schema)
-        _POSTGRES[admin] = name
+        _built(make_url(admin).set(database=name).render_as_string(hide_password=False), build)
+        _POSTGRES[admin, kind] = name
+    return _POSTGRES[admin, kind]
+
+
+def create_postgres(admin: str, database: str, *, schema: bool) -> None:
+    """Create the test database `database`: empty, or with `schema` a copy of this process's migrated template (one
+    CREATE DATABASE ... TEMPLATE rather than an empty database made and then replaced by the copy)."""
+    template = f' TEMPLATE "{postgres_template(admin, "schema", create_schema)}"' if schema else ""
+    with psycopg.connect(conninfo(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"{template}')
+    if schema:
+        _SCHEMA_COPIES.add(database)
+
+
+def postgres_with_schema(admin: str, database: str) -> None:
+    """Make the (new, unused) test database `database` a copy of this process's migrated template (it is one already
+    when create_postgres made it so)."""
+    if database in _SCHEMA_COPIES:
+        return
+    template = postgres_template(admin, "schema", create_schema)
     with psycopg.connect(conninfo(admin), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{_POSTGRES[admin]}"')
+        conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+
+
+def restore_postgres(engine: Engine, kind: str, build: Callable[[Engine], None]) -> bool:
+    """Replace the PostgreSQL test database behind `engine` with this process's template of `kind`; False (nothing
+    changed) when the server is not the tests' one or another connection still holds the database."""
+    admin, database = os.environ.get("GRANTS_TEST_POSTGRES_URL"), engine.url.database
+    if not admin or not database or (make_url(admin).host, make_url(admin).port) != (engine.url.host, engine.url.port):
+        return False
+    template = postgres_template(admin, kind, build)
+    engine.dispose()  # the pool's idle connections; a connection still checked out makes the DROP fail
+    with psycopg.connect(conninfo(admin), autocommit=True) as conn:
+        try:
+            conn.execute(f'DROP DATABASE "{database}"')
+        except psycopg.errors.ObjectInUse:
+            return False
+        conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+    return True
 
 
 def _drop(admin: str, name: str) -> None:

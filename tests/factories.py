@@ -17,10 +17,14 @@ from tests.conftest import EXAMPLE_CONFIG
 
 
 def load_example(engine: Engine) -> None:
-    """Load the shipped example programme (SVD-2024-25, eight projects). Into an empty SQLite database at head this
-    copies the database the loader built once in this process (tests/db_templates.py)."""
+    """Load the shipped example programme (SVD-2024-25, eight projects). Into an empty database at head (SQLite, or
+    a PostgreSQL test database) this copies the database the loader built once in this process
+    (tests/db_templates.py)."""
     if engine.dialect.name == "sqlite" and db_templates.fresh_at_head(engine):
         db_templates.restore_into(engine, "example", _build_example)
+        return
+    if engine.dialect.name == "postgresql" and db_templates.fresh_at_head(engine) and \
+            db_templates.restore_postgres(engine, "example", _build_example):
         return
     with session_scope(engine) as session:
         initialise(session, load_programmes(EXAMPLE_CONFIG))

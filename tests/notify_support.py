@@ -1,14 +1,17 @@
-"""Test support for notifications: a real SMTP server on 127.0.0.1 (aiosmtpd), a real pack builder, outbox readers."""
+"""Test support for notifications: a real SMTP server on 127.0.0.1 (aiosmtpd), a JSON webhook on 127.0.0.1, a real
+pack builder, outbox readers."""
 
 from __future__ import annotations
 
 import email
-import socket
+import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,10 @@ from openpyxl import Workbook
 from sqlmodel import Session
 
 from grants.kernel import models as m
+from tests.ports import free_port
+
+__all__ = ["Inbox", "attachment_names", "free_port", "json_webhook", "read_eml", "running_smtp", "smtp_server",
+           "xlsx_pack_builder"]
 
 
 @dataclass
@@ -35,23 +42,52 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@contextmanager
+def running_smtp(handler: Inbox) -> Iterator[int]:
+    """A real SMTP server handing each message to `handler`, on a free loopback port; yields the port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
     """A real SMTP server on a free loopback port; yields (port, inbox)."""
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with running_smtp(inbox) as port:
         yield port, inbox
+
+
+@contextmanager
+def json_webhook(up: list[bool] | None = None) -> Iterator[tuple[int, list[dict[str, object]]]]:
+    """A JSON webhook on a free loopback port (stands where a Teams or Slack webhook would be); yields (port, the
+    bodies received). While `up[0]` is False it answers 500 and keeps nothing; otherwise 200 (default: always up)."""
+    received: list[dict[str, object]] = []
+    state = up if up is not None else [True]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if state[0]:
+                received.append(body)
+            self.send_response(200 if state[0] else 500)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], received
     finally:
-        controller.stop()
+        server.shutdown()
+        server.server_close()
 
 
 def xlsx_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:

@@ -14,7 +14,9 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
+from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_files
 from grants.returns.sandbox import shutdown
@@ -37,6 +39,14 @@ def issue(engine: Engine, folder: Path, project_code: str = "active-bystander", 
         proj, per = project(session, project_code), period(session, label)
         assert proj.id is not None and per.id is not None
         return write_return_workbook(session, proj.id, per.id, folder, key)
+
+
+def spend_of(engine: Engine, return_id: int | None) -> dict[str, int]:
+    """The spend stored for a return: budget line key -> pence this quarter."""
+    with Session(engine) as session:
+        lines = {b.id: b.key for b in session.exec(select(m.BudgetLine))}
+        return {lines[s.budget_line_id]: s.actual_pence
+                for s in session.exec(select(m.ReturnSpend).where(m.ReturnSpend.return_id == return_id))}
 
 
 def fill(path: Path, values: Mapping[str, object], out: Path | None = None, *, signed: bool = True) -> Path:

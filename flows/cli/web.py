@@ -4,8 +4,6 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,6 +11,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.support import AsOf
+from flows.web.process import web_process
 from grants.kernel.settings import get_settings
 
 
@@ -49,14 +48,6 @@ def web_beside(host: str, port: int) -> Iterator[None]:
     if port <= 0:
         yield
         return
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "web", "--host", host, "--port", str(port)],
-                               stdout=subprocess.DEVNULL)
-    typer.echo(f"Web app (the project leads' portal): http://{host}:{port}/")
-    try:
+    with web_process(["--host", host, "--port", str(port)]):
+        typer.echo(f"Web app (the project leads' portal): http://{host}:{port}/")
         yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()

@@ -11,13 +11,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -28,7 +26,7 @@ from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.programme.loader import parse_programme
 from tests.cli_support import grants as cli_grants
 from tests.factories import load_example
-from tests.notify_support import Inbox, free_port, smtp_server
+from tests.notify_support import Inbox, free_port, json_webhook, running_smtp, smtp_server
 
 __all__ = ["smtp_server"]
 
@@ -59,14 +57,12 @@ class SlowInbox(Inbox):
 
 @pytest.fixture
 def slow_smtp() -> Iterator[tuple[int, SlowInbox]]:
-    inbox, port = SlowInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        inbox.release.set()
-        controller.stop()
+    inbox = SlowInbox()
+    with running_smtp(inbox) as port:
+        try:
+            yield port, inbox
+        finally:
+            inbox.release.set()
 
 
 def test_while_a_slow_smtp_server_holds_a_message_other_commands_read_and_write_the_database(
@@ -95,28 +91,9 @@ def test_while_a_slow_smtp_server_holds_a_message_other_commands_read_and_write_
 @pytest.fixture
 def flaky_webhook() -> Iterator[tuple[int, list[dict[str, object]], list[bool]]]:
     """A JSON webhook on loopback that answers 500 while `up[0]` is False, then 200."""
-    received: list[dict[str, object]] = []
     up = [False]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if up[0]:
-                received.append(body)
-            self.send_response(200 if up[0] else 500)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received, up
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_webhook(up) as (port, received):
+        yield port, received, up
 
 
 def test_a_message_failed_on_one_channel_is_retried_only_there(

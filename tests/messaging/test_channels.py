@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender
 from grants.messaging.chase_run import run_chase
 from grants.messaging.notify import Address, Outgoing, Sender
 from tests.factories import load_example
-from tests.notify_support import Inbox, attachment_names, free_port, smtp_server, xlsx_pack_builder
+from tests.notify_support import Inbox, attachment_names, free_port, json_webhook, smtp_server, xlsx_pack_builder
 
 __all__ = ["smtp_server"]
 NOW = datetime(2025, 1, 2, 9, tzinfo=UTC)
@@ -71,25 +68,8 @@ def test_chase_run_emails_every_pack_with_its_workbook(
 @pytest.fixture
 def webhook() -> Iterator[tuple[int, list[dict[str, object]]]]:
     """A JSON webhook on a free loopback port (stands where a Teams or Slack webhook would be)."""
-    received: list[dict[str, object]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_webhook() as served:
+        yield served
 
 
 def test_tagged_channel_gets_only_messages_carrying_its_tags(

@@ -15,17 +15,10 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.returns.official import official_returns
-from tests.factories import add_return, load_example, project
+from tests.factories import add_return, project
 from tests.returns_kit import _stop_parser_pool, codes, fill, ingest, issue  # noqa: F401
 
 SIGN = "Narrative and sign-off"
-
-
-@pytest.fixture
-def blank(engine: Engine, tmp_path: Path) -> Path:
-    """The issued Active Bystander 2024-25-Q2 workbook (example programme loaded)."""
-    load_example(engine)
-    return issue(engine, tmp_path / "issued")
 
 
 def test_round_trip_messy_but_clear_inputs_are_stored_to_the_penny(engine: Engine, blank: Path, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from grants.kernel import models as m
 from grants.returns.layout import META, signature_valid
 from grants.returns.official import official_returns
-from tests.factories import load_example
 from tests.returns_kit import (  # noqa: F401
     KEY,
     _stop_parser_pool,
@@ -24,23 +23,10 @@ from tests.returns_kit import (  # noqa: F401
     ingest,
     issue,
     recalculate,
+    spend_of,
 )
 
 SIGN = "Narrative and sign-off"
-
-
-@pytest.fixture
-def blank(engine: Engine, tmp_path: Path) -> Path:
-    """The issued Active Bystander 2024-25-Q2 workbook (example programme loaded)."""
-    load_example(engine)
-    return issue(engine, tmp_path / "issued")
-
-
-def _spend(engine: Engine, return_id: int | None) -> dict[str, int]:
-    with Session(engine) as session:
-        lines = {b.id: b.key for b in session.exec(select(m.BudgetLine))}
-        return {lines[s.budget_line_id]: s.actual_pence
-                for s in session.exec(select(m.ReturnSpend).where(m.ReturnSpend.return_id == return_id))}
 
 
 @pytest.mark.parametrize("error", ["#REF!", "#DIV/0!", "#N/A", "#VALUE!"])
@@ -56,7 +42,7 @@ def test_an_excel_error_in_an_input_cell_is_a_problem_never_zero_and_keeps_the_e
     with Session(engine) as session:
         [official] = official_returns(session, date(2024, 12, 31)).values()
         assert (official.id, official.version) == (good.return_id, 1)
-    assert _spend(engine, good.return_id)["design"] == 120000 and _spend(engine, bad.return_id) == {}
+    assert spend_of(engine, good.return_id)["design"] == 120000 and spend_of(engine, bad.return_id) == {}
 
 
 def test_a_formula_saved_without_its_value_is_a_problem_and_one_with_its_value_is_read(
@@ -68,7 +54,7 @@ def test_a_formula_saved_without_its_value_is_a_problem_and_one_with_its_value_i
     assert (no_value.outcome, codes(no_value)) == ("rejected", [("formula-without-value", "Spend", "F5")])
     assert "type the figure instead" in no_value.problems[0].message
     assert (with_value.outcome, with_value.problems) == ("accepted", ())
-    assert _spend(engine, with_value.return_id)["design"] == 30000
+    assert spend_of(engine, with_value.return_id)["design"] == 30000
 
 
 @pytest.mark.parametrize(("typed", "pence"), [

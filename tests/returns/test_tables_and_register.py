@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.returns.ingest import ingest_files
-from tests.factories import load_example, project
+from tests.factories import project
 from tests.returns_kit import (  # noqa: F401
     _stop_parser_pool,
     codes,
@@ -28,24 +28,11 @@ from tests.returns_kit import (  # noqa: F401
     options,
     recalculate,
     rezip,
+    spend_of,
 )
 
 SPEND_SHEET = "xl/worksheets/sheet3.xml"
 FILLED = {"spend__design": 1000, "spend__delivery": 2000, "spend__train_the_trainer": 500, "spend__materials": 200}
-
-
-@pytest.fixture
-def blank(engine: Engine, tmp_path: Path) -> Path:
-    """The issued Active Bystander 2024-25-Q2 workbook (example programme loaded)."""
-    load_example(engine)
-    return issue(engine, tmp_path / "issued")
-
-
-def _spend(engine: Engine, return_id: int | None) -> dict[str, int]:
-    with Session(engine) as session:
-        lines = {b.id: b.key for b in session.exec(select(m.BudgetLine))}
-        return {lines[s.budget_line_id]: s.actual_pence
-                for s in session.exec(select(m.ReturnSpend).where(m.ReturnSpend.return_id == return_id))}
 
 
 def test_a_row_added_inside_the_spend_table_under_an_unknown_name_rejects_the_return(
@@ -69,7 +56,7 @@ def test_a_row_added_under_a_known_line_counts_towards_that_line_and_the_total_r
     shown_total = load_workbook(added, data_only=True)["Spend"]["F10"].value
     [result] = ingest(engine, tmp_path, added)
     assert (result.outcome, result.problems) == ("accepted", ())
-    stored = _spend(engine, result.return_id)
+    stored = spend_of(engine, result.return_id)
     assert stored == {"design": 100000, "delivery": 200000, "train_the_trainer": 50000, "materials": 50000}
     assert sum(stored.values()) == round(shown_total * 100) == 400000
 

@@ -3,7 +3,6 @@ reporting window) under a TestClient, and a lead's link."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +17,9 @@ from grants.programme.links import configured_link_key, current_link, find_proje
 from grants.programme.loader import load_programmes
 from grants.programme.register import initialise
 from grants.returns.sandbox import shutdown
+from tests.web_support import csrf_of
+
+__all__ = ["NOW", "OPEN_DAY", "csrf_of", "issue_workbook", "lead_token"]
 
 OPEN_DAY = date(2024, 10, 5)  # Q2 (Jul-Sep 2024) has ended and is due on Monday 14 October 2024
 NOW = datetime(2024, 10, 5, 10, 0, tzinfo=UTC)
@@ -50,13 +52,6 @@ def client(loaded: Settings) -> Iterator[TestClient]:
     """The web app acting on OPEN_DAY."""
     with TestClient(create_app(loaded, as_of=OPEN_DAY)) as test_client:
         yield test_client
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token of the page's form."""
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "the page has no form token"
-    return found.group(1)
 
 
 def issue_workbook(client: TestClient, token: str, folder: Path, period: str = "2024-25-Q2") -> Path:

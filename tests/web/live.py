@@ -6,14 +6,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from flows.web.process import web_process
+from tests.cli_support import grants as cli_grants
+from tests.ports import free_port
+
+__all__ = ["CHROMIUM", "chromium", "chromium_or_skip", "free_port", "grants", "lead_link", "portal_env", "serve"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,12 +34,14 @@ def chromium_or_skip() -> str:
     pytest.skip("Chromium not installed (apt-get install -y chromium) for the browser tests")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium launched headless for Playwright (skipped without it locally, failing under CI=true)."""
+    path = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 def portal_env(folder: Path, **extra: str) -> dict[str, str]:
@@ -47,9 +55,10 @@ def portal_env(folder: Path, **extra: str) -> dict[str, str]:
 
 
 def grants(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run a `grants` command in `folder`; its standard output."""
-    done = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=folder, env=env or portal_env(folder),
-                          capture_output=True, text=True, timeout=180, check=False)
+    """Run a `grants` command in `folder`, in this process through the real entry point (tests/cli_support.py); its
+    standard output."""
+    with chdir(folder):
+        done = cli_grants(*args, env=env or portal_env(folder))
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -66,20 +75,11 @@ def serve(folder: Path, as_of: str, **extra: str) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = portal_env(folder, GRANTS_WEB_BASE_URL=base, **extra)
-    log = (folder / f"web-{port}.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "web", "--port", str(port), "--as-of", as_of],
-                               cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait(base, process, folder / f"web-{port}.log")
+    log_path = folder / f"web-{port}.log"
+    with log_path.open("wb") as log, web_process(["--port", str(port), "--as-of", as_of], cwd=folder, env=env,
+                                                 stdout=log, stderr=subprocess.STDOUT) as process:
+        _wait(base, process, log_path)
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _wait(base: str, process: subprocess.Popen[bytes], log: Path) -> None:

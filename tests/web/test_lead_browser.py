@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.returns_kit import fill
-from tests.web.live import chromium_or_skip, grants, lead_link, serve
+from tests.web.live import chromium, chromium_or_skip, grants, lead_link, serve
 
 OPEN_DAY = "2024-10-05"  # 2024/25 Q2 has ended; its return is due on Monday 14 October 2024
 AFTER_EXPIRY = "2025-07-14"  # the last return was due on 14 April 2025; links work 90 days more
@@ -30,11 +30,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    path = chromium_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -3,15 +3,10 @@ accounts of each role, and the real app (create_app) behind Starlette's TestClie
 
 from __future__ import annotations
 
-import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,7 +17,11 @@ from grants.kernel.db import session_scope
 from grants.kernel.settings import Settings
 from grants.monitoring.assessment import run_checks
 from tests.factories import load_example
+from tests.ports import free_port
 from tests.scenario import live_until_q3
+from tests.web_support import csrf_of, served_in_thread
+
+__all__ = ["ACCOUNTS", "AS_OF", "PASSWORD", "csrf_of", "free_port", "sign_in"]
 
 AS_OF = date(2025, 1, 24)
 PASSWORD = "correct horse battery staple"
@@ -53,13 +52,6 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-def csrf_of(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no form with a CSRF token on the page"
-    return found.group(1)
-
-
 def sign_in(client: TestClient, role: str) -> None:
     """Sign in as the account of this role through the real login form."""
     page = client.get("/login")
@@ -67,22 +59,8 @@ def sign_in(client: TestClient, role: str) -> None:
     assert answer.status_code == 303, answer.text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_url(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 (a free port) in a thread, for the browser."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_in_thread(app) as base:
+        yield base

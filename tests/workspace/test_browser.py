@@ -7,20 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.web.live import chromium_or_skip
+from tests.web.live import chromium
 from tests.workspace.conftest import ACCOUNTS, PASSWORD
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium for the module; each sign-in opens a page in a context of its own (its own cookies)."""
-    path = chromium_or_skip()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _sign_in(browser: Browser, base: str, role: str) -> Page:
