@@ -31,19 +31,20 @@ def message_list(
     grant: Annotated[str | None, typer.Option("--grant", help="Grant reference (when the code is ambiguous).")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
 ) -> None:
-    """The messages logged, newest first: id (for `grants message resend`), when, kind, step, to, status, and
-    whether a copy was kept (a chase step can be sent again without one)."""
+    """The messages logged, newest first: id (for `grants message resend`), when, kind, project, step, to, status,
+    and whether a copy was kept (a chase step can be sent again without one)."""
     with open_session() as session:
         query = select(m.Notification).order_by(col(m.Notification.sent_at).desc(), col(m.Notification.id).desc())
         if project is not None:
             query = query.where(m.Notification.project_id == find_project(session, project, grant).id)
         rows = list(session.exec(query.limit(limit)))
+        codes = {p.id: p.code for p in session.exec(select(m.Project))}
     table = Table()
-    for name in ("id", "sent", "kind", "step", "to", "status", "copy"):
+    for name in ("id", "sent", "kind", "project", "step", "to", "status", "copy"):
         table.add_column(name)
     for row in rows:
-        table.add_row(str(row.id), date_time(row.sent_at), row.kind, row.step, row.recipients, row.status,
-                      "kept" if row.copy_id is not None else "-")
+        table.add_row(str(row.id), date_time(row.sent_at), row.kind, codes.get(row.project_id, ""), row.step,
+                      row.recipients, row.status, "kept" if row.copy_id is not None else "-")
     Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table)
 
 
