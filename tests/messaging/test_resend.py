@@ -23,6 +23,7 @@ from grants.kernel.errors import GrantsError
 from grants.kernel.settings import Settings
 from grants.messaging.channels import NotifyConfig, OutboxChannel, build_sender
 from grants.messaging.chase_run import run_chase
+from grants.messaging.digest import send_digests
 from grants.messaging.notify import Sender
 from grants.messaging.replies import send_ingest_replies
 from grants.messaging.resend import Resent, resend
@@ -244,3 +245,20 @@ def test_a_message_sent_before_copies_were_kept_is_refused_and_a_chase_step_is_r
     with pytest.raises(GrantsError, match="sent before copies of messages were kept"):
         _again(lite, receipt or 0, sender)
     assert _again(lite, chaser or 0, sender).status == "sent"
+
+
+def test_a_digest_goes_again_as_the_same_copy_to_every_officer_it_went_to(lite: Engine, tmp_path: Path) -> None:
+    load_example(lite)
+    outbox = tmp_path / "outbox"
+    monday = date(2025, 1, 20)
+    with Session(lite, expire_on_commit=False) as session:
+        ((digest, status),) = send_digests(session, monday, datetime(2025, 1, 20, 8, tzinfo=UTC),
+                                           Sender([OutboxChannel(outbox)]))
+    assert status == "sent"
+    row = _row(lite, digest.key)
+    assert row.id is not None
+    done = _again(lite, row.id, Sender([OutboxChannel(outbox)]))
+    name = digest.key.replace(":", "_")
+    first, again = read_eml(outbox / f"{name}.eml"), read_eml(outbox / f"{name}_resend_1.eml")
+    assert (done.status, again["To"], again["Subject"]) == ("sent", first["To"], f"Copy: {first['Subject']}")
+    assert _plain(again).endswith(_plain(first)) and _plain(again).startswith("This is a copy of a message first sent")
