@@ -29,4 +29,4 @@ class MessageCopy(SQLModel, table=True):
     tags_json: str = Field(default="[]", sa_type=Text)
     attachments_json: str = Field(default="[]", sa_type=Text)  # [{"name", "path", "sha256", "bytes"}, ...]
     in_reply_to: str = ""
-    references: str = Field(default="", sa_type=Text)  # Message-IDs, space-separated
+    thread_references: str = Field(default="", sa_type=Text)  # References Message-IDs, space-separated

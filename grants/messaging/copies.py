@@ -54,7 +54,7 @@ def keep(session: Session, message: Outgoing, now: datetime) -> int:
         to_json=json.dumps([[a.name, a.email] for a in message.to]),
         cc_json=json.dumps([[a.name, a.email] for a in message.cc]), tags_json=json.dumps(sorted(message.tags)),
         attachments_json=json.dumps(attachments), in_reply_to=message.in_reply_to,
-        references=" ".join(message.references))
+        thread_references=" ".join(message.references))
     session.add(row)
     session.flush()
     assert row.id is not None

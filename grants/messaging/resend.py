@@ -116,7 +116,7 @@ def _same_copy(original: m.Notification, copy: m.MessageCopy, now: datetime) -> 
         cc=tuple(Address(n, e) for n, e in copies.addresses(copy.cc_json)),
         tags=frozenset(copies.tags(copy)), attachments=tuple(a.check() for a in copies.attachments(copy)),
         grant_id=original.grant_id, project_id=original.project_id, period_id=original.period_id,
-        step=original.step, created=now, in_reply_to=copy.in_reply_to, references=tuple(copy.references.split()))
+        step=original.step, created=now, in_reply_to=copy.in_reply_to, references=tuple(copy.thread_references.split()))
 
 
 def _today(session: Session, original: m.Notification, copy: m.MessageCopy | None, as_of: date, now: datetime,

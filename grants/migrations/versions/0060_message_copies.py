@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("tags_json", sa.Text(), nullable=False),
         sa.Column("attachments_json", sa.Text(), nullable=False),
         sa.Column("in_reply_to", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("references", sa.Text(), nullable=False),
+        sa.Column("thread_references", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("notification", schema=None) as batch_op:
