@@ -24,6 +24,7 @@ from flows.cli.database import db_app
 from flows.cli.database import register as register_database_commands
 from flows.cli.export import export_app
 from flows.cli.mailbox import mailbox_app
+from flows.cli.message import message_app
 from flows.cli.returns import ingest, template, verify
 from flows.cli.support import AsOf, parse_as_of
 from flows.database import configured_engine, open_session
@@ -47,6 +48,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(db_app, name="db")
 register_database_commands(app)  # backup, restore
 app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(message_app, name="message")  # message list, message resend
 register_chase_commands(app)  # chase, digest, alerts
 cli_report.register(app)  # report
 cli_demo.register(app)  # demo

@@ -26,6 +26,7 @@ from flows.clock import now_utc
 from flows.database import open_session
 from flows.engine.jobs import default_pack_builder
 from flows.engine.jobs import sender_and_return_address as lead_sender
+from grants.kernel.dates import plural
 from grants.kernel.settings import get_settings
 from grants.messaging.alerts import send_risk_alerts
 from grants.messaging.chase_run import run_chase
@@ -87,16 +88,32 @@ def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> No
     console.print(table)
 
 
+def _messages(rows: list[tuple[Outgoing, str, str, str]]) -> set[str]:
+    """The messages the rows went in: an officer's notices of a run (`officer-mail`, one row each) in one message to
+    that person, every other row its own message."""
+    return {f"officer-mail:{m.to[0].email.lower()}" if m.kind == "officer-mail" and m.to else m.key
+            for m, _, _, _ in rows}
+
+
+def failure_summary(rows: list[tuple[Outgoing, str, str, str]], failed_keys: set[str]) -> str:
+    """'2 of 2 messages failed (they carried 16 officer notices)': messages as people got them, notices beside."""
+    failed = [row for row in rows if row[0].key in failed_keys]
+    notices = sum(1 for message, _, _, _ in failed if message.kind == "officer-mail")
+    carried = f" ({'it' if len(_messages(failed)) == 1 else 'they'} carried {plural(notices, 'officer notices')})"
+    return (f"{len(_messages(failed)):,} of {plural(len(_messages(rows)), 'messages')} failed"
+            f"{carried if notices else ''}; a later run retries each on the channels that failed")
+
+
 def _fail_if_any(session: Session, rows: list[tuple[Outgoing, str, str, str]]) -> None:
-    """One line on stderr per failed message (its key, then each channel and cause), and exit 1, if any failed."""
+    """One line on stderr per failed message or notice (its key, then each channel and cause), then how many messages
+    (and officer notices in them) failed, and exit 1, if any failed."""
     failed = failures(session, [message.key for message, _, _, status in rows if status == "failed"])
     if not failed:
         return
     err = Console(stderr=True, width=250, soft_wrap=False, highlight=False)
     for key, error in failed:
         err.print(f"failed: {key}: {error or 'no cause recorded'}", markup=False)
-    err.print(f"{len(failed)} of {len(rows)} messages failed; a later run retries each on the channels that failed",
-              markup=False)
+    err.print(failure_summary(rows, {key for key, _ in failed}), markup=False)
     raise typer.Exit(1)
 
 

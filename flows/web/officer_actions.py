@@ -16,9 +16,10 @@ from flows.web.officer_forms import Acting, Failed, Form, Page, act, refused
 from flows.web.officer_pages import grant_view, project_view, render, risks_view
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, issue_calendar_token
-from grants.kernel.errors import NotFoundError
+from grants.kernel.errors import GrantsError, NotFoundError
+from grants.mailbox.config import load_mailbox_config, return_address
 from grants.messaging.channels import build_sender, load_notify_config
-from grants.messaging.resend import resend
+from grants.messaging.resend import Resent, resend
 from grants.monitoring.funds import record_payment, record_release
 from grants.monitoring.manual_risks import add_manual_risk, close_risk
 from grants.monitoring.risks import update_risk
@@ -110,12 +111,21 @@ async def lead_link(request: Request, project_id: int) -> Response:
 
 @router.post("/notifications/{notification_id}/resend", response_model=None)
 async def resend_message(request: Request, notification_id: int) -> Response:
-    """Send a message the engine sent (a chaser, receipt, rejection, alert or digest) again now."""
-    def run(s: Session, a: Acting) -> str:
-        config = load_notify_config(a.context.settings.notify_config)
-        sender = build_sender(config, a.context.settings.folder("outbox"))
-        return resend(s, notification_id, sender, as_of=a.today, now=a.now, actor=a.email,
-                      return_to=config.return_to or config.sender)
+    """Send a message the engine sent again now: a chase step re-rendered for today, any other message as the copy
+    kept of it (grants/messaging/resend.py). A channel that fails shows the page again with the cause."""
+    def run(s: Session, a: Acting) -> Resent:
+        settings = a.context.settings
+        config = load_notify_config(settings.notify_config)
+        return_to = return_address(config, load_mailbox_config(settings.mailbox_url, settings.notify_config))
+        sender = build_sender(config, settings.folder("outbox"), return_to)
+        done = resend(s, notification_id, sender, as_of=a.today, now=a.now, actor=a.email, return_to=return_to)
+        if done.status == "skipped":
+            raise GrantsError("This message is being sent again already: reload the page in a minute to see how it "
+                              "went.")
+        if done.status != "sent":
+            raise GrantsError(f"The message could not be sent again: {done.error or 'no cause recorded'}. It is "
+                              "logged below as failed; check the channel settings (notify.yaml) and try again.")
+        return done
 
     def back(officer: Officer, failed: Failed) -> HTMLResponse:
         project_id = failed.values.get("project_id", "")

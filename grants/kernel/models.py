@@ -325,6 +325,7 @@ class Notification(SQLModel, table=True):
     as_of: date | None = None
     sent_at: datetime = _timestamp()  # type: ignore[assignment]
     delivered_json: str = Field(default="[]", sa_type=Text)  # the channels that took it, so a retry skips them
+    copy_id: int | None = Field(default=None, foreign_key="messagecopy.id")  # what was sent; None: before copies
 
 
 class ReceivedFile(SQLModel, table=True):
@@ -403,7 +404,9 @@ class LeadLink(SQLModel, table=True):
     revoked_by: str = ""
 
 
-# The officers' workspace tables live in their own module; imported here so every user of the models sees them.
+# The officers' workspace tables and the message copies live in their own modules; imported here so every user of
+# the models sees them.
+from grants.kernel.message_copy import MessageCopy as MessageCopy  # noqa: E402
 from grants.kernel.officer_tables import Account as Account  # noqa: E402
 from grants.kernel.officer_tables import AuditEntry as AuditEntry  # noqa: E402
 from grants.kernel.officer_tables import ChaseHold as ChaseHold  # noqa: E402

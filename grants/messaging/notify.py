@@ -4,7 +4,8 @@ Notification log.
 For each message, three steps and never a transaction open while a channel is slow: claim its idempotency key in one
 short transaction (the row becomes `sending`), deliver it on every channel with no transaction open (each retried up
 to `attempts` times), then record `sent` or `failed` in another short transaction. The row remembers which channels
-took the message, so a later run retries a `failed` message only on the channels that failed. A `sent` row is never
+took the message, so a later run retries a `failed` message only on the channels that failed, and links to the copy
+of what was sent (grants/messaging/copies.py), so an officer can send it again. A `sent` row is never
 sent again; a `sending` row is another run's (or, once older than CLAIM_LEASE, a crashed run's, and claimed again).
 Only redacted channel descriptions and exception class names are stored or logged, never a URL with a secret.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
+from grants.messaging import copies
 from grants.programme.status import received_on
 
 log = logging.getLogger(__name__)
@@ -159,15 +161,18 @@ def send_once(session: Session, message: Outgoing, sender: Sender, as_of: date, 
     if skip is None:
         return "skipped"
     delivery = sender.deliver(message, skip)
-    status = record(session, message.key, delivery, now)
+    status = record(session, message.key, delivery, now, message)
     if status != "sent":
         log.error("%s to %s failed after retries: %s", message.key, message.recipients, "; ".join(delivery.errors))
     return status
 
 
-def record(session: Session, key: str, delivery: Delivery, now: datetime) -> str:
-    """Record a delivery's outcome on its claimed row in one short transaction; returns 'sent' or 'failed'."""
+def record(session: Session, key: str, delivery: Delivery, now: datetime, sent: Outgoing | None = None) -> str:
+    """Record a delivery's outcome on its claimed row in one short transaction, with the copy of what was `sent`;
+    returns 'sent' or 'failed'."""
     row = session.exec(select(m.Notification).where(m.Notification.idempotency_key == key)).one()
+    if sent is not None:
+        row.copy_id = copies.keep(session, sent, now)
     delivered = sorted(set(json.loads(row.delivered_json or "[]")) | set(delivery.delivered))
     row.status = "sent" if delivery.ok else "failed"
     row.attempts += delivery.attempts
@@ -183,7 +188,7 @@ def record_failed(session: Session, message: Outgoing, as_of: date, now: datetim
     if claim(session, message, as_of, now) is None:
         return "skipped"
     log.error("%s to %s not sent: %s", message.key, message.recipients, error)
-    return record(session, message.key, Delivery(False, 1, (error,)), now)
+    return record(session, message.key, Delivery(False, 1, (error,)), now, message)
 
 
 def failures(session: Session, keys: Sequence[str]) -> list[tuple[str, str]]:
@@ -231,11 +236,15 @@ def claim_all(session: Session, messages: Sequence[Outgoing], as_of: date, now: 
     return {}
 
 
-def record_all(session: Session, deliveries: dict[str, Delivery], now: datetime) -> dict[str, str]:
-    """Record several claimed keys' outcomes in one short transaction; {key: 'sent' or 'failed'}."""
+def record_all(session: Session, deliveries: dict[str, Delivery], now: datetime, sent: Outgoing | None = None
+               ) -> dict[str, str]:
+    """Record several claimed keys' outcomes in one short transaction, each linked to the one copy of what was
+    `sent` (the message that carried them all); {key: 'sent' or 'failed'}."""
     rows = session.exec(select(m.Notification).where(col(m.Notification.idempotency_key).in_(list(deliveries))))
+    copy_id = copies.keep(session, sent, now) if sent is not None else None
     out = {}
     for row in rows:
+        row.copy_id = copy_id if copy_id is not None else row.copy_id
         delivery = deliveries[row.idempotency_key]
         row.delivered_json = json.dumps(sorted(set(json.loads(row.delivered_json or "[]")) | set(delivery.delivered)))
         row.status = "sent" if delivery.ok else "failed"

@@ -179,7 +179,7 @@ def _send_one_person(session: Session, notices: list[Notice], message: Outgoing,
         delivery = sender.deliver(body, frozenset(sender.descriptions) - frozenset(channels))
         for key in keys:
             deliveries[key].append(delivery)
-    statuses = record_all(session, {n.key: _merge(deliveries.get(n.key, [])) for n in mine}, now)
+    statuses = record_all(session, {n.key: _merge(deliveries.get(n.key, [])) for n in mine}, now, sent_message)
     return skipped + [NoticeOutcome(n, sent_message, statuses[n.key]) for n in mine]
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from flows.cli.chase import FULL_TABLE_ROWS, _table
+from flows.cli.chase import FULL_TABLE_ROWS, _table, failure_summary
 from grants.kernel.settings import Settings
 from grants.messaging.notify import Address, Outgoing
 from tests.cli_support import grants as cli_grants
@@ -78,3 +78,23 @@ def test_a_day_with_few_messages_lists_each_one(capsys: pytest.CaptureFixture[st
     _table(_rows(FULL_TABLE_ROWS))
     out = capsys.readouterr().out
     assert all(f"p{i} " in out for i in range(FULL_TABLE_ROWS)) and "pass --all" not in out
+
+
+def _row(key: str, kind: str, to: str) -> tuple[Outgoing, str, str, str]:
+    return (Outgoing(key=key, kind=kind, subject="s", text="t", html="", to=(Address("", to),)), "", "", "failed")
+
+
+RUN = [_row("chase:1:1:overdue-1", "chase-overdue", "lead@example.org"),
+       _row("to:officer@example.org:chase:1:1:overdue-1", "officer-mail", "officer@example.org"),
+       _row("to:officer@example.org:chase:2:1:overdue-1", "officer-mail", "officer@example.org"),
+       _row("to:head@example.org:chase:2:1:escalation", "officer-mail", "head@example.org")]
+
+
+@pytest.mark.parametrize(("failed", "summary"), [
+    ({r[0].key for r in RUN}, "3 of 3 messages failed (they carried 3 officer notices)"),
+    ({"chase:1:1:overdue-1"}, "1 of 3 messages failed"),
+    ({RUN[1][0].key, RUN[2][0].key}, "1 of 3 messages failed (it carried 2 officer notices)"),
+])
+def test_the_failure_summary_counts_messages_as_people_got_them_and_the_officer_notices_in_them(
+        failed: set[str], summary: str) -> None:
+    assert failure_summary(RUN, failed) == f"{summary}; a later run retries each on the channels that failed"

@@ -9,16 +9,22 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
+from grants.kernel import models as m
 from grants.kernel.db import create_schema, get_engine
+from grants.kernel.errors import GrantsError
 from grants.kernel.migrate import BASELINE, _config, current_revisions, head_revisions, upgrade
+from grants.messaging.channels import OutboxChannel
+from grants.messaging.notify import Sender
+from grants.messaging.resend import resend
 from grants.programme.status import grant_status
 
 
@@ -104,5 +110,27 @@ def test_a_year_of_data_at_the_baseline_upgrades_to_head_with_nothing_lost(db_ur
     with Session(engine) as session:
         (status,) = grant_status(session, date(2025, 4, 30), "SVD-2024-25")
     assert len(status.projects) == 8
+    engine.dispose()
+    get_engine.cache_clear()
+
+
+def test_messages_logged_before_copies_were_kept_upgrade_with_no_copy_and_are_refused_as_copies(
+        db_url: str, tmp_path: Path) -> None:
+    """An installed council at 0040 upgrades to 0060_message_copies keeping every Notification row (copy_id NULL);
+    a receipt logged then cannot be sent again as a copy, and says why."""
+    engine = get_engine(db_url)
+    upgrade(engine, "0040_officers_workspace")
+    with engine.begin() as c:
+        c.execute(text(
+            "INSERT INTO notification (idempotency_key, kind, step, recipients, subject, status, attempts, error, "
+            "sent_at, delivered_json) VALUES ('reply:7', 'receipt', 'v1', 'lead@example.org', 'Received', 'sent', "
+            "1, '', :at, '[\"outbox\"]')"), {"at": datetime(2025, 1, 14, 11, tzinfo=UTC)})
+    assert upgrade(engine) == head_revisions()
+    with Session(engine) as session:
+        (row,) = session.exec(select(m.Notification)).all()
+        assert (row.idempotency_key, row.kind, row.subject, row.copy_id) == ("reply:7", "receipt", "Received", None)
+        with pytest.raises(GrantsError, match="sent before copies of messages were kept"):
+            resend(session, row.id or 0, Sender([OutboxChannel(tmp_path)]), as_of=date(2025, 2, 3),
+                   now=datetime(2025, 2, 3, tzinfo=UTC), actor="officer@example.org", return_to="")
     engine.dispose()
     get_engine.cache_clear()
