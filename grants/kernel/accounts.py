@@ -12,7 +12,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
@@ -176,8 +176,7 @@ def _guard_last_admin(session: Session, account: m.Account, what: str) -> None:
     """Refuse to leave the workspace without an active administrator."""
     if account.role != Role.admin or not account.active:
         return
-    admins = session.exec(select(m.Account).where(m.Account.role == Role.admin.value,
-                                                  m.Account.active == True)).all()  # noqa: E712
+    admins = session.exec(select(m.Account).where(m.Account.role == Role.admin.value, col(m.Account.active))).all()
     if len(admins) <= 1:
         raise GrantsError(f"{account.email} is the last active administrator: make another account an administrator "
                           f"before you {what} it")
