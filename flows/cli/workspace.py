@@ -1,4 +1,5 @@
-"""Officer commands beside the web workspace: `grants user add`, `grants due extend`, `grants chasing
+"""Officer commands beside the web workspace: `grants user add|list|role|deactivate|reactivate|passwd|unlock` (the
+same functions as the web app's Accounts page), `grants due extend`, `grants chasing
 pause|waive|resume`, `grants risk add|close` and `grants audit`. Each action writes the same audit entry as the
 web app (through grants.kernel.audit.record); the actor is GRANTS_ACTOR or `cli:<login name>`.
 """
@@ -19,7 +20,7 @@ from flows.cli.support import AsOf, cli_actor, parse_as_of
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel import audit
-from grants.kernel.accounts import accounts, add_account, set_active, set_password
+from grants.kernel.accounts import accounts, add_account, set_active, set_password, set_role, unlock
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
 from grants.monitoring.funds import find_grant, find_project
@@ -70,13 +71,30 @@ Email = Annotated[str, typer.Argument(help="The account's email address.")]
 
 @user_app.command("list")
 def user_list() -> None:
-    """Every account: email, role, active or not, locked or not."""
+    """Every account: email, role, active or not, locked or not, last sign-in."""
     with open_session() as session:
         rows = [(a.email, a.role, "active" if a.active else "deactivated",
-                 f"locked until {a.locked_until:%Y-%m-%d %H:%M}" if a.locked_until else "")
+                 f"locked until {a.locked_until:%Y-%m-%d %H:%M}" if a.locked_until else "",
+                 f"last signed in {a.last_sign_in_at:%Y-%m-%d %H:%M}" if a.last_sign_in_at else "")
                 for a in accounts(session)]
     for row in rows:
         typer.echo("  ".join(part for part in row if part))
+
+
+@user_app.command("role")
+def user_role(email: Email, role: Annotated[str, typer.Option("--role", help="viewer, officer or admin.")]) -> None:
+    """Give an account another role (not the last active administrator's); audited."""
+    with open_session() as session:
+        account = set_role(session, email, role, now_utc(), cli_actor())
+    typer.echo(f"role changed: {account.email} ({account.role})")
+
+
+@user_app.command("unlock")
+def user_unlock(email: Email) -> None:
+    """Lift a lockout after repeated wrong passwords (audited)."""
+    with open_session() as session:
+        account = unlock(session, email, now_utc(), cli_actor())
+    typer.echo(f"account unlocked: {account.email}")
 
 
 @user_app.command("deactivate")

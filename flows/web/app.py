@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from flows.web import lead, officer_actions, officer_auth, officer_pages
+from flows.web import lead, officer_account, officer_actions, officer_admin, officer_auth, officer_pages
 from flows.web.context import STATIC, Clock, WebContext, web
 from flows.web.security import SecurityMiddleware
 from grants.kernel.settings import Settings, get_settings
@@ -27,8 +27,10 @@ def create_app(settings: Settings | None = None, *, as_of: date | None = None) -
     app.state.web = WebContext(settings, Clock(as_of))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(lead.router)
-    for router in (officer_auth.router, officer_pages.router, officer_pages.feed_router, officer_actions.router):
+    for router in (officer_auth.router, officer_pages.router, officer_pages.feed_router, officer_actions.router,
+                   officer_account.router, officer_admin.router):
         app.include_router(router)
+    officer_auth.install(app)
 
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> HTMLResponse:

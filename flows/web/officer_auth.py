@@ -1,6 +1,8 @@
 """Signing officers in: the /login form (email and password, CSRF, a lockout after repeated failures), the session
 cookie (signed with HMAC, HttpOnly, SameSite=Lax, expiring) and, when configured, a single sign-on proxy's trusted
-header naming the person. Every officer page and action asks `signed_in` and checks the role on the server."""
+header naming the person. Every officer page takes its officer from one dependency (`Reader`, `Admin`, `Anyone`: not
+signed in goes to /login, a temporary password to the account page, too low a role gets 403); every action asks
+`signed_in` through officer_forms.act; both check the role on the server."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -27,11 +30,13 @@ LOGIN_SCOPE = "login"
 
 @dataclass(frozen=True)
 class Officer:
-    """The person behind a request: account id, email and role (read from the database on every request)."""
+    """The person behind a request: account id, email and role (read from the database on every request), and whether
+    they must first replace a temporary password (never under single sign-on, where passwords are not used)."""
 
     id: int
     email: str
     role: str
+    must_change: bool = False
 
     def can(self, needed: Role) -> bool:
         return allows(self.role, needed)
@@ -77,12 +82,83 @@ def signed_in(request: Request) -> Officer | None:
             account = _from_cookie(context, session, value, time.time()) if value else None
         if account is None or not account.active or account.id is None:
             return None
-        return Officer(account.id, account.email, account.role)
+        return Officer(account.id, account.email, account.role, account.must_change_password and not header)
 
 
 def to_login(request: Request) -> RedirectResponse:
     """Send someone not signed in to the login page, remembering where they were going."""
     return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+ACCOUNT_PAGE = "/officer/account"
+
+
+class GoElsewhere(Exception):
+    """A page's dependency sends the browser elsewhere: to /login, or to choose a new password first."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+class NotAllowed(Exception):
+    """Signed in, but the page needs a higher role."""
+
+    def __init__(self, needed: Role) -> None:
+        self.needed = needed
+
+
+def _officer_for(request: Request, needed: Role, *, temporary_ok: bool = False) -> Officer:
+    officer = signed_in(request)
+    if officer is None:
+        raise GoElsewhere(to_login(request).headers["location"])
+    if officer.must_change and not temporary_ok:
+        raise GoElsewhere(ACCOUNT_PAGE)
+    if not officer.can(needed):
+        raise NotAllowed(needed)
+    return officer
+
+
+def reader(request: Request) -> Officer:
+    """Any signed-in account whose password is its own (viewer, officer or admin)."""
+    return _officer_for(request, Role.viewer)
+
+
+def administrator(request: Request) -> Officer:
+    """A signed-in administrator."""
+    return _officer_for(request, Role.admin)
+
+
+def anyone(request: Request) -> Officer:
+    """Any signed-in account, even one that must first replace a temporary password (the account page)."""
+    return _officer_for(request, Role.viewer, temporary_ok=True)
+
+
+Reader = Annotated[Officer, Depends(reader)]
+Admin = Annotated[Officer, Depends(administrator)]
+Anyone = Annotated[Officer, Depends(anyone)]
+
+
+def install(app: FastAPI) -> None:
+    """Answer the page dependencies' refusals: a 303 redirect, or the plain 403 page."""
+
+    async def go_elsewhere(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GoElsewhere)
+        return RedirectResponse(exc.location, status_code=303)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotAllowed)
+        return web(request).page(request, "error.html.j2", {"status": 403, "detail": forbidden(exc.needed)},
+                                 status_code=403)
+
+    app.add_exception_handler(GoElsewhere, go_elsewhere)
+    app.add_exception_handler(NotAllowed, not_allowed)
+
+
+def forbidden(needed: Role) -> str:
+    """Why an account of too low a role is refused."""
+    if needed == Role.officer:
+        return "Your account can see and export, but not change anything."
+    return "Only an administrator can do this."
 
 
 def officer_csrf(request: Request, officer: Officer) -> str:
@@ -133,12 +209,18 @@ async def login(request: Request) -> Response:
     with session_scope(context.engine) as session:
         result = sign_in(session, email, password, context.clock.now())
         cookie = session_value(context, result.account, time.time()) if result.account else ""
+        temporary = result.account is not None and result.account.must_change_password
     if not cookie:
         return _login_page(request, [{"field": "email", "text": result.error}], email, next_path, 401)
-    response = RedirectResponse(_safe_next(next_path), status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=context.settings.web_session_hours * 3600, path="/",
-                        httponly=True, samesite="lax", secure=context.settings.web_secure_cookies)
+    response = RedirectResponse(ACCOUNT_PAGE if temporary else _safe_next(next_path), status_code=303)
+    set_session_cookie(context, response, cookie)
     return response
+
+
+def set_session_cookie(context: WebContext, response: Response, value: str) -> None:
+    """Put the session cookie on a response (signed in, or the session renewed after a password change)."""
+    response.set_cookie(SESSION_COOKIE, value, max_age=context.settings.web_session_hours * 3600, path="/",
+                        httponly=True, samesite="lax", secure=context.settings.web_secure_cookies)
 
 
 @router.post("/logout", response_model=None)

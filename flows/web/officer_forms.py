@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from flows.web.context import WebContext, web
-from flows.web.officer_auth import Officer, officer_csrf_valid, signed_in, to_login
+from flows.web.officer_auth import ACCOUNT_PAGE, Officer, forbidden, officer_csrf_valid, signed_in, to_login
 from grants.kernel.accounts import Role
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError, InputError
@@ -113,10 +113,11 @@ async def act(request: Request, *, form: str | Callable[[Form], str], field: str
     officer = signed_in(request)
     if officer is None:
         return to_login(request)
+    if officer.must_change:  # a temporary password: nothing else until the person has chosen their own
+        return RedirectResponse(ACCOUNT_PAGE, status_code=303)
     values = {k: str(v) for k, v in (await request.form()).items()}
     if not officer.can(needs):
-        return refused(request, 403, "Your account can see and export, but not change anything."
-                       if needs == Role.officer else "Only an administrator can do this.")
+        return refused(request, 403, forbidden(needs))
     if not officer_csrf_valid(request, officer, values.get("csrf")):
         return refused(request, 400, "The form had expired: go back, reload the page and try again.")
     context = web(request)

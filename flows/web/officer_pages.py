@@ -1,5 +1,6 @@
 """The officers' workspace pages (GET): programme overview, grant, project, risk register, intake, calendar, audit
-log and exports. Every page needs a signed-in account (any role); acting needs officer (see officer_actions.py)."""
+log and exports. Every page takes its officer from the `Reader` dependency (signed in, any role; else to /login);
+acting needs officer (see officer_actions.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import select
 
 from flows.web.context import web
-from flows.web.officer_auth import Officer, officer_csrf, signed_in, to_login
+from flows.web.officer_auth import Officer, Reader, officer_csrf
 from flows.web.officer_forms import Failed
 from grants.kernel import audit
 from grants.kernel import models as m
@@ -34,6 +35,9 @@ DONE = {  # what a finished action says on the page it returns to (fixed words: 
     "risk-added": "Risk added", "risk-closed": "Risk closed", "resent": "Message sent again",
     "link-revoked": "The lead's link was revoked", "link-reissued": "A new link was issued to the lead",
     "calendar": "Your calendar link is below: copy it now, it is shown only once",
+    "password": "Your password has been changed: your other sessions have been signed out",
+    "account-role": "Role changed", "account-deactivated": "Account deactivated: its sessions have stopped",
+    "account-reactivated": "Account reactivated", "account-unlocked": "Account unlocked",
 }
 
 
@@ -55,11 +59,8 @@ def page_not_found(request: Request) -> HTMLResponse:
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
-async def overview_page(request: Request) -> Response:
+async def overview_page(request: Request, officer: Reader) -> Response:
     """Every grant: RAG, awarded, released, paid, spent, forecast and open risks by band."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     context = web(request)
     with session_scope(context.engine) as session:
         lines = overview(session, context.clock.today())
@@ -67,11 +68,8 @@ async def overview_page(request: Request) -> Response:
 
 
 @router.get("/grants/{reference}", response_class=HTMLResponse, response_model=None)
-async def grant(request: Request, reference: str) -> Response:
+async def grant(request: Request, officer: Reader, reference: str) -> Response:
     """A grant: its projects and quarters, spend against profile, outputs, risks and what officers did."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     return grant_view(request, officer, reference)
 
 
@@ -102,20 +100,14 @@ def project_view(request: Request, officer: Officer, project_id: int, failed: Fa
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse, response_model=None)
-async def project(request: Request, project_id: int) -> Response:
+async def project(request: Request, officer: Reader, project_id: int) -> Response:
     """A project: each quarter's returns and evidence, the chase ladder, outputs, risks, messages, payments."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     return project_view(request, officer, project_id)
 
 
 @router.get("/returns/{return_id}/file", response_model=None)
-async def return_file(request: Request, return_id: int) -> Response:
+async def return_file(request: Request, officer: Reader, return_id: int) -> Response:
     """The archived copy of a received return (exactly the bytes the lead sent)."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     context = web(request)
     with session_scope(context.engine) as session:
         row = session.get(m.Return, return_id)
@@ -140,31 +132,22 @@ def risks_view(request: Request, officer: Officer, failed: Failed | None = None)
 
 
 @router.get("/risks", response_class=HTMLResponse, response_model=None)
-async def risks(request: Request) -> Response:
+async def risks(request: Request, officer: Reader) -> Response:
     """The risk register, highest score first, with the owner, mitigation and notes officers keep."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     return risks_view(request, officer)
 
 
 @router.get("/intake", response_class=HTMLResponse, response_model=None)
-async def intake(request: Request) -> Response:
+async def intake(request: Request, officer: Reader) -> Response:
     """Quarantined and rejected files with their reasons."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     with session_scope(web(request).engine) as session:
         rows = intake_log(session)
     return render(request, officer, "officer/intake.html.j2", {"rows": rows})
 
 
 @router.get("/calendar", response_class=HTMLResponse, response_model=None)
-async def calendar(request: Request) -> Response:
+async def calendar(request: Request, officer: Reader) -> Response:
     """Due dates and chase steps from today on, and the secret subscription link."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     context = web(request)
     with session_scope(context.engine) as session:
         items = [i for i in calendar_items(session) if i.day >= context.clock.today()][:400]
@@ -172,31 +155,22 @@ async def calendar(request: Request) -> Response:
 
 
 @router.get("/audit", response_class=HTMLResponse, response_model=None)
-async def audit_page(request: Request) -> Response:
+async def audit_page(request: Request, officer: Reader) -> Response:
     """The audit log, newest first (read-only: there is no way to change it)."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     with session_scope(web(request).engine) as session:
         entries = audit.entries(session, limit=500)
     return render(request, officer, "officer/audit.html.j2", {"entries": entries})
 
 
 @router.get("/exports", response_class=HTMLResponse, response_model=None)
-async def exports(request: Request) -> Response:
+async def exports(request: Request, officer: Reader) -> Response:
     """Links to every export."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     return render(request, officer, "officer/exports.html.j2", {"tables": list(TABLES)})
 
 
 @router.get("/export/{name}.{fmt}", response_model=None)
-async def export(request: Request, name: str, fmt: str) -> Response:
+async def export(request: Request, officer: Reader, name: str, fmt: str) -> Response:
     """One export as CSV or xlsx (viewers may export)."""
-    officer = signed_in(request)
-    if officer is None:
-        return to_login(request)
     if name not in TABLES or fmt not in ("csv", "xlsx"):
         return page_not_found(request)
     context = web(request)

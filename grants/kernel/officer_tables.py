@@ -25,6 +25,8 @@ class Account(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
     calendar_token_hash: str | None = Field(default=None, index=True)
+    last_sign_in_at: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
+    must_change_password: bool = False  # a temporary password an administrator set: change it at next sign-in
 
 
 class AuditEntry(SQLModel, table=True):

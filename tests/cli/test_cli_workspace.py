@@ -63,3 +63,19 @@ def test_user_deactivate_reactivate_passwd_and_list_are_audited(settings: Settin
     assert [e["action"] for e in log][:4] == ["account.password", "account.activate", "account.deactivate",
                                               "account.add"]
     assert all("another long secret" not in json.dumps(e) for e in log)
+
+
+def test_user_role_and_unlock_write_the_web_pages_audit_entries_and_keep_an_active_admin(settings: Settings) -> None:
+    assert _grants("user", "add", "ali@example.org", "--role", "admin", stdin="a long enough secret\n").returncode == 0
+    last = _grants("user", "role", "ali@example.org", "--role", "officer")
+    assert last.returncode == 1 and "last active administrator" in last.stderr
+    assert _grants("user", "deactivate", "ali@example.org").returncode == 1
+    assert _grants("user", "add", "bo@example.org", "--role", "viewer", stdin="a long enough secret\n").returncode == 0
+    made = _grants("user", "role", "bo@example.org", "--role", "admin")
+    assert made.stdout.strip() == "role changed: bo@example.org (admin)", made.stderr
+    assert _grants("user", "role", "ali@example.org", "--role", "officer").returncode == 0
+    not_locked = _grants("user", "unlock", "bo@example.org")
+    assert (not_locked.returncode, not_locked.stderr.strip()) == (1, "error: bo@example.org is not locked")
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["action"], e["subject"], e["after"]) for e in log][:2] == [
+        ("account.role", "ali@example.org", {"role": "officer"}), ("account.role", "bo@example.org", {"role": "admin"})]

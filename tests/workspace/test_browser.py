@@ -1,6 +1,7 @@
 """The workspace in Debian's Chromium (Playwright) against the real app served by uvicorn on 127.0.0.1: sign in,
 follow a red rating to the project's evidence, extend a due date and see the ladder and the status move and the audit
-entry appear; a viewer has no forms to act with."""
+entry appear; a viewer has no forms to act with; an administrator adds an account and its person signs in with the
+temporary password and chooses their own."""
 
 from __future__ import annotations
 
@@ -75,3 +76,31 @@ def test_a_viewer_sees_everything_but_has_nothing_to_act_with(browser: Browser, 
     page.goto(f"{live_url}/officer/risks")
     assert page.locator("form.risk-form").count() == 0
     expect(page.locator("h1")).to_have_text("Risk register")
+
+
+def test_an_admin_adds_an_account_and_the_person_signs_in_and_chooses_their_password(browser: Browser,
+                                                                                    live_url: str) -> None:
+    admin = _sign_in(browser, live_url, "admin")
+    admin.get_by_role("link", name="Accounts", exact=True).click()
+    expect(admin.locator("h1")).to_have_text("Accounts")
+    admin.fill("#add-account-email", "kit.pascoe@example.org")
+    admin.select_option("#add-account-role", "officer")
+    admin.get_by_role("button", name="Add the account").click()
+    expect(admin.locator("h1")).to_have_text("Account added")
+    temporary = admin.locator(".temporary-password").inner_text()
+    person = browser.new_page()
+    person.goto(f"{live_url}/officer")
+    person.fill("#email", "kit.pascoe@example.org")
+    person.fill("#password", temporary)
+    person.click("button[type=submit]")
+    expect(person.locator("h1")).to_have_text("Your account")
+    expect(person.locator(".banner")).to_contain_text("temporary password")
+    person.fill("#password-current_password", temporary)
+    person.fill("#password-password", "kit's own long passphrase")
+    person.fill("#password-confirm_password", "kit's own long passphrase")
+    person.get_by_role("button", name="Change my password").click()
+    expect(person.locator(".banner-success")).to_contain_text("Your password has been changed")
+    person.get_by_role("link", name="Overview").click()
+    expect(person.locator("h1")).to_have_text("Programme overview")
+    admin.goto(f"{live_url}/officer/accounts")
+    expect(admin.locator(".audit-table")).to_contain_text("account.password")
