@@ -58,7 +58,9 @@ def to_csv(table: Table) -> str:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):  # the form Excel reads as a date and time (not ISO's "T", not microseconds)
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else neutralise(value)
 
