@@ -18,6 +18,7 @@ from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.status import GrantStatus
 from grants.programme.thresholds import risk_rag, rules_from_json
 from grants.reporting.board import OutputRow, QuarterSpend
+from grants.reporting.money_log import MoneyRecord, releases_of
 from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
@@ -90,6 +91,7 @@ class GrantPage:
     quarters: list[QuarterSpend]
     risks: list[RegisterRow]
     released: Decimal
+    releases: list[MoneyRecord]
 
 
 def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = grant_facts) -> GrantPage:
@@ -107,7 +109,8 @@ def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = g
         m.FundsRelease.grant_id == grant.id, m.FundsRelease.received_on <= as_of)).one()
     return GrantPage(grant, derived.status, {k: v for k, v in ids.items() if v is not None},
                      {k: from_pence(v) for k, v in paid.items()}, derived.outputs, derived.quarters,
-                     risk_register(session, reference), from_pence(int(released)))
+                     risk_register(session, reference), from_pence(int(released)),
+                     releases_of(session, grant.id, as_of))
 
 
 def risk_band(grant: m.Grant, score: int) -> str:

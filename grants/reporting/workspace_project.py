@@ -1,6 +1,6 @@
 """A project's page in the officers' workspace: each quarter's returns (files, figures, problems), its due date
 (extensions shown) and where it stands on the chase ladder, outputs against trajectory, milestones, risks, every
-message sent, payments and the audit entries about it. Read-only."""
+message sent, payments (with who recorded them) and the audit entries about it. Read-only."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.status import ProjectStatus, ReturnState, received_on
 from grants.reporting.board import OutputRow
+from grants.reporting.money_log import MoneyRecord, payments_of
 from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
@@ -104,7 +105,7 @@ class ProjectPage:
     outputs: list[OutputRow]
     risks: list[RegisterRow]
     messages: list[MessageView]
-    payments: list[tuple[date, Decimal, str]]
+    payments: list[MoneyRecord]
     audit: list[audit.AuditRow]
 
 
@@ -124,14 +125,12 @@ def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf 
     periods = {p.id: p for p in session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id))}
     labels = {pid: p.label for pid, p in periods.items()}
     quarters = _quarters(session, project, grant, periods, mine, notes, as_of)
-    payments = [(p.paid_on, from_pence(p.amount_pence), p.reference) for p in session.exec(
-        select(m.Payment).where(m.Payment.project_id == project_id).order_by(col(m.Payment.paid_on)))]
     return ProjectPage(
         project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
                      f"{date_time(n.sent_at)}", n.error) for n in reversed(notes)],
-        payments, audit.entries(session, project_id=project_id))
+        payments_of(session, project_id, as_of), audit.entries(session, project_id=project_id))
 
 
 def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dict[int | None, m.ReportingPeriod],

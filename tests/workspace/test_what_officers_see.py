@@ -12,8 +12,13 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlmodel import select
 
-from tests.workspace.conftest import csrf_of, sign_in
+from flows.database import configured_engine
+from grants.kernel import models as m
+from grants.kernel.db import session_scope
+from tests.factories import project
+from tests.workspace.conftest import ACCOUNTS, csrf_of, sign_in
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -38,3 +43,27 @@ def test_csv_exports_write_dates_and_times_in_the_form_a_spreadsheet_reads_as_da
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", r["due"]) for r in status_rows)
     sheet = load_workbook(io.BytesIO(client.get("/officer/export/audit.xlsx").content)).active
     assert all(isinstance(row[1].value, datetime) for row in sheet.iter_rows(min_row=2))
+
+
+def _table(html: str, css: str) -> str:
+    """The text of the page's table with this class."""
+    return re.sub(r"<[^>]+>", " ", html.split(f'<table class="table stack {css}">')[1].split("</table>")[0])
+
+
+def test_payments_and_funds_received_show_who_recorded_them_on_the_pages_and_in_the_export(
+        client: TestClient) -> None:
+    with session_scope(configured_engine()) as session:  # the scenario ('test') paid the whole allocation
+        project_id = project(session, "speech-language").id
+        session.delete(session.exec(select(m.Payment).where(m.Payment.project_id == project_id)).one())
+    sign_in(client, "officer")
+    page = client.get(f"/officer/projects/{project_id}")
+    assert "No payments yet." in page.text
+    client.post(f"/officer/projects/{project_id}/payment", data={
+        "amount": "250", "paid_on": "2025-01-20", "reference": "PO-9", "csrf": csrf_of(page.text)})
+    payments = _table(client.get(f"/officer/projects/{project_id}").text, "payments")
+    assert "PO-9" in payments and ACCOUNTS["officer"] in payments and "£250.00" in payments
+    releases = _table(client.get("/officer/grants/SVD-2024-25").text, "releases")
+    assert "£125,000.00" in releases and "test" in releases and "1 July 2024" in releases
+    rows = list(csv.DictReader(io.StringIO(client.get("/officer/export/payments.csv").text)))
+    assert {(r["reference or note"], r["recorded by"]) for r in rows if r["project"] in ("", "speech-language")} == {
+        ("", "test"), ("PO-9", ACCOUNTS["officer"])}
