@@ -4,6 +4,7 @@ queries so it stays fast with hundreds of grants), a grant's page, the risk regi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -11,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Select
 from sqlmodel import Session, col, func, select
 
+from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
@@ -111,6 +113,19 @@ def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = g
                      {k: from_pence(v) for k, v in paid.items()}, derived.outputs, derived.quarters,
                      risk_register(session, reference), from_pence(int(released)),
                      releases_of(session, grant.id, as_of))
+
+
+RISK_ACTIONS = ("risk.add", "risk.update", "risk.close")
+
+
+def risk_history(session: Session) -> dict[int, list[audit.AuditRow]]:
+    """{risk id: its audit entries, newest first}: who set its owner, mitigation and notes, added or closed it."""
+    out: dict[int, list[audit.AuditRow]] = {}
+    for entry in audit.entries(session, actions=RISK_ACTIONS):
+        found = re.match(r"risk (\d+):", entry.subject)
+        if found:
+            out.setdefault(int(found.group(1)), []).append(entry)
+    return out
 
 
 def risk_band(grant: m.Grant, score: int) -> str:

@@ -67,3 +67,48 @@ def test_payments_and_funds_received_show_who_recorded_them_on_the_pages_and_in_
     rows = list(csv.DictReader(io.StringIO(client.get("/officer/export/payments.csv").text)))
     assert {(r["reference or note"], r["recorded by"]) for r in rows if r["project"] in ("", "speech-language")} == {
         ("", "test"), ("PO-9", ACCOUNTS["officer"])}
+
+
+def _risk_section(html: str, risk_id: int) -> str:
+    return html.split(f'<section class="risk" id="risk-{risk_id}">')[1].split("</section>")[0]
+
+
+def test_a_risks_owner_mitigation_and_notes_are_shown_with_their_history(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        risk = session.exec(select(m.Risk).where(m.Risk.status == "open")).first()
+        assert risk is not None and risk.id is not None
+    for owner, notes in (("Kit Pascoe", "asked the lead"), ("Sam Rowe", "<b>lead</b> replied")):
+        page = client.get("/officer/risks")
+        answer = client.post(f"/officer/risks/{risk.id}", data={
+            "owner": owner, "mitigation": "monthly call", "notes": notes, "csrf": csrf_of(page.text)})
+        assert answer.status_code == 303
+    client.cookies.clear()
+    sign_in(client, "viewer")
+    section = _risk_section(client.get("/officer/risks").text, risk.id)
+    assert "<form" not in section and "Sam Rowe" in section and "&lt;b&gt;lead&lt;/b&gt; replied" in section
+    history = section.split('class="risk-history"')[1]
+    assert "History (2 changes, last by officer@example.org" in history
+    newest, oldest = history.split("<tbody>")[1].split("</tr>")[:2]  # newest first, each with before and after
+    assert "owner: Kit Pascoe" in newest and "owner: Sam Rowe" in newest and "Sam Rowe" not in oldest
+
+
+def test_a_risk_added_by_hand_is_closed_with_its_reason_and_both_steps_are_on_the_register(
+        client: TestClient) -> None:
+    sign_in(client, "officer")
+    page = client.get("/officer/risks")
+    added = client.post("/officer/risks/new", data={"grant_id": "1", "title": "Lead leaving in March",
+                                                    "likelihood": "3", "impact": "4", "owner": "Kit",
+                                                    "csrf": csrf_of(page.text)})
+    assert added.headers["location"] == "/officer/risks?done=risk-added"
+    with session_scope(configured_engine()) as session:
+        risk = session.exec(select(m.Risk).where(m.Risk.title == "Lead leaving in March")).one()
+    section = _risk_section(client.get(added.headers["location"]).text, risk.id or 0)
+    assert "amber" in section.lower() and "12" in section and "Close this risk" in section
+    closed = client.post(f"/officer/risks/{risk.id}/close", data={"reason": "a successor started",
+                                                                 "csrf": csrf_of(page.text)})
+    assert closed.status_code == 303
+    assert f'id="risk-{risk.id}"' not in client.get("/officer/risks").text  # open risks only by default
+    section = _risk_section(client.get("/officer/risks?all=1").text, risk.id or 0)
+    assert "closed" in section and "Close this risk" not in section
+    assert "risk.close" in section and "a successor started" in section and "risk.add" in section
