@@ -112,3 +112,16 @@ def test_a_risk_added_by_hand_is_closed_with_its_reason_and_both_steps_are_on_th
     section = _risk_section(client.get("/officer/risks?all=1").text, risk.id or 0)
     assert "closed" in section and "Close this risk" not in section
     assert "risk.close" in section and "a successor started" in section and "risk.add" in section
+
+
+@pytest.mark.parametrize(("path", "export"), [
+    ("/officer", "status"), ("/officer/risks", "risks"), ("/officer/audit", "audit"),
+    ("/officer/grants/SVD-2024-25", "payments")])
+def test_a_viewer_sees_the_pages_export_links_but_no_action_forms(client: TestClient, path: str,
+                                                                 export: str) -> None:
+    sign_in(client, "viewer")
+    html = client.get(path).text
+    assert re.findall(r'<form method="post" action="([^"]+)"', html) == ["/logout"]
+    for fmt, media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats")):
+        assert f'href="/officer/export/{export}.{fmt}"' in html
+        assert client.get(f"/officer/export/{export}.{fmt}").headers["content-type"].startswith(media)
