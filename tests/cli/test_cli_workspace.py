@@ -63,3 +63,18 @@ def test_user_deactivate_reactivate_passwd_and_list_are_audited(settings: Settin
     assert [e["action"] for e in log][:4] == ["account.password", "account.activate", "account.deactivate",
                                               "account.add"]
     assert all("another long secret" not in json.dumps(e) for e in log)
+
+
+def test_link_reissue_and_revoke_on_the_cli_write_the_same_audit_entries_as_the_workspace(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    first = _grants("link", "--project", "purple-flag").stdout.splitlines()[1]
+    reissued = _grants("link", "--project", "purple-flag", "--reissue")
+    assert reissued.returncode == 0, reissued.stderr
+    second = reissued.stdout.splitlines()[1]
+    assert second.startswith("http") and second != first
+    assert _grants("link", "--project", "purple-flag").stdout.splitlines()[1] == second  # the new one is live
+    assert _grants("link", "--project", "purple-flag", "--revoke").returncode == 0
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["actor"], e["action"], e["subject"], e["before"], e["after"].get("live_links")) for e in log] == [
+        ("kit@example.org", "link.revoke", "purple-flag", {"live_links": 1}, 0),
+        ("kit@example.org", "link.reissue", "purple-flag", {"live_links": 1}, 1)]
