@@ -17,7 +17,7 @@ from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.monitoring.risks import RegisterRow, risk_register
-from grants.programme.status import GrantStatus
+from grants.programme.status import GrantStatus, ReturnState
 from grants.programme.thresholds import risk_rag, rules_from_json
 from grants.reporting.board import OutputRow, QuarterSpend
 from grants.reporting.money_log import MoneyRecord, releases_of
@@ -94,6 +94,12 @@ class GrantPage:
     risks: list[RegisterRow]
     released: Decimal
     releases: list[MoneyRecord]
+
+    @property
+    def overdue(self) -> list[tuple[int, str, str, date]]:
+        """(project id, project name, quarter, due date) of every return overdue (extensions already applied)."""
+        return [(self.project_ids.get(p.code, 0), p.name, q.label, q.due) for p in self.status.projects
+                for q in p.periods if q.state == ReturnState.overdue]
 
 
 def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = grant_facts) -> GrantPage:

@@ -17,7 +17,7 @@ from sqlmodel import select
 from flows.database import configured_engine
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
-from tests.factories import project
+from tests.factories import period, project
 from tests.workspace.conftest import ACCOUNTS, csrf_of, sign_in
 
 
@@ -125,3 +125,20 @@ def test_a_viewer_sees_the_pages_export_links_but_no_action_forms(client: TestCl
     for fmt, media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats")):
         assert f'href="/officer/export/{export}.{fmt}"' in html
         assert client.get(f"/officer/export/{export}.{fmt}").headers["content-type"].startswith(media)
+
+
+def _overdue(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split('class="overdue-count">')[1].split("</dd>")[0]))
+
+
+def test_an_extension_takes_the_return_off_the_grants_overdue_count(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    before = _overdue(client.get("/officer/grants/SVD-2024-25").text)
+    assert before.startswith("1 ") and "Speech, language and communication 2024-25-Q3" in before
+    page = client.get(f"/officer/projects/{project_id}")
+    assert "from the check on Friday 24 January 2025" in page.text
+    client.post(f"/officer/projects/{project_id}/due", data={
+        "period_id": period_id, "due": "2025-02-07", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    assert _overdue(client.get("/officer/grants/SVD-2024-25").text).strip() == "0"
