@@ -75,7 +75,7 @@ def _grant_items(session: Session, grant: m.Grant) -> list[CalendarItem]:
                                     grant.reference, project.code, period.label, "due"))
             if key in accepted:
                 continue
-            for step, day in _chase_days(ladder, working, period.end, due, holds.get(key)):
+            for step, day in chase_days(ladder, working, period.end, due, holds.get(key)):
                 to = ", ".join(r.value for r in step.to)
                 late = " (after the pause)" if day != step.day else ""
                 out.append(CalendarItem(f"chase-{base}-{step.name}@grants", day,
@@ -85,7 +85,7 @@ def _grant_items(session: Session, grant: m.Grant) -> list[CalendarItem]:
     return out
 
 
-def _chase_days(ladder: ChaseLadder, working: WorkingCalendar, period_end: date, due: date,
+def chase_days(ladder: ChaseLadder, working: WorkingCalendar, period_end: date, due: date,
                 hold: Hold | None) -> list[tuple[ChaseStep, date]]:
     """Each step the chase job will send, with its day. A step inside a pause is left out, except that on the first
     working day after the pause the engine sends the latest step already due (late; see chase_plan.due_step), as long

@@ -22,6 +22,7 @@ from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.status import ProjectStatus, ReturnState, received_on
 from grants.reporting.board import OutputRow
+from grants.reporting.calendar import chase_days
 from grants.reporting.money_log import MoneyRecord, payments_of
 from grants.reporting.workspace_facts import FactsOf, grant_facts
 
@@ -149,11 +150,15 @@ def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dic
         key = (project.id or 0, period.id or 0)
         due = extended.get(key, period.due)
         hold = holds.get(key)
+        resumes = {step.name: day for step, day in chase_days(ladder, working, period.end, due, hold)
+                   if day != step.day}  # the step the engine sends late once a pause ends
         steps = []
         for step in ladder.steps(period.end, due, working):
             done = logged.get(chase_key(key[0], key[1], step.name))
-            steps.append(StepView(step.name, step.kind.value, step.day, done or _pending(q.state, step.day, hold,
-                                                                                        as_of)))
+            day = step.day if done or step.name not in resumes else resumes[step.name]
+            pending = _pending(q.state, day, None if day != step.day else hold, as_of)
+            steps.append(StepView(step.name, step.kind.value, day, done or (
+                f"{pending} (after the pause)" if day != step.day else pending)))
         out.append(QuarterView(period.id or 0, q.label, period.due, due, q.state, hold,
                                files.get(period.id or 0, []), steps))
     return out

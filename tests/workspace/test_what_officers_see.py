@@ -142,3 +142,32 @@ def test_an_extension_takes_the_return_off_the_grants_overdue_count(client: Test
     client.post(f"/officer/projects/{project_id}/due", data={
         "period_id": period_id, "due": "2025-02-07", "reason": "lead on leave", "csrf": csrf_of(page.text)})
     assert _overdue(client.get("/officer/grants/SVD-2024-25").text).strip() == "0"
+
+
+def _quarter(html: str, label: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split(f'id="quarter-{label}"')[1].split("</section>")[0]))
+
+
+@pytest.mark.parametrize(("data", "shown", "ladder"), [
+    ({"kind": "pause", "until": "2025-01-31", "reason": "lead <em>on leave</em>"},
+     "chasing paused until Friday 31 January 2025 lead <em>on leave</em>",
+     "escalation Monday 3 February 2025 planned (after the pause)"),  # as the calendar feed shows it
+    ({"kind": "waive", "reason": "project wound up"}, "chasing waived project wound up",
+     "escalation Wednesday 29 January 2025 held"),
+])
+def test_a_pause_or_waiver_shows_its_reason_and_holds_the_ladder_until_resumed(
+        client: TestClient, data: dict[str, str], shown: str, ladder: str) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    page = client.get(f"/officer/projects/{project_id}")
+    answer = client.post(f"/officer/projects/{project_id}/hold", data={
+        **data, "period_id": period_id, "csrf": csrf_of(page.text)})
+    assert answer.headers["location"] == f"/officer/projects/{project_id}?done=held"
+    held = client.get(answer.headers["location"])
+    quarter = _quarter(held.text, "2024-25-Q3")
+    assert shown.replace("<", "&lt;").replace(">", "&gt;") in quarter and ladder in quarter
+    assert "Resume chasing" in quarter
+    client.post(f"/officer/projects/{project_id}/resume", data={"period_id": period_id, "csrf": csrf_of(held.text)})
+    quarter = _quarter(client.get(f"/officer/projects/{project_id}").text, "2024-25-Q3")
+    assert "chasing paused" not in quarter and "chasing waived" not in quarter and " held" not in quarter
