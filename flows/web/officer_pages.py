@@ -94,7 +94,8 @@ def project_view(request: Request, officer: Officer, project_id: int, failed: Fa
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = project_page(session, project_id, context.clock.today(), context.facts.facts)
+            data = project_page(session, project_id, context.clock.today(), context.facts.facts,
+                                context.settings.timezone)
         except NotFoundError:
             return page_not_found(request)
     return render(request, officer, "officer/project.html.j2", {

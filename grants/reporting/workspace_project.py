@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.dates import date_time
+from grants.kernel.dates import date_time, local
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.messaging.chase_plan import calendar_of, chase_key, ladder_of
@@ -110,9 +110,11 @@ class ProjectPage:
     audit: list[audit.AuditRow]
 
 
-def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf = grant_facts) -> ProjectPage:
+def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf = grant_facts,
+                 zone: str = "Europe/London") -> ProjectPage:
     """The project page's data as of a date, or NotFoundError. `facts` works out (or recalls, see
-    workspace_facts.FactsCache) what comes from the grant's whole ledger; the rest reads only this project's rows."""
+    workspace_facts.FactsCache) what comes from the grant's whole ledger; the rest reads only this project's rows.
+    Times are shown in `zone` (the settings' timezone)."""
     project = session.get(m.Project, project_id)
     grant = session.get(m.Grant, project.grant_id) if project is not None else None
     if project is None or grant is None or grant.id is None or not project.active:
@@ -130,7 +132,7 @@ def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf 
         project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
-                     f"{date_time(n.sent_at)}", n.error) for n in reversed(notes)],
+                     f"{date_time(local(n.sent_at, zone))}", n.error) for n in reversed(notes)],
         payments_of(session, project_id, as_of), audit.entries(session, project_id=project_id))
 
 

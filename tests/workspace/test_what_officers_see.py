@@ -171,3 +171,9 @@ def test_a_pause_or_waiver_shows_its_reason_and_holds_the_ladder_until_resumed(
     client.post(f"/officer/projects/{project_id}/resume", data={"period_id": period_id, "csrf": csrf_of(held.text)})
     quarter = _quarter(client.get(f"/officer/projects/{project_id}").text, "2024-25-Q3")
     assert "chasing paused" not in quarter and "chasing waived" not in quarter and " held" not in quarter
+
+
+def test_times_are_shown_as_the_officers_clock_reads_them_british_summer_time_included(client: TestClient) -> None:
+    sign_in(client, "viewer")  # the scenario recorded the funds release at 12:00 UTC on 1 July 2024
+    html = client.get("/officer/grants/SVD-2024-25").text
+    assert "1 July 2024, 1pm" in _table(html, "releases") and "1 July 2024, 1pm" in html.split("audit-table")[1]
