@@ -37,7 +37,9 @@ def web(
     access = logging.getLogger("grants.web")
     access.addHandler(handler)
     access.setLevel(logging.INFO)
-    application = create_app(get_settings(), as_of=day)
+    settings = get_settings()
+    settings.signing_secret()  # no key yet: one line saying to run `grants init`, rather than a broken sign-in page
+    application = create_app(settings, as_of=day)
     typer.echo(f"Web app: http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="info", server_header=False)
 

@@ -77,6 +77,9 @@ def use_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by `grants demo`; deleted and rebuilt by each run\n")
+    key = os.open(folder / "signing.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(key, "w") as handle:  # so `GRANTS_DATA_DIR=<folder> grants web` serves the demo afterwards
+        handle.write(DEVELOPMENT_SIGNING_KEY + "\n")
     config_dir = get_settings().config_dir.resolve()
     os.environ.update({"GRANTS_DATA_DIR": str(folder), "GRANTS_DATABASE_URL": f"sqlite:///{folder / 'grants.db'}",
                        "GRANTS_NOTIFY_CONFIG": str(folder / "notify.yaml"), "GRANTS_CONFIG_DIR": str(config_dir),

@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
@@ -42,6 +44,12 @@ def create_app(settings: Settings | None = None, *, as_of: date | None = None) -
             return not_found(request)
         return web(request).page(request, "error.html.j2", {"status": exc.status_code, "detail": exc.detail},
                                  status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if all(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return not_found(request)  # /officer/projects/abc is an unknown page, not a malformed request
+        return await request_validation_exception_handler(request, exc)
 
     max_body = int(settings.return_max_file_mb * 1_000_000) + FORM_OVERHEAD_BYTES
     app.add_middleware(SecurityMiddleware, max_body_bytes=max_body, secure_cookies=settings.web_secure_cookies,

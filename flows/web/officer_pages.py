@@ -23,7 +23,7 @@ from grants.monitoring.risks import risk_register
 from grants.reporting.calendar import calendar_items, to_ical
 from grants.reporting.exports import TABLES, export_table, render_table
 from grants.reporting.svg_charts import outputs_chart, spend_chart
-from grants.reporting.workspace_overview import grant_page, intake_log, overview
+from grants.reporting.workspace_overview import RISK_ACTIONS, grant_page, intake_log, overview, risk_history
 from grants.reporting.workspace_project import project_page
 
 router = APIRouter(prefix="/officer")
@@ -92,7 +92,8 @@ def project_view(request: Request, officer: Officer, project_id: int, failed: Fa
     context = web(request)
     with session_scope(context.engine) as session:
         try:
-            data = project_page(session, project_id, context.clock.today(), context.facts.facts)
+            data = project_page(session, project_id, context.clock.today(), context.facts.facts,
+                                context.settings.timezone)
         except NotFoundError:
             return page_not_found(request)
     return render(request, officer, "officer/project.html.j2", {
@@ -126,9 +127,10 @@ def risks_view(request: Request, officer: Officer, failed: Failed | None = None)
         rows = risk_register(session, include_closed=request.query_params.get("all") == "1")
         notes = dict(session.exec(select(m.Risk.id, m.Risk.notes)).all())
         grants = list(session.exec(select(m.Grant.id, m.Grant.reference).order_by(m.Grant.reference)).all())
-        entries = [e for e in audit.entries(session, limit=200) if e.action.startswith("risk.")][:30]
+        history = risk_history(session)
+        entries = audit.entries(session, actions=RISK_ACTIONS, limit=30)
     return render(request, officer, "officer/risks.html.j2", {
-        "rows": rows, "notes": notes, "grants": grants, "entries": entries}, failed)
+        "rows": rows, "notes": notes, "grants": grants, "entries": entries, "history": history}, failed)
 
 
 @router.get("/risks", response_class=HTMLResponse, response_model=None)

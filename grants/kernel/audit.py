@@ -65,10 +65,13 @@ class AuditRow:
 
 
 def entries(
-    session: Session, *, grant_id: int | None = None, project_id: int | None = None, limit: int | None = None
+    session: Session, *, grant_id: int | None = None, project_id: int | None = None, limit: int | None = None,
+    actions: tuple[str, ...] | None = None,
 ) -> list[AuditRow]:
-    """Audit entries, newest first (for one grant or project when given)."""
+    """Audit entries, newest first (for one grant or project, and of these actions, when given)."""
     statement = select(m.AuditEntry).order_by(col(m.AuditEntry.id).desc())
+    if actions is not None:
+        statement = statement.where(col(m.AuditEntry.action).in_(actions))
     if grant_id is not None:
         statement = statement.where(m.AuditEntry.grant_id == grant_id)
     if project_id is not None:

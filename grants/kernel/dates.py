@@ -6,7 +6,8 @@ right plural: '1 school', '3 working days', '1 person'.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def long_date(value: date | None) -> str:
@@ -29,6 +30,11 @@ def clock_time(value: datetime) -> str:
     hour = value.hour % 12 or 12
     suffix = "am" if value.hour < 12 else "pm"
     return f"{hour}{f':{value.minute:02d}' if value.minute else ''}{suffix}"
+
+
+def local(value: datetime, zone: str) -> datetime:
+    """A stored instant (UTC; naive as SQLite gives it back) as the wall-clock time in `zone`."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
 
 
 def date_time(value: datetime | None) -> str:

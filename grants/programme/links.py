@@ -98,10 +98,10 @@ def current_links(
             live[project_id] = LinkRef(int(link_id or 0), project_id, expires_on)  # the newest live link wins
     missing = [p for pid, p in wanted.items() if pid not in live]
     if missing:
-        last_due = dict(session.connection().execute(
+        last_due = {grant_id: due for grant_id, due in session.connection().execute(
             select(col(m.ReportingPeriod.grant_id), func.max(m.ReportingPeriod.due))
             .where(col(m.ReportingPeriod.grant_id).in_({p.grant_id for p in missing}))
-            .group_by(col(m.ReportingPeriod.grant_id))).tuples().all())
+            .group_by(col(m.ReportingPeriod.grant_id)))}
         rows = [{"project_id": p.id, "issued_at": now,
                  "expires_on": (last_due.get(p.grant_id) or p.delivery_end) + timedelta(days=margin_days)}
                 for p in missing]

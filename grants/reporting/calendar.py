@@ -3,7 +3,8 @@
 
 One all-day event per return due date (each project's own, extensions included) and per chase step of the grant's
 ladder for that due date. Steps of a quarter whose return was accepted, or whose chasing is waived or paused on that
-day, are left out: they will not be sent. UIDs are stable, so a calendar app updates events rather than duplicating.
+day, are left out: they will not be sent; after a pause, the step the engine then sends late is shown on that day.
+UIDs are stable, so a calendar app updates events rather than duplicating.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
 from grants.messaging.chase_plan import calendar_of, ladder_of
-from grants.programme.overrides import chase_holds, due_overrides
+from grants.programme.ladder import ChaseLadder, ChaseStep
+from grants.programme.overrides import Hold, chase_holds, due_overrides
+from grants.programme.periods import WorkingCalendar
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
 
@@ -72,15 +75,31 @@ def _grant_items(session: Session, grant: m.Grant) -> list[CalendarItem]:
                                     grant.reference, project.code, period.label, "due"))
             if key in accepted:
                 continue
-            hold = holds.get(key)
-            for step in ladder.steps(period.end, due, working):
-                if hold is not None and hold.holds_on(step.day):
-                    continue
+            for step, day in chase_days(ladder, working, period.end, due, holds.get(key)):
                 to = ", ".join(r.value for r in step.to)
-                out.append(CalendarItem(f"chase-{base}-{step.name}@grants", step.day,
+                late = " (after the pause)" if day != step.day else ""
+                out.append(CalendarItem(f"chase-{base}-{step.name}@grants", day,
                                         f"Chase {step.name}: {project.name} ({period.label})",
-                                        f"{step.kind.value} to {to} for {where}, due {short_date(due)}",
+                                        f"{step.kind.value} to {to} for {where}, due {short_date(due)}{late}",
                                         grant.reference, project.code, period.label, step.name))
+    return out
+
+
+def chase_days(ladder: ChaseLadder, working: WorkingCalendar, period_end: date, due: date,
+                hold: Hold | None) -> list[tuple[ChaseStep, date]]:
+    """Each step the chase job will send, with its day. A step inside a pause is left out, except that on the first
+    working day after the pause the engine sends the latest step already due (late; see chase_plan.due_step), as long
+    as the ladder has not ended; a waived quarter has none."""
+    steps = ladder.steps(period_end, due, working)
+    if hold is None:
+        return [(step, step.day) for step in steps]
+    out = [(step, step.day) for step in steps if not hold.holds_on(step.day)]
+    if hold.kind == "pause" and hold.until is not None:
+        resume = working.add_working_days(hold.until, 1)
+        reached = [step for step in steps if step.day <= resume]
+        if reached and reached[-1].day <= hold.until and resume <= ladder.last_day(due, working):
+            out.append((reached[-1], resume))
+            out.sort(key=lambda pair: pair[1])
     return out
 
 

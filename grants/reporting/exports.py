@@ -25,6 +25,7 @@ from grants.kernel.errors import GrantsError
 from grants.kernel.money import from_pence
 from grants.monitoring.risks import risk_register
 from grants.programme.status import grant_status, received_on
+from grants.reporting.money_log import recorders
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,7 +59,9 @@ def to_csv(table: Table) -> str:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):  # the form Excel reads as a date and time (not ISO's "T", not microseconds)
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else neutralise(value)
 
@@ -122,19 +125,25 @@ def returns_table(session: Session, as_of: date) -> Table:
 
 
 def payments_table(session: Session, as_of: date) -> Table:
-    """Funds received for each grant and payments made to each project, by date."""
+    """Funds received for each grant and payments made to each project, by date, with who recorded each and when."""
     releases = session.exec(select(m.FundsRelease, m.Grant.reference).join(
         m.Grant, col(m.Grant.id) == col(m.FundsRelease.grant_id)))
     payments = session.exec(select(m.Payment, m.Project.code, m.Grant.reference)
                             .join(m.Project, col(m.Project.id) == col(m.Payment.project_id))
                             .join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id)))
-    rows = [("funds received", ref, "", from_pence(r.amount_pence), r.received_on, r.note, r.recorded_at)
+    who = recorders(session)
+
+    def by(kind: str, owner: int, pence: int, day: date, ref: str) -> str:
+        return who.get((kind, owner, f"{from_pence(pence):.2f}", day.isoformat(), ref), "")
+    rows = [("funds received", ref, "", from_pence(r.amount_pence), r.received_on, r.note, r.recorded_at,
+             by("release", r.grant_id, r.amount_pence, r.received_on, r.note))
             for r, ref in releases if r.received_on <= as_of]
-    rows += [("payment to project", ref, code, from_pence(p.amount_pence), p.paid_on, p.reference, p.recorded_at)
+    rows += [("payment to project", ref, code, from_pence(p.amount_pence), p.paid_on, p.reference, p.recorded_at,
+              by("payment", p.project_id, p.amount_pence, p.paid_on, p.reference))
              for p, code, ref in payments if p.paid_on <= as_of]
     rows.sort(key=lambda row: (row[4], row[0], row[2]))
-    return Table("payments", ("kind", "grant", "project", "amount", "date", "reference or note", "recorded at"),
-                 rows)
+    return Table("payments", ("kind", "grant", "project", "amount", "date", "reference or note", "recorded at",
+                              "recorded by"), rows)
 
 
 def audit_table(session: Session, as_of: date) -> Table:

@@ -4,6 +4,7 @@ queries so it stays fast with hundreds of grants), a grant's page, the risk regi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -11,13 +12,15 @@ from decimal import Decimal
 from sqlalchemy import Select
 from sqlmodel import Session, col, func, select
 
+from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.monitoring.risks import RegisterRow, risk_register
-from grants.programme.status import GrantStatus
+from grants.programme.status import GrantStatus, ReturnState
 from grants.programme.thresholds import risk_rag, rules_from_json
 from grants.reporting.board import OutputRow, QuarterSpend
+from grants.reporting.money_log import MoneyRecord, releases_of
 from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
@@ -90,6 +93,13 @@ class GrantPage:
     quarters: list[QuarterSpend]
     risks: list[RegisterRow]
     released: Decimal
+    releases: list[MoneyRecord]
+
+    @property
+    def overdue(self) -> list[tuple[int, str, str, date]]:
+        """(project id, project name, quarter, due date) of every return overdue (extensions already applied)."""
+        return [(self.project_ids.get(p.code, 0), p.name, q.label, q.due) for p in self.status.projects
+                for q in p.periods if q.state == ReturnState.overdue]
 
 
 def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = grant_facts) -> GrantPage:
@@ -107,7 +117,21 @@ def grant_page(session: Session, reference: str, as_of: date, facts: FactsOf = g
         m.FundsRelease.grant_id == grant.id, m.FundsRelease.received_on <= as_of)).one()
     return GrantPage(grant, derived.status, {k: v for k, v in ids.items() if v is not None},
                      {k: from_pence(v) for k, v in paid.items()}, derived.outputs, derived.quarters,
-                     risk_register(session, reference), from_pence(int(released)))
+                     risk_register(session, reference), from_pence(int(released)),
+                     releases_of(session, grant.id, as_of))
+
+
+RISK_ACTIONS = ("risk.add", "risk.update", "risk.close")
+
+
+def risk_history(session: Session) -> dict[int, list[audit.AuditRow]]:
+    """{risk id: its audit entries, newest first}: who set its owner, mitigation and notes, added or closed it."""
+    out: dict[int, list[audit.AuditRow]] = {}
+    for entry in audit.entries(session, actions=RISK_ACTIONS):
+        found = re.match(r"risk (\d+):", entry.subject)
+        if found:
+            out.setdefault(int(found.group(1)), []).append(entry)
+    return out
 
 
 def risk_band(grant: m.Grant, score: int) -> str:

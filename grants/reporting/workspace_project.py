@@ -1,6 +1,6 @@
 """A project's page in the officers' workspace: each quarter's returns (files, figures, problems), its due date
 (extensions shown) and where it stands on the chase ladder, outputs against trajectory, milestones, risks, every
-message sent, payments and the audit entries about it. Read-only."""
+message sent, payments (with who recorded them) and the audit entries about it. Read-only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
-from grants.kernel.dates import date_time
+from grants.kernel.dates import date_time, local
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.messaging.chase_plan import calendar_of, chase_key, ladder_of
@@ -22,6 +22,8 @@ from grants.monitoring.risks import RegisterRow, risk_register
 from grants.programme.overrides import Hold, chase_holds, due_overrides
 from grants.programme.status import ProjectStatus, ReturnState, received_on
 from grants.reporting.board import OutputRow
+from grants.reporting.calendar import chase_days
+from grants.reporting.money_log import MoneyRecord, payments_of
 from grants.reporting.workspace_facts import FactsOf, grant_facts
 
 
@@ -105,13 +107,15 @@ class ProjectPage:
     outputs: list[OutputRow]
     risks: list[RegisterRow]
     messages: list[MessageView]
-    payments: list[tuple[date, Decimal, str]]
+    payments: list[MoneyRecord]
     audit: list[audit.AuditRow]
 
 
-def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf = grant_facts) -> ProjectPage:
+def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf = grant_facts,
+                 zone: str = "Europe/London") -> ProjectPage:
     """The project page's data as of a date, or NotFoundError. `facts` works out (or recalls, see
-    workspace_facts.FactsCache) what comes from the grant's whole ledger; the rest reads only this project's rows."""
+    workspace_facts.FactsCache) what comes from the grant's whole ledger; the rest reads only this project's rows.
+    Times are shown in `zone` (the settings' timezone)."""
     project = session.get(m.Project, project_id)
     grant = session.get(m.Grant, project.grant_id) if project is not None else None
     if project is None or grant is None or grant.id is None or not project.active:
@@ -125,15 +129,13 @@ def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf 
     periods = {p.id: p for p in session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == grant.id))}
     labels = {pid: p.label for pid, p in periods.items()}
     quarters = _quarters(session, project, grant, periods, mine, notes, as_of)
-    payments = [(p.paid_on, from_pence(p.amount_pence), p.reference) for p in session.exec(
-        select(m.Payment).where(m.Payment.project_id == project_id).order_by(col(m.Payment.paid_on)))]
     return ProjectPage(
         project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
-                     f"{date_time(n.sent_at)}", n.error, n.kind.startswith("chase-") or n.copy_id is not None)
+                     f"{date_time(local(n.sent_at, zone))}", n.error, n.kind.startswith("chase-") or n.copy_id is not None)
          for n in reversed(notes)],
-        payments, audit.entries(session, project_id=project_id))
+        payments_of(session, project_id, as_of), audit.entries(session, project_id=project_id))
 
 
 def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dict[int | None, m.ReportingPeriod],
@@ -152,11 +154,15 @@ def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dic
         key = (project.id or 0, period.id or 0)
         due = extended.get(key, period.due)
         hold = holds.get(key)
+        resumes = {step.name: day for step, day in chase_days(ladder, working, period.end, due, hold)
+                   if day != step.day}  # the step the engine sends late once a pause ends
         steps = []
         for step in ladder.steps(period.end, due, working):
             done = logged.get(chase_key(key[0], key[1], step.name))
-            steps.append(StepView(step.name, step.kind.value, step.day, done or _pending(q.state, step.day, hold,
-                                                                                        as_of)))
+            day = step.day if done or step.name not in resumes else resumes[step.name]
+            pending = _pending(q.state, day, None if day != step.day else hold, as_of)
+            steps.append(StepView(step.name, step.kind.value, day, done or (
+                f"{pending} (after the pause)" if day != step.day else pending)))
         out.append(QuarterView(period.id or 0, q.label, period.due, due, q.state, hold,
                                files.get(period.id or 0, []), steps))
     return out

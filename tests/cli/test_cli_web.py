@@ -58,3 +58,9 @@ def test_the_web_app_runs_beside_the_engine_and_stops_with_it(settings: Settings
             pytest.fail("the web app did not answer")
     with pytest.raises(OSError):
         _status(f"http://127.0.0.1:{port}/")
+
+
+def test_web_without_a_signing_key_stops_with_one_line_saying_to_run_init(settings: Settings) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GRANTS_SIGNING_KEY"}
+    answer = cli_grants("web", "--port", str(free_port()), env=env)
+    assert answer.returncode == 1 and answer.stderr.startswith("error: no signing key yet: run `grants init`")

@@ -79,3 +79,38 @@ def test_user_role_and_unlock_write_the_web_pages_audit_entries_and_keep_an_acti
     log = json.loads(_grants("audit", "--json").stdout)
     assert [(e["action"], e["subject"], e["after"]) for e in log][:2] == [
         ("account.role", "ali@example.org", {"role": "officer"}), ("account.role", "bo@example.org", {"role": "admin"})]
+
+
+def test_link_reissue_and_revoke_on_the_cli_write_the_same_audit_entries_as_the_workspace(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    first = _grants("link", "--project", "purple-flag").stdout.splitlines()[1]
+    reissued = _grants("link", "--project", "purple-flag", "--reissue")
+    assert reissued.returncode == 0, reissued.stderr
+    second = reissued.stdout.splitlines()[1]
+    assert second.startswith("http") and second != first
+    assert _grants("link", "--project", "purple-flag").stdout.splitlines()[1] == second  # the new one is live
+    assert _grants("link", "--project", "purple-flag", "--revoke").returncode == 0
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["actor"], e["action"], e["subject"], e["before"], e["after"].get("live_links")) for e in log] == [
+        ("kit@example.org", "link.revoke", "purple-flag", {"live_links": 1}, 0),
+        ("kit@example.org", "link.reissue", "purple-flag", {"live_links": 1}, 1)]
+
+
+def test_risk_add_close_and_chasing_waive_resume_on_the_cli_are_audited_as_on_the_web(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    added = _grants("risk", "add", "--grant", "SVD-2024-25", "--title", "Lead leaving in March", "--likelihood", "3",
+                    "--impact", "4", "--project", "purple-flag", "--owner", "Kit", "--as-of", "2025-01-24")
+    assert added.returncode == 0 and "(score 12, amber)" in added.stdout, added.stderr
+    risk_id = added.stdout.split()[1]
+    refused = _grants("risk", "close", risk_id, "--reason", "", "--as-of", "2025-01-24")
+    assert refused.returncode == 1 and "say why the risk is closed" in refused.stderr
+    assert _grants("risk", "close", risk_id, "--reason", "a successor started", "--as-of", "2025-02-03").returncode == 0
+    for args in (("waive", "--reason", "project wound up"), ("resume",)):
+        done = _grants("chasing", args[0], "--project", "purple-flag", "--quarter", "2024-25-Q4", *args[1:])
+        assert done.returncode == 0, done.stderr
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["action"], e["subject"], e["reason"]) for e in log] == [
+        ("chase.resume", "purple-flag 2024-25-Q4", ""), ("chase.waive", "purple-flag 2024-25-Q4", "project wound up"),
+        ("risk.close", f"risk {risk_id}: Lead leaving in March", "a successor started"),
+        ("risk.add", f"risk {risk_id}: Lead leaving in March", "")]
+    assert log[1]["after"] == {"kind": "waive", "until": None, "reason": "project wound up"}

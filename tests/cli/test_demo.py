@@ -22,7 +22,7 @@ from flows.demo.year import END, MARKER, DemoResult, run_demo, spent_by_project,
 from grants.kernel import models as m
 from grants.kernel.db import get_engine
 from grants.kernel.errors import GrantsError
-from grants.kernel.settings import get_settings
+from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY, get_settings
 from grants.programme.status import ReturnState, grant_status
 from tests.conftest import EXAMPLE_CONFIG
 from tests.notify_support import attachment_names, read_eml
@@ -165,3 +165,21 @@ def test_milestones_delivered_in_march_raise_no_overdue_risk_before_their_return
     assert opened == []
     man = db.exec(select(m.Risk).where(col(m.Risk.key).startswith("milestone-overdue:SVD-2024-25:man-culture"))).all()
     assert man == []  # conference and sustainability plan delivered in March, reported in the Q4 return
+
+
+def test_the_demo_folder_keeps_its_key_so_the_web_app_serves_it_afterwards(year: DemoResult) -> None:
+    from fastapi.testclient import TestClient
+
+    from flows.web.app import create_app
+    key = year.folder / "signing.key"
+    assert key.read_text().strip() == DEVELOPMENT_SIGNING_KEY and key.stat().st_mode & 0o777 == 0o600
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("GRANTS_SIGNING_KEY", raising=False)
+        patch.setenv("GRANTS_DATA_DIR", str(year.folder))
+        patch.setenv("GRANTS_DATABASE_URL", f"sqlite:///{year.folder / 'grants.db'}")
+        get_settings.cache_clear()
+        try:
+            with TestClient(create_app(get_settings(), as_of=END)) as client:
+                assert client.get("/login").status_code == 200
+        finally:
+            get_settings.cache_clear()

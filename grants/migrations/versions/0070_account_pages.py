@@ -1,7 +1,7 @@
 """account pages: each account's last sign-in, and whether it must change a temporary password at sign-in
 
 Revision ID: 0070_account_pages
-Revises: 0040_officers_workspace
+Revises: 0060_message_copies
 Create Date: 2026-11-30 23:59:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0070_account_pages'
-down_revision = '0040_officers_workspace'
+down_revision = '0060_message_copies'
 branch_labels = None
 depends_on = None
 
