@@ -133,7 +133,8 @@ def project_page(session: Session, project_id: int, as_of: date, facts: FactsOf 
         project, grant, mine, quarters, [o for o in derived.outputs if o.project == project.name],
         [r for r in risk_register(session, grant.reference, include_closed=True) if r.project == project.code],
         [MessageView(n.id or 0, n.kind, n.step, labels.get(n.period_id, ""), n.subject, n.recipients, n.status,
-                     f"{date_time(local(n.sent_at, zone))}", n.error, n.kind.startswith("chase-") or n.copy_id is not None)
+                     f"{date_time(local(n.sent_at, zone))}", n.error,
+                     n.kind.startswith("chase-") or n.copy_id is not None)
          for n in reversed(notes)],
         payments_of(session, project_id, as_of), audit.entries(session, project_id=project_id))
 
