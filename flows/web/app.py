@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, as_of: date | None = None) -
     """The web app. `as_of` fixes the day it acts as (demos, tests); default today."""
     settings = settings or get_settings()
     app = FastAPI(title="Grant returns", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = WebContext(settings, Clock(as_of))
+    app.state.web = WebContext(settings, Clock(as_of, settings.timezone))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(lead.router)
     for router in (officer_auth.router, officer_pages.router, officer_pages.feed_router, officer_actions.router,

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -31,20 +32,25 @@ STATIC = TEMPLATES / "static"
 
 @dataclass(frozen=True)
 class Clock:
-    """Today and now for the app: the real clock, or a fixed day (`grants web --as-of`) at the current time."""
+    """Today and now for the app: the real clock, or a fixed day (`grants web --as-of`) at the current wall-clock
+    time in the settings' timezone (so what the app records on that day, e.g. a return received, falls on that day
+    there, whatever the hour in UTC)."""
 
     as_of: date | None = None
+    zone: str = "Europe/London"
 
     def today(self) -> date:
         """The day the app acts as."""
         return self.as_of or today()
 
     def now(self) -> datetime:
-        """Now, UTC; on a fixed day, that day at the current time of day."""
+        """Now, UTC; on a fixed day, that day at the current time of day in the clock's timezone."""
         real = now_utc()
         if self.as_of is None:
             return real
-        return datetime.combine(self.as_of, real.timetz()).astimezone(UTC)
+        zone = ZoneInfo(self.zone)
+        wall = real.astimezone(zone).time()
+        return datetime.combine(self.as_of, wall, tzinfo=zone).astimezone(UTC)
 
 
 class WebContext:
