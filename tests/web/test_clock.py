@@ -17,7 +17,7 @@ from grants.kernel.dates import local
     datetime(2026, 7, 1, 23, 30, tzinfo=UTC),  # real clock in summer: already tomorrow in London
     datetime(2026, 7, 1, 0, 15, tzinfo=UTC),
 ])
-@pytest.mark.parametrize("as_of", [date(2024, 10, 14), date(2025, 1, 24), date(2024, 3, 31)])
+@pytest.mark.parametrize("as_of", [date(2024, 10, 14), date(2025, 1, 24), date(2024, 7, 15)])
 def test_a_fixed_day_is_that_day_in_the_settings_timezone_at_any_hour(
         monkeypatch: pytest.MonkeyPatch, utc_now: datetime, as_of: date) -> None:
     monkeypatch.setattr(context, "now_utc", lambda: utc_now)
@@ -33,3 +33,10 @@ def test_without_a_fixed_day_the_clock_is_the_real_one(monkeypatch: pytest.Monke
     real = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
     monkeypatch.setattr(context, "now_utc", lambda: real)
     assert Clock(None, "Europe/London").now() == real
+
+
+def test_on_the_day_the_clocks_go_forward_the_missing_hour_still_falls_on_that_day(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(context, "now_utc", lambda: datetime(2026, 7, 1, 0, 15, tzinfo=UTC))  # 01:15 in London
+    now = Clock(date(2024, 3, 31), "Europe/London").now()  # 01:00-02:00 does not exist in London that day
+    assert local(now, "Europe/London").date() == date(2024, 3, 31)
