@@ -55,6 +55,21 @@ def test_receipt_lists_spend_outputs_milestones_and_warnings(engine: Engine, tmp
     assert attachment_names(mail) == []
 
 
+def test_receipt_counts_agree_with_their_nouns(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    with Session(engine) as session:
+        ret = add_return(session, "active-bystander", "2024-25-Q3", received=date(2025, 1, 14),
+                         outputs={"people_trained": 1, "trainers_trained": 2, "schools_engaged": 1})
+        session.commit()
+        assert ret.id is not None
+        return_id = ret.id
+    _reply(engine, tmp_path, [return_id])
+    text = read_eml(tmp_path / f"reply_{return_id}.eml").get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "People trained in Active Bystander: 1 person" in text
+    assert "Trainers trained through Train the Trainer: 2 people" in text
+    assert "Schools engaged in the young people's programme: 1 school\n" in text
+
+
 def test_rejection_lists_each_problem_and_attaches_the_original_under_the_name_the_lead_sent(
     engine: Engine, tmp_path: Path
 ) -> None:
