@@ -144,3 +144,19 @@ def test_the_problems_of_a_rejected_file_are_stored_with_the_cell_and_the_fix(
     assert [(p["code"], p["sheet"], p["cell"], p["field"]) for p in stored] == [
         ("excel-error", "Spend", "F6", "spend__delivery"),
         ("percentage-not-allowed", "Outputs", "G7", "output__schools_engaged")]
+
+
+def test_an_input_cell_merged_into_the_one_above_is_a_problem_at_that_cell_never_zero(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    # Merging F5:F6 keeps only F5's figure (Excel warns so): the second line's spend is lost, not £0.
+    path = fill(blank, {"spend__design": 500, "spend__delivery": 600, "narrative_progress": "Long text"},
+                tmp_path / "merged.xlsx")
+    wb = load_workbook(path)
+    wb["Spend"].merge_cells("F5:F6")
+    wb[SIGN].merge_cells("B4:D4")  # a merged text cell that starts at the input cell loses nothing
+    wb.save(path)
+    [result] = ingest(engine, tmp_path, path)
+    assert (result.outcome, codes(result)) == ("rejected", [("merged-cell", "Spend", "F6")])
+    assert "was merged into cells F5:F6, so its own figure is lost" in result.problems[0].message
+    assert "unmerge it" in result.problems[0].message
