@@ -160,3 +160,14 @@ def test_an_input_cell_merged_into_the_one_above_is_a_problem_at_that_cell_never
     assert (result.outcome, codes(result)) == ("rejected", [("merged-cell", "Spend", "F6")])
     assert "was merged into cells F5:F6, so its own figure is lost" in result.problems[0].message
     assert "unmerge it" in result.problems[0].message
+
+
+def test_a_negative_figure_is_a_problem_quoting_it_as_typed_with_its_sheet_and_cell(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    [result] = ingest(engine, tmp_path, fill(blank, {"spend__design": -300, "output__people_trained": -2},
+                                             tmp_path / "negative.xlsx"))
+    assert result.outcome == "rejected"
+    messages = {p.cell: p.message for p in result.problems}
+    assert "(sheet 'Spend', cell F5) is -300; amounts cannot be negative" in messages["F5"]
+    assert "(sheet 'Outputs', cell G5) is -2; a count cannot be negative" in messages["G5"]
