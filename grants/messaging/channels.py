@@ -57,11 +57,14 @@ def lead_facing(message: Outgoing) -> bool:
 
 
 def threading_headers(message: Outgoing, reply_to: str) -> dict[str, str]:
-    """Reply-To (lead-facing messages, when there is a returns address), In-Reply-To and References."""
+    """Reply-To (lead-facing messages, when there is a returns address), In-Reply-To and References, and
+    Auto-Submitted (RFC 3834) on every message: out-of-office replies skip it, and should one of our own messages land
+    in the returns mailbox (a lead's address set to it, say) it is set aside there, never answered, so no loop."""
     headers = {"Reply-To": reply_to} if reply_to and lead_facing(message) else {}
     if message.in_reply_to:
         headers["In-Reply-To"] = message.in_reply_to
         headers["References"] = " ".join(dict.fromkeys((*message.references, message.in_reply_to)))
+    headers["Auto-Submitted"] = "auto-replied" if message.in_reply_to else "auto-generated"
     return headers
 
 

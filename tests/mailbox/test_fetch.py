@@ -220,3 +220,15 @@ def test_an_old_version_emailed_after_a_new_one_is_not_counted_and_the_lead_is_t
     [answer] = [a for a in outbox(tmp_path) if a["Subject"] == "You have sent this file before"]
     text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "It was recorded then as version 1 of the 2024-25-Q2 return, and a later version has replaced it" in text
+
+
+def test_an_answer_of_ours_that_lands_in_the_returns_mailbox_is_never_answered_so_no_mail_loop(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Say the engine's From is the returns address itself: its "no workbook" answer to itself must not start a loop.
+    account.append(email(subject="A question"))
+    run(engine, account, tmp_path)
+    [ours] = outbox(tmp_path)
+    assert ours["Auto-Submitted"] == "auto-replied"
+    account.append(ours)
+    report = run(engine, account, tmp_path)
+    assert [r["outcome"] for r in report.rows] == ["automatic"] and len(outbox(tmp_path)) == 1

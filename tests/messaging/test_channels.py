@@ -166,3 +166,13 @@ def test_an_email_to_two_people_with_a_reply_to_reaches_both_once_in_one_message
     assert sorted(rcpts) == ["lead@example.org", "officer@example.org", "sender@elsewhere.org"]
     assert mail["To"] == "sender@elsewhere.org" and mail["Reply-To"] == "returns@example.org"
     assert "lead@example.org" in mail["Cc"] and "officer@example.org" in mail["Cc"]
+
+
+def test_every_email_we_send_says_it_is_automatic_so_auto_responders_and_our_own_mailbox_skip_it(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    channel = AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org", reply_to="returns@example.org")
+    answer = replace(_message(tmp_path, "test:2", frozenset({"lead-purple-flag"})), in_reply_to="<r@lead.example.org>")
+    assert Sender([channel]).deliver(_message(tmp_path)).ok and Sender([channel]).deliver(answer).ok
+    assert [mail["Auto-Submitted"] for _, mail in inbox.received] == ["auto-generated", "auto-replied"]
