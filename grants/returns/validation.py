@@ -51,7 +51,7 @@ def read_content(frame: ReturnFrame, found: Examined) -> tuple[ReturnContent, li
         cell = found.cells.get(f.name)
         if cell is None:
             ref = found.broken_names.get(f.name)
-            detail = f" (it now points to '{ref}')" if ref else ""
+            detail = f" (it now points to {ref})" if ref else ""
             problems.append(problem("missing-defined-name", f"The input cell for {f.label} can no longer be found"
                                     f"{detail}; cells were probably pasted over or deleted. Please copy your "
                                     "answers into a fresh copy of the return we sent.", sheet=f.sheet, field=f.name))

@@ -171,3 +171,17 @@ def test_a_negative_figure_is_a_problem_quoting_it_as_typed_with_its_sheet_and_c
     messages = {p.cell: p.message for p in result.problems}
     assert "(sheet 'Spend', cell F5) is -300; amounts cannot be negative" in messages["F5"]
     assert "(sheet 'Outputs', cell G5) is -2; a count cannot be negative" in messages["G5"]
+
+
+def test_a_deleted_budget_line_row_is_a_problem_naming_the_line_not_a_zero(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    # Deleting a row in Excel or LibreOffice turns the names of its cells into 'Spend'!#REF!.
+    path = fill(blank, {"spend__design": 500}, tmp_path / "deleted.xlsx")
+    wb = load_workbook(path)
+    wb.defined_names["spend__delivery"].attr_text = "'Spend'!#REF!"
+    wb.save(path)
+    [result] = ingest(engine, tmp_path, path)
+    assert (result.outcome, codes(result)) == ("rejected", [("missing-defined-name", "Spend", "")])
+    assert "Spend this quarter on 'Training delivery (face to face and online)' can no longer be found (it now " \
+        "points to 'Spend'!#REF!)" in result.problems[0].message
