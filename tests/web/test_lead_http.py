@@ -136,6 +136,21 @@ def test_another_projects_workbook_is_refused_with_its_own_message(
     assert row.outcome == "quarantined" and outbox_replies(loaded) == []
 
 
+def test_a_return_first_sent_on_another_projects_page_is_accepted_on_its_own_page(
+        client: TestClient, tmp_path: Path) -> None:
+    # A lead with two links (or a colleague's) sends on the wrong page first: the file must not then be refused as
+    # "already sent" on the right page.
+    mine = fill(issue_workbook(client, lead_token("purple-flag"), tmp_path), {"spend__welfare": 1200})
+    _, wrong = send(client, lead_token("active-bystander"), mine)
+    _, again = send(client, lead_token("active-bystander"), mine)
+    assert "This workbook is for another project" in text_of(wrong) and "another project" in text_of(again)
+    status, html = send(client, lead_token("purple-flag"), mine)
+    assert status == 200 and "Your 2024-25-Q2 return has been accepted" in text_of(html)
+    assert sorted(r.outcome for r in received_files()) == ["accepted", "duplicate", "duplicate"]
+    _, after = send(client, lead_token("purple-flag"), mine)
+    assert "it was recorded on Saturday 5 October 2024 as version 1" in text_of(after)
+
+
 def test_a_file_that_is_not_a_workbook_is_quarantined_with_a_plain_message(client: TestClient, tmp_path: Path) -> None:
     path = tmp_path / "notes.xlsx"
     path.write_text("not a workbook at all")
