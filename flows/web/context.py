@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from flows.clock import now_utc, today
 from flows.database import configured_engine
 from flows.web.security import RateLimiter, csp_nonce
-from grants.kernel.dates import date_time, local, long_date, short_date, tight_date
+from grants.kernel.dates import date_time, local, long_date, plural, short_date, tight_date
 from grants.kernel.money import format_gbp
 from grants.kernel.settings import Settings
 from grants.reporting.workspace_facts import FactsCache
@@ -65,6 +65,7 @@ class WebContext:
         env = self.templates.env
         env.autoescape = True  # every page is HTML (the names end in .html.j2, which select_autoescape misses)
         env.filters["gbp"] = format_gbp
+        env.filters["plural"] = plural
         zone = settings.timezone  # times stored in UTC are shown as the officers' wall-clock time
         env.filters.update(day=long_date, short_day=short_date, tight_day=tight_date,
                            when=lambda value: date_time(local(value, zone) if value is not None else None))

@@ -4,14 +4,16 @@ same reply by email (once, keyed by the return). The answer comes back as an `Up
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -20,7 +22,8 @@ from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.lead_page import ProblemView, problem_views
-from grants.messaging.replies import recorded, send_ingest_replies
+from grants.messaging.replies import problems_of, recorded, send_ingest_replies
+from grants.programme.status import received_on
 from grants.returns.identity import Expected
 from grants.returns.ingest import IngestOptions, IngestResult, ingest_files
 
@@ -40,6 +43,7 @@ class UploadAnswer:
     problems: list[ProblemView] = field(default_factory=list)
     emailed_to: str = ""
     reply: str = ""
+    sent_before: date | None = None  # a duplicate: the day the same file first came in (its answer is repeated)
 
 
 def safe_name(name: str | None) -> str:
@@ -84,7 +88,9 @@ def _answer(web: WebContext, project: m.Project, result: IngestResult) -> Upload
     if result.outcome == "quarantined":
         outcome = "wrong-project" if "wrong-project" in codes else "quarantined"
         return UploadAnswer(outcome, result.source, problems=_plain(result))
-    if result.outcome in ("duplicate", "failed"):
+    if result.outcome == "duplicate":
+        return _duplicate(web, project, result)
+    if result.outcome == "failed":
         return UploadAnswer(result.outcome, result.source)
     with session_scope(web.engine) as session:
         ret = session.get(m.Return, result.return_id)
@@ -93,6 +99,37 @@ def _answer(web: WebContext, project: m.Project, result: IngestResult) -> Upload
         data = recorded(session, ret) if result.outcome == "accepted" else None
     return UploadAnswer(result.outcome, result.source, result.period, result.version, data,
                         warnings=[v for v in views if v.warning], problems=[v for v in views if not v.warning])
+
+
+def _duplicate(web: WebContext, project: m.Project, result: IngestResult) -> UploadAnswer:
+    """The same file came in before: say again what became of it (what was wrong with it, if anything), so a lead who
+    sends a rejected file again learns why rather than only that it was already sent."""
+    with session_scope(web.engine) as session:
+        first = session.exec(select(m.ReceivedFile).where(
+            m.ReceivedFile.sha256 == result.sha256, m.ReceivedFile.outcome != "duplicate")).first()
+        ret = session.get(m.Return, first.return_id) if first is not None and first.return_id is not None else None
+        if first is None:
+            return UploadAnswer("duplicate", result.source)
+        day = received_on(first.received_at)
+        owner = ret.project_id if ret is not None else first.project_id
+        if owner is not None and owner != project.id:
+            return UploadAnswer("wrong-project", result.source, sent_before=day)
+        if ret is None:
+            return UploadAnswer("quarantined", result.source, problems=_plain_rows(first.problems_json),
+                                sent_before=day)
+        period = session.get(m.ReportingPeriod, ret.period_id)
+        label = period.label if period is not None else ""
+        if ret.status != "rejected":
+            return UploadAnswer("duplicate", result.source, label, ret.version, sent_before=day)
+        views = problem_views(session, ret.project_id, ret.period_id, problems_of(ret))
+        return UploadAnswer("rejected", result.source, label, problems=[v for v in views if not v.warning],
+                            warnings=[v for v in views if v.warning], sent_before=day)
+
+
+def _plain_rows(problems_json: str) -> list[ProblemView]:
+    raw: list[dict[str, Any]] = json.loads(problems_json or "[]")
+    return [ProblemView(str(p.get("sheet") or ""), str(p.get("cell") or ""), "", str(p.get("message") or ""),
+                        p.get("severity") != "error", str(p.get("code") or "")) for p in raw]
 
 
 def _plain(result: IngestResult) -> list[ProblemView]:

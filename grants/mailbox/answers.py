@@ -1,7 +1,8 @@
 """Answers to the emails the mailbox fetch handled: the receipt or rejection of each return in it (threaded to the
 email, see grants/messaging/replies.py), and one polite explanation for an email with no workbook, a zip file, a file
-that could not be read, or one too large to open. Automatic mail and duplicates get nothing, so no mail loop is
-possible. Every answer is sent once: its key names the email (by Message-ID), so answering again is safe.
+that could not be read, or one too large to open; a file sent before (in another email or on the page) is answered
+with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible. Every
+answer is sent once: its key names the email (by Message-ID), so answering again is safe.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
-from grants.messaging.replies import send_ingest_replies
+from grants.messaging.replies import problems_of, send_ingest_replies
 from grants.programme.status import received_on
+from grants.returns.problems import PROBLEM_KEYS, Problem
 
 EXPLAINED = ("no-workbook", "zip", "too-large")
 SYNTHETIC = "@mailbox.invalid>"  # the Message-ID given to an email that had none
@@ -47,13 +49,42 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
             message = _explanation(session, row, "unreadable", now, return_to, [file.name], problems,
                                    key=f"file:{file.sha256[:16]}")
             statuses.append(send_once(session, message, sender, received_on(now), now))
+    resent = [item for f in files if f.outcome == "duplicate" and (item := _sent_before(session, f, row)) is not None]
+    if resent:
+        message = _explanation(session, row, "resent", now, return_to, [], [], resent=resent)
+        statuses.append(send_once(session, message, sender, received_on(now), now))
     return statuses
 
 
+def _sent_before(session: Session, file: m.ReceivedFile, row: m.MailMessage) -> dict[str, Any] | None:
+    """What became of the first copy of a file received again: the day, and what was recorded or what is wrong with
+    it. None when the first copy came in this same email (a run that stopped before recording it, fetched again)."""
+    first = session.exec(select(m.ReceivedFile).where(
+        m.ReceivedFile.sha256 == file.sha256, m.ReceivedFile.outcome != "duplicate")).first()
+    if first is None or first.message_id == row.message_id:
+        return None
+    ret = session.get(m.Return, first.return_id) if first.return_id is not None else None
+    errors = [{"message": p.message} for p in _problems(ret, first) if p.severity == "error"]
+    item: dict[str, Any] = {"name": file.name, "day": received_on(first.received_at), "status": "quarantined",
+                            "problems": errors}
+    if ret is not None:
+        period = session.get(m.ReportingPeriod, ret.period_id)
+        item |= {"status": ret.status, "version": ret.version, "period": period.label if period else ""}
+    return item
+
+
+def _problems(ret: m.Return | None, first: m.ReceivedFile) -> list[Problem]:
+    if ret is not None:
+        return problems_of(ret)
+    raw: list[dict[str, Any]] = json.loads(first.problems_json or "[]")
+    return [Problem(*(str(p.get(k) or "") for k in PROBLEM_KEYS)) for p in raw]
+
+
 def _explanation(session: Session, row: m.MailMessage, reason: str, now: datetime, return_to: str,
-                 names: list[str], problems: list[str], limit_mb: float = 25, key: str = "") -> Outgoing:
+                 names: list[str], problems: list[str], limit_mb: float = 25, key: str = "",
+                 resent: list[dict[str, Any]] | None = None) -> Outgoing:
     context: dict[str, Any] = {
-        "reason": reason, "file_names": names, "problems": [{"message": p} for p in problems],
+        "reason": reason, "file_names": names, "problems": [{"message": p} for p in problems], "resent": resent or [],
         "received": received_on(row.received_at), "return_to": return_to, "limit_mb": f"{limit_mb:g}",
         "grant_name": _programme_name(session)}
     rendered = render("mail_answer", context)

@@ -57,11 +57,14 @@ def lead_facing(message: Outgoing) -> bool:
 
 
 def threading_headers(message: Outgoing, reply_to: str) -> dict[str, str]:
-    """Reply-To (lead-facing messages, when there is a returns address), In-Reply-To and References."""
+    """Reply-To (lead-facing messages, when there is a returns address), In-Reply-To and References, and
+    Auto-Submitted (RFC 3834) on every message: out-of-office replies skip it, and should one of our own messages land
+    in the returns mailbox (a lead's address set to it, say) it is set aside there, never answered, so no loop."""
     headers = {"Reply-To": reply_to} if reply_to and lead_facing(message) else {}
     if message.in_reply_to:
         headers["In-Reply-To"] = message.in_reply_to
         headers["References"] = " ".join(dict.fromkeys((*message.references, message.in_reply_to)))
+    headers["Auto-Submitted"] = "auto-replied" if message.in_reply_to else "auto-generated"
     return headers
 
 
@@ -155,9 +158,13 @@ def _scheme(url: str) -> str:
 def _with_recipients(url: str, message: Outgoing, reply_to: str = "") -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("to", "cc")]
-    query.append(("to", ",".join(a.email for a in message.to)))
-    if message.cc:
-        query.append(("cc", ",".join(a.email for a in message.cc)))
+    # Apprise sends one email per To address (each with every Cc) and, with a Reply-To, fails on the second one: so
+    # the first address is the To and the others (say the lead on record beside the sender) join the Cc.
+    first, *others = message.to
+    query.append(("to", first.email))
+    cc = list(dict.fromkeys(a.email for a in (*others, *message.cc) if a.email != first.email))
+    if cc:
+        query.append(("cc", ",".join(cc)))
     for name, value in threading_headers(message, reply_to).items():
         query.append(("reply", value) if name == "Reply-To" else (f"+{name}", value))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))  # %20, not +: Apprise keeps a +

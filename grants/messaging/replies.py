@@ -113,6 +113,15 @@ def _thread(session: Session, origin: m.ReceivedFile | None) -> tuple[str, tuple
     return origin.message_id, tuple(earlier.split())
 
 
+def _replaced(session: Session, ret: m.Return) -> dict[str, Any] | None:
+    """The accepted version this one replaced (its number and the day it came in), said in the receipt so that a lead
+    who sent the wrong quarter's workbook sees at once which return it overwrote; None for a first version."""
+    earlier = session.exec(select(m.Return).where(
+        m.Return.project_id == ret.project_id, m.Return.period_id == ret.period_id, m.Return.version < ret.version,
+        col(m.Return.status).in_(ACCEPTED)).order_by(col(m.Return.version).desc())).first()
+    return {"version": earlier.version, "received": received_on(earlier.received_at)} if earlier else None
+
+
 def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) -> Outgoing | None:
     """The receipt or rejection for one return (None for a duplicate file, which needs no reply)."""
     if ret.status not in (*ACCEPTED, m.ReturnStatus.rejected) or ret.id is None:
@@ -137,7 +146,7 @@ def reply_for(session: Session, ret: m.Return, now: datetime, return_to: str) ->
         "portal_link": portal_link(session, project, now),
     }
     if accepted:
-        context |= recorded(session, ret)
+        context |= recorded(session, ret) | {"replaced": _replaced(session, ret)}
     kind = "receipt" if accepted else "rejection"
     rendered = render(kind, context)
     original = Path(ret.archive_path) if ret.archive_path else None

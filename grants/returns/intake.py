@@ -9,7 +9,8 @@ caller then takes its files again one per transaction, so every file still gets 
 fails alone. What the batch remembers between files (the hashes it has taken in, the official figures to date per
 project, the versions counted) changes only once a file was taken in without an error. Everything read here is read
 inside the batch's transaction (on SQLite it holds the write lock from its start), so it sees every committed run;
-only the register (identities, frames without figures) is kept for the whole run.
+only the register (identities, frames without figures) is kept for the whole run. A file quarantined only for where
+it was sent (another project's page: wrong project or period) is no duplicate when it comes again: it is taken in.
 
 The worker that read a file without finding a problem has already written its copy under its final archive name
 (grants/returns/archive.py); a file that ends up elsewhere has that copy moved (quarantined) or removed (a duplicate
@@ -18,13 +19,14 @@ of a file not archived, a failure), never a copy a recorded return points to.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
@@ -39,7 +41,7 @@ from grants.returns.reader import Examined
 from grants.returns.store import RETURN_INDEX, PendingRows, latest_version, store_return
 from grants.returns.validation import ReturnContent, check_content, read_content
 
-_SEEN = (select(col(m.ReceivedFile.sha256), col(m.ReceivedFile.outcome))
+_SEEN = (select(col(m.ReceivedFile.sha256), col(m.ReceivedFile.outcome), col(m.ReceivedFile.problems_json))
          .where(col(m.ReceivedFile.sha256).in_(bindparam("hashes", expanding=True)),
                 col(m.ReceivedFile.outcome) != "duplicate"))
 _PROJECT = (select(col(m.Project.id)).join(m.Grant, col(m.Grant.id) == col(m.Project.grant_id))
@@ -72,6 +74,7 @@ class BatchIntake:
     options: IngestOptions
     cache: RunCache
     seen: dict[str, str] = field(default_factory=dict)  # sha256 -> outcome of the file recorded with it
+    misdirected: set[str] = field(default_factory=set)  # sha256 of files quarantined only for where they were sent
     figures: dict[int, dict[int, Figures]] = field(default_factory=dict)  # project -> period -> official figures
     versions: dict[tuple[int, int], int] = field(default_factory=dict)  # (project, period) -> latest version
     rows: PendingRows = field(default_factory=PendingRows)  # of the files taken in so far
@@ -81,8 +84,10 @@ class BatchIntake:
 
     def start(self, hashes: Sequence[str]) -> None:
         """Read which of the batch's files were received before (one query for the whole batch)."""
-        found = self.session.connection().execute(_SEEN, {"hashes": list(set(hashes))})
-        self.seen = {sha256: outcome for sha256, outcome in found}
+        found = list(self.session.connection().execute(_SEEN, {"hashes": list(set(hashes))}))
+        self.seen = {sha256: outcome for sha256, outcome, _ in found}
+        self.misdirected = {sha256 for sha256, outcome, problems in found
+                            if outcome == "quarantined" and _first_code(problems) in KNOWN_PROJECT}
 
     def take(self, path: Path, found: Examined, source: Source) -> None:
         """Take one file in: its outcome, or `failed` (nothing of it queued) if the disk failed. A database error is
@@ -109,6 +114,8 @@ class BatchIntake:
 
     def _take(self, path: Path, found: Examined, source: Source
               ) -> tuple[IngestResult, ReturnFrame | None, ReturnContent | None]:
+        if found.sha256 in self.misdirected:  # sent to the wrong project's page before: taken in afresh now
+            self._redirected(found.sha256)
         if found.sha256 in self.seen:
             note = problem("duplicate-file", f"This exact file ({found.sha256[:12]}) was received before; it is "
                            "not counted again.")
@@ -151,6 +158,16 @@ class BatchIntake:
                                now=True)  # the file's only write, and its last step
         return IngestResult(path.name, found.sha256, "quarantined", tuple(problems), stored_path=stored,
                             project=found.meta.get("project", "") if project_id else "", file_id=file_id)
+
+    def _redirected(self, sha256: str) -> None:
+        """A file first quarantined only because it was sent for another project or period (on another project's
+        page) is not a duplicate when it comes again: it is taken in as new, and its first record becomes the
+        duplicate (its problems kept), so the file is recorded once and the right lead's return is not refused."""
+        self.session.connection().execute(
+            update(m.ReceivedFile).where(col(m.ReceivedFile.sha256) == sha256,
+                                         col(m.ReceivedFile.outcome) == "quarantined").values(outcome="duplicate"))
+        self.misdirected.discard(sha256)
+        del self.seen[sha256]
 
     def _retry_later(self, found: Examined, source: Source) -> bool:
         """A damaged zip from the inbox seen for the first time is left there for the next run (it may have been
@@ -237,3 +254,12 @@ class BatchIntake:
         keep(target, found.sha256, found.staged, path)
         self.folders.add(target.parent)
         return str(target)
+
+
+def _first_code(problems_json: str) -> str:
+    """The code of a stored file's first problem ('' if none)."""
+    try:
+        stored = json.loads(problems_json or "[]")
+    except ValueError:
+        return ""
+    return str(stored[0].get("code", "")) if stored and isinstance(stored[0], dict) else ""

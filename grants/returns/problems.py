@@ -65,6 +65,8 @@ CODES: dict[str, tuple[Severity, str]] = {
                                "the number itself."),
     "number-too-large": (Severity.error, "An amount of £1bn or more, or a count of ten million or more: check the "
                          "figure."),
+    "merged-cell": (Severity.error, "An input cell was merged into the cell above or beside it, so its own figure is "
+                    "lost: unmerge the cells and type each figure in its own cell."),
     "unreadable-value": (Severity.error, "A cell's value could not be read at all: type it again."),
     "date-in-future": (Severity.error, "A sign-off or delivery date after the day the return was received: enter the "
                        "real date."),

@@ -36,6 +36,8 @@ CELL_XML = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 CELL_ATTR = re.compile(rb"\b([rst])\s*=\s*[\"']([^\"']*)[\"']")
 FORMULA_XML = re.compile(rb"<(?:\w+:)?f[\s>/]")
 CELL_PREFIX = re.compile(rb"<(\w+:)?sheetData\b")
+MERGE_XML = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref\s*=\s*[\"']"
+                       rb"([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})[\"']")
 VALUE_XML = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\s([^>]*)>")
 RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s([^>]*)>")
@@ -71,6 +73,7 @@ class Examined:
     meta: dict[str, str] = field(default_factory=dict)
     cells: dict[str, NamedCell] = field(default_factory=dict)
     broken_names: dict[str, str] = field(default_factory=dict)  # name -> its (unusable) reference
+    merged: dict[str, str] = field(default_factory=dict)  # name -> the merged range hiding its cell ("F5:F6")
     staged: str = ""  # a copy of the bytes read, to be archived or quarantined (grants/return_archive.py)
     grids: dict[str, list[list[CellValue]]] = field(default_factory=dict)  # the checked sheets' values, from A1
     marks: dict[str, Mark] = field(default_factory=dict)  # "Sheet!F5" -> its mark, for the checked sheets
@@ -165,6 +168,9 @@ def _read(data: bytes, found: Examined, members: dict[str, bytes]) -> None:
         percent = _percent_styles(member(parts.get("", "")) or b"")
         marks = {f"{sheet}!{ref}": mark for sheet in sorted(marked & set(book.sheet_names))
                  for ref, mark in _marks(member(parts.get(sheet, "")) or b"", percent)}
+        merges = {sheet: _merges(member(parts.get(sheet, "")) or b"") for sheet in marked & set(book.sheet_names)}
+    found.merged = {name: span for name, where in refs.items() if where is not None
+                    and (span := _hidden_by(merges.get(where[0], []), where[2] + 1, where[3] + 1))}
     sheets: dict[str, list[list[CellValue]]] = {}
 
     def rows_of(sheet: str) -> list[list[CellValue]] | None:
@@ -198,6 +204,20 @@ def _reference(ref: str) -> tuple[str, str, int, int] | None:
         return None
     sheet = (match.group(1) or "").replace("''", "'") or match.group(2)
     return sheet, f"{match.group(3)}{match.group(4)}", int(match.group(4)) - 1, column_number(match.group(3)) - 1
+
+
+def _merges(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """A sheet's merged ranges as (first row, first column, last row, last column), from 1."""
+    return [(int(r1), column_number(c1.decode()), int(r2), column_number(c2.decode()))
+            for c1, r1, c2, r2 in MERGE_XML.findall(xml)] if b"mergeCell" in xml else []
+
+
+def _hidden_by(merges: list[tuple[int, int, int, int]], row: int, col: int) -> str:
+    """The merged range ('F5:F6') that covers the cell without starting at it (so its own value is lost), or ''."""
+    for r1, c1, r2, c2 in merges:
+        if r1 <= row <= r2 and c1 <= col <= c2 and (row, col) != (r1, c1):
+            return f"{column_letter(c1)}{r1}:{column_letter(c2)}{r2}"
+    return ""
 
 
 def _cell(sheet: str, ref: str, value: CellValue, mark: Mark | None) -> NamedCell:

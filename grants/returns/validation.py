@@ -51,10 +51,16 @@ def read_content(frame: ReturnFrame, found: Examined) -> tuple[ReturnContent, li
         cell = found.cells.get(f.name)
         if cell is None:
             ref = found.broken_names.get(f.name)
-            detail = f" (it now points to '{ref}')" if ref else ""
+            detail = f" (it now points to {ref})" if ref else ""
             problems.append(problem("missing-defined-name", f"The input cell for {f.label} can no longer be found"
                                     f"{detail}; cells were probably pasted over or deleted. Please copy your "
                                     "answers into a fresh copy of the return we sent.", sheet=f.sheet, field=f.name))
+            continue
+        if span := found.merged.get(f.name):
+            problems.append(problem("merged-cell", f"{f.label} (sheet '{cell.sheet}', cell {cell.cell}) was merged "
+                                    f"into cells {span}, so its own figure is lost: select {span}, unmerge it (Home "
+                                    "> Merge & Centre) and type each figure in its own cell.", sheet=cell.sheet,
+                                    cell=cell.cell, field=f.name))
             continue
         reading = read_field(f, cell)
         if reading.problem is not None:

@@ -130,6 +130,11 @@ def _checked_number(field: InputField, cell: NamedCell, wanted: str) -> Decimal 
     return number
 
 
+def _shown(number: Decimal) -> str:
+    """A number as the lead typed it: -300, not -300.0 (the reader gives floats)."""
+    return f"{number.normalize():f}"
+
+
 def _percent(value: CellValue) -> str:
     return f"{(Decimal(repr(value)) * 100).normalize():f}%" if isinstance(value, int | float) else str(value)
 
@@ -139,11 +144,11 @@ def _money(field: InputField, cell: NamedCell) -> Reading:
     if isinstance(amount, Reading):
         return amount
     if amount < 0:
-        return _bad("negative-amount", field, cell, f"{field.label} in cell {cell.cell} is {amount}; amounts "
+        return _bad("negative-amount", field, cell, f"{field.label} ({_where(cell)}) is {_shown(amount)}; amounts "
                     "cannot be negative. Enter refunds as a note in the narrative.")
     rounded = amount.quantize(PENNY)
     if abs(amount - rounded) > Decimal("0.000001"):
-        return _bad("too-many-decimals", field, cell, f"{field.label} in cell {cell.cell} is {amount}; give "
+        return _bad("too-many-decimals", field, cell, f"{field.label} ({_where(cell)}) is {_shown(amount)}; give "
                     "pounds and pence only, e.g. 1250.50")
     return Reading(rounded)
 
@@ -153,10 +158,10 @@ def _count(field: InputField, cell: NamedCell) -> Reading:
     if isinstance(number, Reading):
         return number
     if number < 0:
-        return _bad("negative-amount", field, cell, f"{field.label} in cell {cell.cell} is {number}; a count "
+        return _bad("negative-amount", field, cell, f"{field.label} ({_where(cell)}) is {_shown(number)}; a count "
                     "cannot be negative.")
     if number != number.to_integral_value():
-        return _bad("not-whole-number", field, cell, f"{field.label} in cell {cell.cell} is {number}; outputs "
+        return _bad("not-whole-number", field, cell, f"{field.label} ({_where(cell)}) is {_shown(number)}; outputs "
                     "are whole numbers, e.g. 12")
     return Reading(int(number))
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from grants.kernel import models as m
 from tests.mail_support import Account, email
 from tests.mailbox.kit import LEAD, RETURNS, database, outbox, run, workbook
+from tests.returns_kit import fill, issue
 
 
 @pytest.fixture
@@ -189,3 +190,45 @@ def test_an_email_too_large_is_set_aside_unopened_with_a_reply(engine, account: 
     assert report.downloaded == 0 and report.rows[0]["outcome"] == "too-large"
     [reply] = outbox(tmp_path)
     assert reply["Subject"] == "Your email was too large to read" and account.count("Set aside") == 1
+
+
+def test_a_rejected_workbook_emailed_again_is_answered_with_what_is_still_wrong_with_it(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blank = issue(engine, tmp_path / "issued")
+    rejected = fill(blank, {"spend__delivery": "1.2k"}, tmp_path / "q2-bad.xlsx").read_bytes()
+    account.append(email(attachments=[("q2.xlsx", rejected)]))
+    run(engine, account, tmp_path)
+    account.append(email(subject="Re: Please correct and resend", attachments=[("q2.xlsx", rejected)]))
+    run(engine, account, tmp_path)
+    answers = outbox(tmp_path)
+    assert len(answers) == 2 and any(a["Subject"].startswith("Please correct and resend") for a in answers)
+    [answer] = [a for a in answers if a["Subject"] == "You have sent this file before"]
+    text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert answer["Subject"] == "You have sent this file before" and LEAD in answer["To"]
+    assert "q2.xlsx is the very same file you sent on Thursday 3 October 2024" in text
+    assert "the same things are still wrong with it" in text and "'1.2k'" in text
+    assert len(_returns(engine)) == 1
+
+
+def test_an_old_version_emailed_after_a_new_one_is_not_counted_and_the_lead_is_told_so(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    old, new = workbook(engine, tmp_path, people=60), workbook(engine, tmp_path, people=61)
+    for content in (old, new, old):
+        account.append(email(attachments=[("q2.xlsx", content)]))
+    run(engine, account, tmp_path)
+    assert [(r.version, r.status) for r in _returns(engine)] == [(1, "superseded"), (2, "accepted")]
+    [answer] = [a for a in outbox(tmp_path) if a["Subject"] == "You have sent this file before"]
+    text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It was recorded then as version 1 of the 2024-25-Q2 return, and a later version has replaced it" in text
+
+
+def test_an_answer_of_ours_that_lands_in_the_returns_mailbox_is_never_answered_so_no_mail_loop(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Say the engine's From is the returns address itself: its "no workbook" answer to itself must not start a loop.
+    account.append(email(subject="A question"))
+    run(engine, account, tmp_path)
+    [ours] = outbox(tmp_path)
+    assert ours["Auto-Submitted"] == "auto-replied"
+    account.append(ours)
+    report = run(engine, account, tmp_path)
+    assert [r["outcome"] for r in report.rows] == ["automatic"] and len(outbox(tmp_path)) == 1

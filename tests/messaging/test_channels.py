@@ -149,3 +149,30 @@ def test_smtp_email_to_a_lead_carries_reply_to_and_threads_to_what_it_answers(
 def test_messages_to_officers_carry_no_reply_to_the_returns_address(tmp_path: Path) -> None:
     mail = to_email(_message(tmp_path, tags=frozenset({"officers"})), reply_to="returns@example.org")
     assert mail["Reply-To"] is None and mail["In-Reply-To"] is None
+
+
+def test_an_email_to_two_people_with_a_reply_to_reaches_both_once_in_one_message(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    # The receipt for a return sent by someone not on record goes to the sender and to the lead on record, with the
+    # officer copied in and Reply-To the returns address: one email reaching all three, not a failure (Apprise fails
+    # on a second To address when there is a Reply-To) and not one copy per To address.
+    port, inbox = smtp_server
+    channel = AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org", reply_to="returns@example.org")
+    message = replace(_message(tmp_path, tags=frozenset({"lead-purple-flag"})),
+                      to=(Address("", "sender@elsewhere.org"), Address("Lead", "lead@example.org")))
+    assert Sender([channel]).deliver(message).ok
+    [(rcpts, mail)] = inbox.received
+    assert sorted(rcpts) == ["lead@example.org", "officer@example.org", "sender@elsewhere.org"]
+    assert mail["To"] == "sender@elsewhere.org" and mail["Reply-To"] == "returns@example.org"
+    assert "lead@example.org" in mail["Cc"] and "officer@example.org" in mail["Cc"]
+
+
+def test_every_email_we_send_says_it_is_automatic_so_auto_responders_and_our_own_mailbox_skip_it(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    port, inbox = smtp_server
+    channel = AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org", reply_to="returns@example.org")
+    answer = replace(_message(tmp_path, "test:2", frozenset({"lead-purple-flag"})), in_reply_to="<r@lead.example.org>")
+    assert Sender([channel]).deliver(_message(tmp_path)).ok and Sender([channel]).deliver(answer).ok
+    assert [mail["Auto-Submitted"] for _, mail in inbox.received] == ["auto-generated", "auto-replied"]

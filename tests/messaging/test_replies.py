@@ -55,6 +55,21 @@ def test_receipt_lists_spend_outputs_milestones_and_warnings(engine: Engine, tmp
     assert attachment_names(mail) == []
 
 
+def test_receipt_counts_agree_with_their_nouns(engine: Engine, tmp_path: Path) -> None:
+    load_example(engine)
+    with Session(engine) as session:
+        ret = add_return(session, "active-bystander", "2024-25-Q3", received=date(2025, 1, 14),
+                         outputs={"people_trained": 1, "trainers_trained": 2, "schools_engaged": 1})
+        session.commit()
+        assert ret.id is not None
+        return_id = ret.id
+    _reply(engine, tmp_path, [return_id])
+    text = read_eml(tmp_path / f"reply_{return_id}.eml").get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "People trained in Active Bystander: 1 person" in text
+    assert "Trainers trained through Train the Trainer: 2 people" in text
+    assert "Schools engaged in the young people's programme: 1 school\n" in text
+
+
 def test_rejection_lists_each_problem_and_attaches_the_original_under_the_name_the_lead_sent(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -127,3 +142,22 @@ def test_rejection_lists_problems_in_sheet_order_under_the_leads_labels_and_says
     assert "spend__" not in text and "output__" not in text and "signoff_name" not in text
     assert "Spend this quarter on 'Training delivery" in text or "Spend this quarter on '" in text
     assert "it was due Wednesday 15 January 2025, so it is now overdue" in text
+
+
+def test_a_receipt_for_a_second_version_says_which_version_it_replaced_so_a_wrong_quarter_shows(
+        engine: Engine, tmp_path: Path) -> None:
+    # A lead who sends last quarter's workbook again with this quarter's figures overwrites last quarter: the receipt
+    # must say so plainly, not only "version 2".
+    load_example(engine)
+    with Session(engine) as session:
+        first = add_return(session, "active-bystander", "2024-25-Q2", received=date(2024, 10, 7))
+        second = add_return(session, "active-bystander", "2024-25-Q2", received=date(2025, 1, 14))
+        session.commit()
+        ids = [first.id, second.id]
+    assert None not in ids
+    _reply(engine, tmp_path, ids)  # type: ignore[arg-type]
+    texts = [read_eml(tmp_path / f"reply_{i}.eml").get_body(("plain",)).get_content()  # type: ignore[union-attr]
+             for i in ids]
+    assert "replaces" not in texts[0]
+    assert "It replaces version 1 of your 2024-25-Q2 return, received Monday 7 October 2024, which no\nlonger " \
+        "counts. If you meant to send another quarter's return, send that quarter's workbook." in texts[1]

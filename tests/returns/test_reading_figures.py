@@ -144,3 +144,44 @@ def test_the_problems_of_a_rejected_file_are_stored_with_the_cell_and_the_fix(
     assert [(p["code"], p["sheet"], p["cell"], p["field"]) for p in stored] == [
         ("excel-error", "Spend", "F6", "spend__delivery"),
         ("percentage-not-allowed", "Outputs", "G7", "output__schools_engaged")]
+
+
+def test_an_input_cell_merged_into_the_one_above_is_a_problem_at_that_cell_never_zero(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    # Merging F5:F6 keeps only F5's figure (Excel warns so): the second line's spend is lost, not £0.
+    path = fill(blank, {"spend__design": 500, "spend__delivery": 600, "narrative_progress": "Long text"},
+                tmp_path / "merged.xlsx")
+    wb = load_workbook(path)
+    wb["Spend"].merge_cells("F5:F6")
+    wb[SIGN].merge_cells("B4:D4")  # a merged text cell that starts at the input cell loses nothing
+    wb.save(path)
+    [result] = ingest(engine, tmp_path, path)
+    assert (result.outcome, codes(result)) == ("rejected", [("merged-cell", "Spend", "F6")])
+    assert "was merged into cells F5:F6, so its own figure is lost" in result.problems[0].message
+    assert "unmerge it" in result.problems[0].message
+
+
+def test_a_negative_figure_is_a_problem_quoting_it_as_typed_with_its_sheet_and_cell(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    [result] = ingest(engine, tmp_path, fill(blank, {"spend__design": -300, "output__people_trained": -2},
+                                             tmp_path / "negative.xlsx"))
+    assert result.outcome == "rejected"
+    messages = {p.cell: p.message for p in result.problems}
+    assert "(sheet 'Spend', cell F5) is -300; amounts cannot be negative" in messages["F5"]
+    assert "(sheet 'Outputs', cell G5) is -2; a count cannot be negative" in messages["G5"]
+
+
+def test_a_deleted_budget_line_row_is_a_problem_naming_the_line_not_a_zero(
+    engine: Engine, blank: Path, tmp_path: Path,
+) -> None:
+    # Deleting a row in Excel or LibreOffice turns the names of its cells into 'Spend'!#REF!.
+    path = fill(blank, {"spend__design": 500}, tmp_path / "deleted.xlsx")
+    wb = load_workbook(path)
+    wb.defined_names["spend__delivery"].attr_text = "'Spend'!#REF!"
+    wb.save(path)
+    [result] = ingest(engine, tmp_path, path)
+    assert (result.outcome, codes(result)) == ("rejected", [("missing-defined-name", "Spend", "")])
+    assert "Spend this quarter on 'Training delivery (face to face and online)' can no longer be found (it now " \
+        "points to 'Spend'!#REF!)" in result.problems[0].message

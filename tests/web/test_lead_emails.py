@@ -8,10 +8,15 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
+import pytest
+
 from flows.database import open_session
 from flows.engine.jobs import chase_job
-from grants.kernel.settings import Settings
+from grants.kernel.settings import Settings, get_settings
 from grants.programme.links import configured_link_key, verify
+from tests.notify_support import Inbox, smtp_server
+
+__all__ = ["smtp_server"]
 
 
 def test_every_return_pack_carries_the_leads_own_link(loaded: Settings) -> None:
@@ -30,3 +35,21 @@ def test_every_return_pack_carries_the_leads_own_link(loaded: Settings) -> None:
             assert f'href="{loaded.web_base_url}/p/{token}"' in html
             access = verify(session, configured_link_key(loaded), token, date(2024, 7, 1))
             assert access is not None and access.project.lead_email in str(email["to"])
+
+
+def test_the_pack_as_received_by_smtp_carries_the_link_in_its_plain_text(
+    loaded: Settings, smtp_server: tuple[int, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Apprise writes an email's plain-text part from its HTML, so the link must be written out in the HTML too: a
+    # lead whose mail program shows plain text still gets it.
+    port, inbox = smtp_server
+    notify = loaded.data_dir / "notify.yaml"
+    notify.write_text(f'email: "mailto://127.0.0.1:{port}?from=grants@example.org"\nreturn_to: returns@example.org\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("GRANTS_NOTIFY_CONFIG", str(notify))
+    get_settings.cache_clear()
+    chase_job(date(2024, 7, 1), datetime(2024, 7, 1, 8, 0, tzinfo=UTC))
+    assert len(inbox.received) == 8
+    for _, mail in inbox.received:
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert re.search(re.escape(loaded.web_base_url) + r"/p/[\w.-]+", text), text

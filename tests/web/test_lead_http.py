@@ -85,6 +85,48 @@ def test_problems_are_listed_in_the_workbooks_order_with_sheet_cell_label_and_fi
     assert reply.startswith("reply_")
 
 
+def test_the_same_rejected_file_sent_again_is_answered_with_what_is_still_wrong_with_it(
+        client: TestClient, loaded: Settings, tmp_path: Path) -> None:
+    token = lead_token()
+    path = fill(issue_workbook(client, token, tmp_path), {"spend__delivery": "1.2k"})
+    send(client, token, path)
+    status, html = send(client, token, path)  # the lead sends the very same file again (say after a day away)
+    page = text_of(html)
+    assert status == 200 and "You sent this exact file on Saturday 5 October 2024 and it was not accepted" in page
+    assert re.search(r"Problem 1 Sheet Spend Cell F\d+ Label Spend this quarter on 'Training delivery", page)
+    assert "'1.2k'" in page
+    assert len(outbox_replies(loaded)) == 1  # the rejection was emailed once, not again
+
+
+def test_the_same_unusable_file_sent_again_says_again_why_it_could_not_be_used(
+        client: TestClient, tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("not a workbook at all")
+    send(client, lead_token(), path)
+    status, html = send(client, lead_token(), path)
+    page = text_of(html)
+    assert status == 200 and "We could not use this file" in page and "you sent this exact file on" in page
+    assert "not an Excel .xlsx workbook" in page
+
+
+def test_an_accepted_file_sent_again_says_which_version_it_was_recorded_as(
+        client: TestClient, tmp_path: Path) -> None:
+    token = lead_token()
+    path = fill(issue_workbook(client, token, tmp_path), {"spend__design": 1000})
+    send(client, token, path)
+    _, html = send(client, token, path)
+    assert "it was recorded on Saturday 5 October 2024 as version 1 of your 2024-25-Q2 return" in text_of(html)
+
+
+def test_another_projects_file_sent_before_is_still_another_projects_file(
+        client: TestClient, tmp_path: Path) -> None:
+    other = fill(issue_workbook(client, lead_token("purple-flag"), tmp_path), {})
+    send(client, lead_token("purple-flag"), other)
+    _, html = send(client, lead_token("active-bystander"), other)
+    assert "This workbook is for another project" in text_of(html)
+    assert "version" not in text_of(html).split("This workbook is for another project")[1][:200]
+
+
 def test_another_projects_workbook_is_refused_with_its_own_message(
         client: TestClient, loaded: Settings, tmp_path: Path) -> None:
     other = issue_workbook(client, lead_token("purple-flag"), tmp_path)
@@ -92,6 +134,21 @@ def test_another_projects_workbook_is_refused_with_its_own_message(
     assert status == 200 and "This workbook is for another project" in text_of(html)
     [row] = received_files()
     assert row.outcome == "quarantined" and outbox_replies(loaded) == []
+
+
+def test_a_return_first_sent_on_another_projects_page_is_accepted_on_its_own_page(
+        client: TestClient, tmp_path: Path) -> None:
+    # A lead with two links (or a colleague's) sends on the wrong page first: the file must not then be refused as
+    # "already sent" on the right page.
+    mine = fill(issue_workbook(client, lead_token("purple-flag"), tmp_path), {"spend__welfare": 1200})
+    _, wrong = send(client, lead_token("active-bystander"), mine)
+    _, again = send(client, lead_token("active-bystander"), mine)
+    assert "This workbook is for another project" in text_of(wrong) and "another project" in text_of(again)
+    status, html = send(client, lead_token("purple-flag"), mine)
+    assert status == 200 and "Your 2024-25-Q2 return has been accepted" in text_of(html)
+    assert sorted(r.outcome for r in received_files()) == ["accepted", "duplicate", "duplicate"]
+    _, after = send(client, lead_token("purple-flag"), mine)
+    assert "it was recorded on Saturday 5 October 2024 as version 1" in text_of(after)
 
 
 def test_a_file_that_is_not_a_workbook_is_quarantined_with_a_plain_message(client: TestClient, tmp_path: Path) -> None:
