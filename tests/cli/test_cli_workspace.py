@@ -122,7 +122,8 @@ def test_chasing_resume_takes_the_reason_the_readme_shows_and_audits_it(settings
     assert waived.returncode == 0, waived.stderr
     resumed = _grants("chasing", "resume", "--project", "purple-flag", "--quarter", "2024-25-Q3",
                       "--reason", "the lead is back")
-    assert (resumed.returncode, resumed.stdout.strip()) == (0, "purple-flag 2024-25-Q3: chasing resumed"), resumed.stderr
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "purple-flag 2024-25-Q3: chasing resumed"
     [entry, _] = json.loads(_grants("audit", "--json").stdout)
     assert (entry["action"], entry["reason"]) == ("chase.resume", "the lead is back")
     assert "2024-25-Q1" in _grants("chasing", "resume", "--help").stdout  # the quarter's label as `grants status` shows
