@@ -135,8 +135,9 @@ app.command()(verify)
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
-    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).", min=1, max=65535)] = 4200,
+    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.",
+                                          min=0, max=65535)] = 8000,
 ) -> None:
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
     app beside it (Ctrl-C stops both)."""
@@ -144,6 +145,8 @@ def serve(
         from flows.engine.server import check_port_free
 
         check_port_free(port)  # before any work: one clear line, never a silent move to another port
+    if web_port:
+        cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it

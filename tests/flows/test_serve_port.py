@@ -43,7 +43,7 @@ def _ui_settings(port: int, process: subprocess.Popen[str], timeout: float = 120
 
 def test_serve_on_a_chosen_port_tells_the_ui_to_call_the_api_on_that_port(settings: Settings) -> None:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--web-port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(settings),
                                start_new_session=True)
     try:
@@ -66,4 +66,19 @@ def test_serve_on_a_port_in_use_fails_with_one_line_and_does_not_move(settings: 
     assert result.stderr.strip().splitlines() == [
         f"error: port {port} is already in use (another `grants serve` or Prefect server?): stop it or pass --port "
         "with a free port"]
+    assert "Prefect UI" not in result.stdout and not (settings.data_dir / "prefect").exists()
+
+
+def test_serve_with_its_web_port_in_use_fails_with_one_line_before_starting_anything(settings: Settings) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        web_port = holder.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "flows.cli", "serve", "--port", str(_free_port()),
+                                 "--web-port", str(web_port)],
+                                capture_output=True, text=True, env=_env(settings), timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {web_port} is already in use (another `grants web` or `grants serve`?): stop it or pass "
+        "--web-port with a free port"]
     assert "Prefect UI" not in result.stdout and not (settings.data_dir / "prefect").exists()
