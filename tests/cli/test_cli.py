@@ -26,6 +26,31 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
+def _commands() -> list[tuple[str, object]]:
+    import typer
+
+    from flows.cli.app import app
+
+    found: list[tuple[str, object]] = []
+
+    def walk(command: object, path: str) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+        if not hasattr(command, "commands"):
+            found.append((path, command))
+    walk(typer.main.get_command(app), "grants")
+    return found
+
+
+def test_every_command_option_and_argument_says_what_it_is_in_its_help() -> None:
+    commands = _commands()
+    assert len(commands) > 40
+    missing = [f"{path}: the command" for path, command in commands if not str(getattr(command, "help", "")).strip()]
+    missing += [f"{path}: {param.name}" for path, command in commands for param in getattr(command, "params", [])
+                if param.name != "help" and not getattr(param, "help", None)]
+    assert missing == []
+
+
 def test_bad_date_is_one_line(settings: Settings) -> None:
     result = _grants("status", "--as-of", "31/03/2025")
     assert result.returncode == 1
