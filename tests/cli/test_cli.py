@@ -72,6 +72,15 @@ def test_unreachable_database_is_one_line_without_traceback(settings: Settings) 
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("url", ["garbage", "mysql://grants:s3cret@db.internal/grants"])
+def test_a_database_url_the_engine_cannot_use_is_one_line_naming_the_setting(settings: Settings, url: str) -> None:
+    result = _grants("status", env={"GRANTS_DATABASE_URL": url})
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: GRANTS_DATABASE_URL is not a database URL the engine can use (")
+    assert "s3cret" not in result.stderr
+
+
 def test_init_reports_no_changes_on_a_second_run(settings: Settings) -> None:
     first = _grants("init")
     assert first.returncode == 0, first.stderr
