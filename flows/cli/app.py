@@ -30,7 +30,7 @@ from flows.cli.support import AsOf, parse_as_of
 from flows.database import configured_engine, open_session
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
-from grants.kernel.settings import ensure_signing_key, get_settings
+from grants.kernel.settings import ensure_signing_key, get_settings, unknown_variables
 from grants.programme.loader import check_files, load_programmes, programme_files
 from grants.programme.register import initialise
 from grants.programme.status import grant_status
@@ -174,6 +174,7 @@ def deploy(
 
 def main() -> None:
     """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
+    _warn_unknown_settings()
     try:
         app()
     except GrantsError as exc:
@@ -183,6 +184,15 @@ def main() -> None:
         _fail(f"database error: {str(cause).strip().splitlines()[0]}", 2)
     except Exception as exc:  # the last resort: never a traceback unless asked for
         _fail(f"unexpected {type(exc).__name__}: {exc}", 2)
+
+
+def _warn_unknown_settings() -> None:
+    """One line on stderr for each GRANTS_ variable (environment or .env) that is not a setting."""
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    names = list(os.environ) + (list(dotenv_values(".env")) if Path(".env").is_file() else [])
+    for line in unknown_variables(names):
+        typer.echo(line, err=True)
 
 
 def _fail(message: str, code: int) -> None:

@@ -104,3 +104,12 @@ def test_demo_with_prefect_but_no_server_named_is_one_line(settings: Settings, t
     assert result.returncode == 1
     assert "start `grants serve` in another terminal" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_mistyped_setting_is_a_warning_naming_the_setting_it_looks_like(settings: Settings, tmp_path: Path) -> None:
+    assert _grants("init").returncode == 0
+    result = _grants("status", "--as-of", "2024-07-01", env={"GRANTS_DATA_DRI": str(tmp_path / "elsewhere")})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ("warning: GRANTS_DATA_DRI is not a setting (did you mean GRANTS_DATA_DIR?): it "
+                                     "is ignored")
+    assert _grants("status", "--as-of", "2024-07-01").stderr == ""  # every real setting and GRANTS_ACTOR/DEBUG: quiet
