@@ -186,7 +186,9 @@ def _other_key(tar: tarfile.TarFile, key_file: Path | None) -> list[str]:
 
 def _restore_key(staged: Path, key_file: Path | None) -> str:
     if not staged.is_file():
-        return "not in this backup: use the same GRANTS_SIGNING_KEY as before"
+        return ("not in this backup (GRANTS_SIGNING_KEY was set, or an older version made it): set the same "
+                "GRANTS_SIGNING_KEY, or copy signing.key from the old data folder, before `grants init` makes a new "
+                "one")
     if key_file is None:
         return "in the backup but not restored"
     key_file.parent.mkdir(parents=True, exist_ok=True)
