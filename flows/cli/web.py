@@ -3,6 +3,7 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from collections.abc import Iterator
@@ -50,11 +51,13 @@ def web(
 def check_web_port(host: str, port: int, option: str) -> None:
     """One line (exit 1) when something already holds the port, rather than uvicorn's log lines and exit 3, or
     `grants serve` carrying on with its web app gone."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed port is free
         try:
             sock.bind((host, port))
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise GrantsError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
             raise GrantsError(f"port {port} is already in use (another `grants web` or `grants serve`?): stop it or "
                               f"pass {option} with a free port") from None
 
