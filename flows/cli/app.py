@@ -146,7 +146,11 @@ def serve(
 
         check_port_free(port)  # before any work: one clear line, never a silent move to another port
     if web_port:
-        cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
+        try:
+            cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
+        except GrantsError as exc:  # the jobs still run: say so once, rather than a web app that silently isn't there
+            typer.echo(f"warning: {exc}; serving the jobs without the web app", err=True)
+            web_port = 0
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
