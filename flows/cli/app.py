@@ -30,7 +30,7 @@ from flows.cli.support import AsOf, parse_as_of
 from flows.database import configured_engine, open_session
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
-from grants.kernel.settings import ensure_signing_key, get_settings
+from grants.kernel.settings import ensure_signing_key, get_settings, unknown_variables
 from grants.programme.loader import check_files, load_programmes, programme_files
 from grants.programme.register import initialise
 from grants.programme.status import grant_status
@@ -135,8 +135,9 @@ app.command()(verify)
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).")] = 4200,
-    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port for the local Prefect server (UI and API).", min=1, max=65535)] = 4200,
+    web_port: Annotated[int, typer.Option(help="Port for the web app (`grants web`) run beside it; 0: none.",
+                                          min=0, max=65535)] = 8000,
 ) -> None:
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
     app beside it (Ctrl-C stops both)."""
@@ -144,6 +145,12 @@ def serve(
         from flows.engine.server import check_port_free
 
         check_port_free(port)  # before any work: one clear line, never a silent move to another port
+    if web_port:
+        try:
+            cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
+        except GrantsError as exc:  # the jobs still run: say so once, rather than a web app that silently isn't there
+            typer.echo(f"warning: {exc}; serving the jobs without the web app", err=True)
+            web_port = 0
     init()
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
@@ -171,6 +178,7 @@ def deploy(
 
 def main() -> None:
     """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
+    _warn_unknown_settings()
     try:
         app()
     except GrantsError as exc:
@@ -180,6 +188,15 @@ def main() -> None:
         _fail(f"database error: {str(cause).strip().splitlines()[0]}", 2)
     except Exception as exc:  # the last resort: never a traceback unless asked for
         _fail(f"unexpected {type(exc).__name__}: {exc}", 2)
+
+
+def _warn_unknown_settings() -> None:
+    """One line on stderr for each GRANTS_ variable (environment or .env) that is not a setting."""
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    names = list(os.environ) + (list(dotenv_values(".env")) if Path(".env").is_file() else [])
+    for line in unknown_variables(names):
+        typer.echo(line, err=True)
 
 
 def _fail(message: str, code: int) -> None:

@@ -51,9 +51,11 @@ def _folders() -> dict[str, Path]:
 
 def backup(out: Annotated[Path, typer.Option("--out", help="The backup file to write (.tar.gz).")]) -> None:
     """Back up the database (SQLite: a consistent online copy, safe while the engine runs) and the return files."""
-    summary = write_backup(out, get_settings().db_url, _folders(), configured_engine(), now_utc())
-    typer.echo(f"backup written to {summary.path}")
+    settings = get_settings()
+    summary = write_backup(out, settings.db_url, _folders(), configured_engine(), now_utc(), settings.signing_key_file)
+    typer.echo(f"backup written to {summary.path} (owner-only: it holds the signing key)")
     typer.echo(f"database: {summary.database}")
+    typer.echo(f"signing key: {summary.signing_key}")
     for name, count in summary.files.items():
         typer.echo(f"{name}: {count} file{'' if count == 1 else 's'}")
 
@@ -64,10 +66,12 @@ def restore(
 ) -> None:
     """Restore a backup into the configured data folder; refuses to overwrite existing data unless --force."""
     folders = _folders()
-    summary = restore_backup(source, get_settings().db_url, folders, force=force)
+    settings = get_settings()
+    summary = restore_backup(source, settings.db_url, folders, force=force, key_file=settings.signing_key_file)
     moved = relocate_paths(configured_engine(), manifest_folders(source), folders)  # also upgrades an older schema
     typer.echo(f"restored from {summary.path}")
     typer.echo(f"database: {summary.database}")
+    typer.echo(f"signing key: {summary.signing_key}")
     for name, count in summary.files.items():
         typer.echo(f"{name}: {count} file{'' if count == 1 else 's'}")
     if moved:

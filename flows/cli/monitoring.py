@@ -15,13 +15,13 @@ from rich.console import Console
 from flows.cli import render
 from flows.cli import workspace as cli_workspace
 from flows.cli.support import AsOf, cli_actor, parse_as_of, which_grant
-from flows.clock import now_utc
+from flows.clock import now_utc, today
 from flows.database import open_session
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp
 from grants.monitoring.assessment import run_checks
-from grants.monitoring.funds import record_payment, record_release
+from grants.monitoring.funds import find_grant, record_payment, record_release
 from grants.monitoring.risks import risk_register, update_risk
 
 release_app = typer.Typer(help="Funds received for a grant from the funder.", no_args_is_help=True)
@@ -44,6 +44,14 @@ def _day(value: str, option: str) -> date:
         raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
 
 
+def _past_day(value: str, option: str, what: str) -> date:
+    """A required YYYY-MM-DD option for money that has moved: never after today (the web form's rule too)."""
+    day = _day(value, option)
+    if day > today():
+        raise GrantsError(f"{option} {value} is in the future: record {what} once it has happened")
+    return day
+
+
 def check(as_of: AsOf = None, grant: GrantRef = None, as_json: AsJson = False) -> None:
     """Run the monitoring checks, store the assessments and update the risk register (rerun-safe)."""
     day = parse_as_of(as_of)
@@ -61,6 +69,8 @@ def risks(grant: GrantRef = None, include_closed: Annotated[bool, typer.Option(
         "--all", help="Include closed risks.")] = False, as_json: AsJson = False) -> None:
     """Print the risk register, highest score first."""
     with open_session() as session:
+        if grant is not None:
+            find_grant(session, grant)  # an unknown reference is an error, not an empty register
         rows = risk_register(session, grant, include_closed=include_closed)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
@@ -91,7 +101,7 @@ def release_record(
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
 ) -> None:
     """Record money received for a grant."""
-    day = _day(on, "--date")
+    day = _past_day(on, "--date", "money received")
     with open_session() as session:
         grant = which_grant(session, grant)
         row = record_release(session, grant, amount, day, now_utc(), note, actor=cli_actor())
@@ -107,7 +117,7 @@ def payment_record(
     reference: Annotated[str, typer.Option(help="Payment reference.")] = "",
 ) -> None:
     """Record a payment made to a project."""
-    day = _day(on, "--date")
+    day = _past_day(on, "--date", "a payment")
     with open_session() as session:
         row = record_payment(session, project, amount, day, now_utc(), actor=cli_actor(), grant_reference=grant,
                              reference=reference)

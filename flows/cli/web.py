@@ -3,7 +3,9 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -12,6 +14,7 @@ import typer
 
 from flows.cli.support import AsOf
 from flows.web.process import web_process
+from grants.kernel.errors import GrantsError
 from grants.kernel.settings import get_settings
 
 
@@ -22,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     as_of: AsOf = None,
 ) -> None:
     """Serve the web app: the project leads' portal (their personal links) and the officers' pages."""
@@ -40,8 +43,23 @@ def web(
     settings = get_settings()
     settings.signing_secret()  # no key yet: one line saying to run `grants init`, rather than a broken sign-in page
     application = create_app(settings, as_of=day)
+    check_web_port(host, port, "--port")
     typer.echo(f"Web app: http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="info", server_header=False)
+
+
+def check_web_port(host: str, port: int, option: str) -> None:
+    """One line (exit 1) when something already holds the port, rather than uvicorn's log lines and exit 3, or
+    `grants serve` carrying on with its web app gone."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed port is free
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise GrantsError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+            raise GrantsError(f"port {port} is already in use (another `grants web` or `grants serve`?): stop it or "
+                              f"pass {option} with a free port") from None
 
 
 @contextmanager

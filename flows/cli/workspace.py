@@ -32,7 +32,7 @@ due_app = typer.Typer(help="Extend one project's due date for one quarter.", no_
 chasing_app = typer.Typer(help="Pause, waive or resume chasing for one project and quarter.", no_args_is_help=True)
 
 Project = Annotated[str, typer.Option("--project", help="Project code.")]
-Quarter = Annotated[str, typer.Option("--quarter", help="Quarter label, e.g. 'Q1 2024/25'.")]
+Quarter = Annotated[str, typer.Option("--quarter", help="Quarter label, e.g. 2024-25-Q1 (see `grants status`).")]
 GrantRef = Annotated[str | None, typer.Option("--grant", help="Grant reference (when the code is ambiguous).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 
@@ -157,21 +157,23 @@ def chasing_waive(project: Project, quarter: Quarter, reason: Reason, grant: Gra
 
 
 @chasing_app.command("resume")
-def chasing_resume(project: Project, quarter: Quarter, grant: GrantRef = None) -> None:
+def chasing_resume(project: Project, quarter: Quarter, reason: Reason = "", grant: GrantRef = None) -> None:
     """Lift a pause or waiver: the ladder carries on from its next step."""
     with open_session() as session:
         row = find_project(session, project, grant)
         period = find_period(session, row, quarter)
-        resume_chasing(session, row.id or 0, period.id or 0, actor=cli_actor(), now=now_utc())
+        resume_chasing(session, row.id or 0, period.id or 0, actor=cli_actor(), now=now_utc(), reason=reason)
     typer.echo(f"{project} {period.label}: chasing resumed")
 
 
 def risk_add(
     grant: Annotated[str, typer.Option("--grant", help="Grant reference.")],
     title: Annotated[str, typer.Option("--title", help="What could go wrong.")],
-    likelihood: Annotated[int, typer.Option(min=1, max=5)], impact: Annotated[int, typer.Option(min=1, max=5)],
+    likelihood: Annotated[int, typer.Option(min=1, max=5, help="How likely, 1 (rare) to 5 (almost certain).")],
+    impact: Annotated[int, typer.Option(min=1, max=5, help="How bad if it happens, 1 (minor) to 5 (severe).")],
     project: Annotated[str | None, typer.Option("--project", help="Project code, if it is a project's.")] = None,
-    owner: str = "", mitigation: str = "", as_of: AsOf = None,
+    owner: Annotated[str, typer.Option(help="Who owns the risk.")] = "",
+    mitigation: Annotated[str, typer.Option(help="What is being done about it.")] = "", as_of: AsOf = None,
 ) -> None:
     """Add a risk by hand (the checks never close or change it)."""
     with open_session() as session:
@@ -183,7 +185,8 @@ def risk_add(
     typer.echo(f"risk {row.id} opened: {row.title} (score {row.score}, {row.rag})")
 
 
-def risk_close(risk_id: Annotated[int, typer.Argument(metavar="ID")], reason: Reason, as_of: AsOf = None) -> None:
+def risk_close(risk_id: Annotated[int, typer.Argument(metavar="ID", help="The risk's id (see `grants risks`).")],
+               reason: Reason, as_of: AsOf = None) -> None:
     """Close a risk added by hand, with the reason."""
     with open_session() as session:
         row = close_risk(session, risk_id, reason, as_of=parse_as_of(as_of), actor=cli_actor(), now=now_utc())
@@ -191,7 +194,7 @@ def risk_close(risk_id: Annotated[int, typer.Argument(metavar="ID")], reason: Re
 
 
 def audit_log(limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
-              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+              as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False) -> None:
     """Print the audit log, newest first."""
     with open_session() as session:
         rows = audit.entries(session, limit=limit)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from flows.engine.board import board_report
 from flows.engine.flows import chase_returns, check_and_assess, ingest_returns, officer_digest
@@ -44,11 +45,14 @@ JOBS: list[Job] = [
 
 
 def deployments() -> list[RunnerDeployment]:
-    """Every job as a Prefect deployment with its cron schedule."""
+    """Every job as a Prefect deployment with its cron schedule. The entrypoint is the flow's module path: Prefect
+    loads a file path entrypoint with its folder first on sys.path, where `flows/engine/flows.py` hides the `flows`
+    package, so the board report's run crashed on `from flows.engine import ...`."""
     return [
         job.flow.to_deployment(  # type: ignore[attr-defined]
             name=job.name, schedule=Cron(job.cron, timezone=TIMEZONE), description=job.description,
             concurrency_limit=1,  # one run of a job at a time; a late run waits for the previous one
+            entrypoint_type=EntrypointType.MODULE_PATH,
         )
         for job in JOBS
     ]

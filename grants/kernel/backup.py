@@ -4,6 +4,8 @@ the engine runs), the archived and quarantined return files, and a manifest with
 The database is copied first and the files after it: files are only ever added to the archive (each under its
 SHA-256) and a file is in place before the commit that records it, so every file the copied database names is in
 the backup. With PostgreSQL the database is left to `pg_dump` (see the README) and the backup holds the files only.
+The installation's signing key file (`data/signing.key`) goes in too: without it a restored engine would make a new
+key, and every return pack and lead link already sent would stop working. The archive is owner-only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import sqlite3
 import tarfile
@@ -29,6 +32,7 @@ from grants.kernel.migrate import current_revisions
 FOLDERS = ("archive", "quarantine")  # the return files; the outbox, packs and reports can be made again
 MANIFEST = "manifest.json"
 DATABASE = "grants.db"
+KEY = "signing.key"
 FORMAT = 1
 
 
@@ -39,6 +43,7 @@ class BackupSummary:
     path: Path
     database: str
     files: dict[str, int]
+    signing_key: str = ""
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -79,8 +84,10 @@ def _snapshot_sqlite(source: Path, target: Path) -> None:
         src.close()
 
 
-def write_backup(out: Path, db_url: str, folders: dict[str, Path], engine: Engine, now: datetime) -> BackupSummary:
-    """Write the backup archive to `out` (via a temporary name, so a failed run leaves no half archive)."""
+def write_backup(out: Path, db_url: str, folders: dict[str, Path], engine: Engine, now: datetime,
+                 key_file: Path | None = None) -> BackupSummary:
+    """Write the backup archive to `out` (via a temporary name, so a failed run leaves no half archive), owner-only;
+    with the signing key file when there is one."""
     db_file = sqlite_path(db_url)
     if db_file is not None and not db_file.exists():
         raise GrantsError(f"no database at {db_file}: nothing to back up (run `grants init` first)")
@@ -91,6 +98,8 @@ def write_backup(out: Path, db_url: str, folders: dict[str, Path], engine: Engin
         "folders": {name: str(path.resolve()) for name, path in folders.items()}, "files": {}}
     counts: dict[str, int] = {}
     partial = out.with_name(out.name + ".part")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # it holds the key and password hashes
     with tempfile.TemporaryDirectory() as tmp, tarfile.open(partial, "w:gz") as tar:
         if db_file is not None:
             snapshot = Path(tmp) / DATABASE
@@ -104,6 +113,9 @@ def write_backup(out: Path, db_url: str, folders: dict[str, Path], engine: Engin
                 files[arcname] = _sha256(path)
                 tar.add(path, arcname=arcname, recursive=False)
                 counts[name] += 1
+        if key_file is not None and key_file.is_file():
+            files[KEY] = _sha256(key_file)
+            tar.add(key_file, arcname=KEY, recursive=False)
         manifest["files"] = files
         data = json.dumps(manifest, indent=1).encode()
         info = tarfile.TarInfo(MANIFEST)
@@ -111,7 +123,8 @@ def write_backup(out: Path, db_url: str, folders: dict[str, Path], engine: Engin
         tar.addfile(info, io.BytesIO(data))
     partial.replace(out)
     database = "included (SQLite snapshot)" if db_file else "not included: back it up with pg_dump (see the README)"
-    return BackupSummary(out, database, counts)
+    key = "included" if KEY in files else "not included (GRANTS_SIGNING_KEY is set: keep it safe yourself)"
+    return BackupSummary(out, database, counts, key)
 
 
 def _read_manifest(tar: tarfile.TarFile, source: Path) -> dict[str, object]:
@@ -133,8 +146,10 @@ def _not_empty(db_file: Path | None, folders: dict[str, Path]) -> list[str]:
     return found
 
 
-def restore_backup(source: Path, db_url: str, folders: dict[str, Path], force: bool = False) -> BackupSummary:
-    """Restore a backup into the configured database file and folders; refuses to overwrite data unless forced."""
+def restore_backup(source: Path, db_url: str, folders: dict[str, Path], force: bool = False,
+                   key_file: Path | None = None) -> BackupSummary:
+    """Restore a backup into the configured database file and folders (and its signing key to `key_file`); refuses
+    to overwrite data, or a different key, unless forced."""
     if not source.is_file():
         raise GrantsError(f"no backup file at {source}")
     db_file = sqlite_path(db_url)
@@ -144,7 +159,7 @@ def restore_backup(source: Path, db_url: str, folders: dict[str, Path], force: b
         raise GrantsError(f"{source} is not a readable backup archive ({exc})") from None
     with tar, tempfile.TemporaryDirectory() as tmp:
         manifest = _read_manifest(tar, source)
-        occupied = _not_empty(db_file, folders)
+        occupied = _not_empty(db_file, folders) + _other_key(tar, key_file)
         if occupied and not force:
             raise GrantsError(f"refusing to overwrite existing data ({', '.join(occupied)}): restore into an empty "
                               "data folder, or pass --force to replace it")
@@ -157,7 +172,30 @@ def restore_backup(source: Path, db_url: str, folders: dict[str, Path], force: b
                 raise GrantsError(f"{source}: {arcname} does not match its recorded SHA-256; the backup is damaged")
         counts = {name: _place(staged / name, folder) for name, folder in folders.items()}
         database = _restore_database(staged, manifest, db_file)
-    return BackupSummary(source, database, counts)
+        key = _restore_key(staged / KEY, key_file)
+    return BackupSummary(source, database, counts, key)
+
+
+def _other_key(tar: tarfile.TarFile, key_file: Path | None) -> list[str]:
+    """The key file, if it holds a key other than the backup's (restoring would replace it)."""
+    if key_file is None or not key_file.is_file() or KEY not in tar.getnames():
+        return []
+    member = tar.extractfile(KEY)
+    return [] if member is not None and member.read() == key_file.read_bytes() else [str(key_file)]
+
+
+def _restore_key(staged: Path, key_file: Path | None) -> str:
+    if not staged.is_file():
+        return ("not in this backup (GRANTS_SIGNING_KEY was set, or an older version made it): set the same "
+                "GRANTS_SIGNING_KEY, or copy signing.key from the old data folder, before `grants init` makes a new "
+                "one")
+    if key_file is None:
+        return "in the backup but not restored"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.unlink(missing_ok=True)
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        handle.write(staged.read_bytes())
+    return f"restored to {key_file} (owner-only)"
 
 
 def _place(staged: Path, folder: Path) -> int:

@@ -26,3 +26,21 @@ class InputError(GrantsError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
+
+
+def yaml_problem(path: object, exc: Exception) -> str:
+    """`file: line N, column M: not valid YAML: what` for a settings file (the problem never quotes a value)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+    problem = getattr(exc, "problem", None)
+    return f"{path}:{where} not valid YAML" + (f": {problem}" if problem else "")
+
+
+def setting_problem(kind: str, example: str) -> str:
+    """A settings file's field error in words where pydantic's type says it all; else the type (never the value,
+    which may hold a secret)."""
+    if kind == "extra_forbidden":
+        return f"unknown setting (check the spelling; see {example})"
+    if kind == "missing":
+        return "required setting is missing"
+    return kind

@@ -7,8 +7,10 @@ The signing key: GRANTS_SIGNING_KEY, else the installation's own random key that
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import secrets
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from grants.kernel.errors import GrantsError
 
 DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-change-me"  # the tests and the demo only
 KEY_FILE = "signing.key"
+OTHER_VARIABLES = frozenset({"GRANTS_ACTOR", "GRANTS_DEBUG", "GRANTS_TEST_POSTGRES_URL"})  # the CLI's and the tests'
 
 
 class Settings(BaseSettings):
@@ -122,3 +125,15 @@ def ensure_signing_key(settings: Settings) -> Path | None:
 def get_settings() -> Settings:
     """The process-wide settings, built on first use (never at import time)."""
     return Settings()
+
+
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """A warning for each GRANTS_ name that is no setting (a mistyped one leaves the default in force, e.g. a new
+    empty database in ./data), with the setting it most looks like."""
+    known = {f"GRANTS_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    lines = []
+    for name in sorted({n.upper() for n in names if n.upper().startswith("GRANTS_")} - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"warning: {name} is not a setting{hint}: it is ignored")
+    return lines

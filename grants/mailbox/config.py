@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from grants.kernel.errors import ConfigError
+from grants.kernel.errors import ConfigError, setting_problem, yaml_problem
 from grants.messaging.channels import DEFAULT_FROM, NotifyConfig
 
 TlsMode = Literal["implicit", "starttls", "auto", "none"]
@@ -131,7 +131,9 @@ def load_mailbox_config(url: SecretStr | None, notify_path: Path) -> MailboxConf
 
 def _error_line(loc: tuple[int | str, ...], kind: str, message: str) -> str:
     """`mailbox: key: error type`; a check across settings (no key, no value in it) keeps its message."""
-    return f"mailbox: {'.'.join(str(p) for p in loc)}: {kind}" if loc else f"mailbox: {message}"
+    if not loc:
+        return f"mailbox: {message}"
+    return f"mailbox: {'.'.join(str(p) for p in loc)}: {setting_problem(kind, 'config/notify.example.yaml')}"
 
 
 def _block(path: Path) -> dict[str, Any] | None:
@@ -139,8 +141,8 @@ def _block(path: Path) -> dict[str, Any] | None:
         return None
     try:
         data: Any = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        raise ConfigError([f"{path}: not valid YAML"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([yaml_problem(path, exc)]) from None
     block = data.get("mailbox") if isinstance(data, dict) else None
     if block is not None and not isinstance(block, dict):
         raise ConfigError([f"{path}: mailbox: expected a block of settings"])

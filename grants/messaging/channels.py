@@ -21,7 +21,7 @@ import apprise
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from grants.kernel.errors import ConfigError
+from grants.kernel.errors import ConfigError, setting_problem, yaml_problem
 from grants.messaging.notify import ChannelError, Outgoing, Sender
 
 EMAIL_SCHEMAS = ("mailto", "mailtos")
@@ -199,10 +199,11 @@ def load_notify_config(path: Path) -> NotifyConfig:
     try:
         data: Any = yaml.safe_load(path.read_text()) or {}
         return NotifyConfig.model_validate(data)
-    except yaml.YAMLError:
-        raise ConfigError([f"{path}: not valid YAML"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([yaml_problem(path, exc)]) from None
     except ValidationError as exc:  # name the field and the error type, never the value (it may hold a secret)
-        where: list[object] = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()]
+        where: list[object] = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: "
+                               f"{setting_problem(e['type'], 'config/notify.example.yaml')}" for e in exc.errors()]
         raise ConfigError(where) from None
 
 

@@ -50,11 +50,38 @@ def _key_path(loc: Iterable[int | str]) -> str:
     return out
 
 
+DATE_FIX = "write dates as YYYY-MM-DD, e.g. 2025-03-31"
+
+
+class _NotADate(yaml.constructor.ConstructorError):
+    """A value written as a date that is not one (2024-13-01, 2025-02-30), at its line in the file."""
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a date that does not exist is a problem at its line, not a crash."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            raise _NotADate(None, None, f"'{node.value}' is not a real date: {DATE_FIX}", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _message(error: dict[str, object]) -> str:
-    if error["type"] == "extra_forbidden":
+    kind, given = str(error["type"]), error.get("input")
+    if kind == "extra_forbidden":
         return "unknown field (check the spelling; allowed fields are listed in config/README.md)"
-    if error["type"] == "missing":
+    if kind == "missing":
         return "required field is missing"
+    if given is None:
+        return "is empty: give a value (see config/README.md)"
+    if kind.startswith("date_"):
+        return f"'{given}' is not a date: {DATE_FIX}"
+    if kind in ("too_short", "string_too_short"):
+        return "is empty: give at least one (see config/README.md)" if kind == "too_short" else "must not be empty"
     text = str(error["msg"])
     return text.removeprefix("Value error, ")
 
@@ -63,9 +90,13 @@ def parse_programme(file: Path) -> tuple[ProgrammeFile | None, list[ConfigProble
     """Parse and validate one file; returns the programme (or None) and every problem found."""
     name = str(file)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
     except OSError as exc:
         return None, [ConfigProblem(name, "", f"cannot read the file: {exc.strerror or exc}")]
+    except _NotADate as exc:
+        mark = exc.problem_mark
+        return None, [ConfigProblem(name, f"line {mark.line + 1}, column {mark.column + 1}" if mark else "",
+                                    str(exc.problem))]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

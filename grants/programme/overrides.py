@@ -118,8 +118,9 @@ def hold_chasing(session: Session, project_id: int, period_id: int, kind: str, r
     return Hold(row.kind, row.until, row.reason)
 
 
-def resume_chasing(session: Session, project_id: int, period_id: int, *, actor: str, now: datetime) -> None:
-    """Lift a pause or waiver: the ladder carries on from its next step; audited."""
+def resume_chasing(session: Session, project_id: int, period_id: int, *, actor: str, now: datetime,
+                   reason: str = "") -> None:
+    """Lift a pause or waiver: the ladder carries on from its next step; audited (with the reason, if given)."""
     project, period = project_period(session, project_id, period_id)
     row = session.exec(select(m.ChaseHold).where(m.ChaseHold.project_id == project_id,
                                                  m.ChaseHold.period_id == period_id)).first()
@@ -128,4 +129,5 @@ def resume_chasing(session: Session, project_id: int, period_id: int, *, actor: 
     before = {"kind": row.kind, "until": row.until, "reason": row.reason}
     session.delete(row)
     audit.record(session, actor=actor, action="chase.resume", at=now, subject=_subject(project, period),
-                 before=before, after={"kind": "none"}, grant_id=project.grant_id, project_id=project_id)
+                 before=before, after={"kind": "none"}, reason=reason, grant_id=project.grant_id,
+                 project_id=project_id)

@@ -42,6 +42,11 @@ def test_every_monitoring_command_has_help(command: list[str]) -> None:
     (["release", "record", "--grant", "SVD-2024-25", "--amount", "10", "--date", "1 July"],
      "error: --date '1 July' is not a date; use YYYY-MM-DD, e.g. 2024-07-01"),
     (["risk", "update", "999", "--owner", "Kit"], "error: no risk with id 999 (see `grants risks`)"),
+    (["payment", "record", "--project", "active-bystander", "--amount", "10", "--date", "2999-07-05"],
+     "error: --date 2999-07-05 is in the future: record a payment once it has happened"),
+    (["release", "record", "--grant", "SVD-2024-25", "--amount", "10", "--date", "2999-07-01"],
+     "error: --date 2999-07-01 is in the future: record money received once it has happened"),
+    (["risks", "--grant", "NOPE"], "error: no grant with reference 'NOPE' (known: SVD-2024-25)"),
 ])
 def test_bad_input_is_one_clear_line(settings: Settings, args: list[str], message: str) -> None:
     assert _grants("init").returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 import urllib.error
@@ -64,3 +65,20 @@ def test_web_without_a_signing_key_stops_with_one_line_saying_to_run_init(settin
     env = {k: v for k, v in os.environ.items() if k != "GRANTS_SIGNING_KEY"}
     answer = cli_grants("web", "--port", str(free_port()), env=env)
     assert answer.returncode == 1 and answer.stderr.startswith("error: no signing key yet: run `grants init`")
+
+
+def test_web_on_a_port_in_use_stops_with_one_line_and_exit_1(settings: Settings) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        answer = _grants("web", "--port", str(port))
+    assert (answer.returncode, answer.stderr.strip()) == (1, f"error: port {port} is already in use (another `grants "
+                                                              "web` or `grants serve`?): stop it or pass --port with a "
+                                                              "free port")
+    assert "Web app:" not in answer.stdout
+
+
+def test_a_port_out_of_range_is_refused_by_the_option_not_a_traceback(settings: Settings) -> None:
+    answer = _grants("web", "--port", "99999")
+    assert answer.returncode == 2 and "Invalid value for '--port'" in answer.stderr and "Traceback" not in answer.stderr

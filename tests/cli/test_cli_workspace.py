@@ -114,3 +114,16 @@ def test_risk_add_close_and_chasing_waive_resume_on_the_cli_are_audited_as_on_th
         ("risk.close", f"risk {risk_id}: Lead leaving in March", "a successor started"),
         ("risk.add", f"risk {risk_id}: Lead leaving in March", "")]
     assert log[1]["after"] == {"kind": "waive", "until": None, "reason": "project wound up"}
+
+
+def test_chasing_resume_takes_the_reason_the_readme_shows_and_audits_it(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    waived = _grants("chasing", "waive", "--project", "purple-flag", "--quarter", "2024-25-Q3", "--reason", "agreed")
+    assert waived.returncode == 0, waived.stderr
+    resumed = _grants("chasing", "resume", "--project", "purple-flag", "--quarter", "2024-25-Q3",
+                      "--reason", "the lead is back")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "purple-flag 2024-25-Q3: chasing resumed"
+    [entry, _] = json.loads(_grants("audit", "--json").stdout)
+    assert (entry["action"], entry["reason"]) == ("chase.resume", "the lead is back")
+    assert "2024-25-Q1" in _grants("chasing", "resume", "--help").stdout  # the quarter's label as `grants status` shows

@@ -43,7 +43,7 @@ def _ui_settings(port: int, process: subprocess.Popen[str], timeout: float = 120
 
 def test_serve_on_a_chosen_port_tells_the_ui_to_call_the_api_on_that_port(settings: Settings) -> None:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--web-port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(settings),
                                start_new_session=True)
     try:
@@ -67,3 +67,23 @@ def test_serve_on_a_port_in_use_fails_with_one_line_and_does_not_move(settings: 
         f"error: port {port} is already in use (another `grants serve` or Prefect server?): stop it or pass --port "
         "with a free port"]
     assert "Prefect UI" not in result.stdout and not (settings.data_dir / "prefect").exists()
+
+
+def test_serve_with_its_web_port_in_use_warns_in_one_line_and_serves_the_jobs_without_it(settings: Settings) -> None:
+    port = _free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        web_port = holder.getsockname()[1]
+        process = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--web-port",
+                                    str(web_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=_env(settings), start_new_session=True)
+        try:
+            _ui_settings(port, process)  # the Prefect server and the jobs run
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            output, errors = process.communicate(timeout=60)
+    assert errors.splitlines()[0] == (
+        f"warning: port {web_port} is already in use (another `grants web` or `grants serve`?): stop it or pass "
+        "--web-port with a free port; serving the jobs without the web app")
+    assert "Web app (the project leads' portal)" not in output and output.rstrip().endswith("Stopped.")

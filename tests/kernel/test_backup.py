@@ -161,3 +161,36 @@ def test_postgresql_backup_holds_the_files_and_pg_dump_restores_the_database(
         assert _status(new) == before
     finally:
         subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)'], check=True)
+
+
+def test_the_installations_signing_key_is_backed_up_and_restored_so_sent_links_and_packs_still_work(
+        settings: Settings, tmp_path: Path) -> None:
+    own_key = {k: v for k, v in os.environ.items() if k != "GRANTS_SIGNING_KEY"}  # the key `grants init` writes
+    assert cli_grants("init", env=own_key).returncode == 0
+    link = cli_grants("link", "--project", "active-bystander", env=own_key).stdout.splitlines()[1]
+    backup = tmp_path / "b.tar.gz"
+    made = cli_grants("backup", "--out", str(backup), env=own_key)
+    assert made.returncode == 0 and "signing key: included" in made.stdout, made.stderr
+    assert backup.stat().st_mode & 0o077 == 0  # the archive holds the key: owner-only
+
+    new = own_key | {"GRANTS_DATA_DIR": str(tmp_path / "restored")}
+    done = cli_grants("restore", str(backup), env=new)
+    assert done.returncode == 0, done.stderr
+    key = tmp_path / "restored" / "signing.key"
+    assert key.read_bytes() == (settings.data_dir / "signing.key").read_bytes() and key.stat().st_mode & 0o077 == 0
+    assert cli_grants("link", "--project", "active-bystander", env=new).stdout.splitlines()[1] == link
+
+
+def test_restore_refuses_to_replace_a_different_signing_key_unless_forced(settings: Settings, tmp_path: Path) -> None:
+    own_key = {k: v for k, v in os.environ.items() if k != "GRANTS_SIGNING_KEY"}
+    assert cli_grants("init", env=own_key).returncode == 0
+    backup = tmp_path / "b.tar.gz"
+    assert cli_grants("backup", "--out", str(backup), env=own_key).returncode == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "signing.key").write_text("another installation's key\n")
+    new = own_key | {"GRANTS_DATA_DIR": str(other)}
+    refused = cli_grants("restore", str(backup), env=new)
+    assert refused.returncode == 1 and str(other / "signing.key") in refused.stderr and "--force" in refused.stderr
+    assert cli_grants("restore", str(backup), "--force", env=new).returncode == 0
+    assert (other / "signing.key").read_bytes() == (settings.data_dir / "signing.key").read_bytes()

@@ -134,3 +134,35 @@ def test_messages_logged_before_copies_were_kept_upgrade_with_no_copy_and_are_re
                    now=datetime(2025, 2, 3, tzinfo=UTC), actor="officer@example.org", return_to="")
     engine.dispose()
     get_engine.cache_clear()
+
+
+def test_the_previous_releases_accounts_and_audit_log_upgrade_and_their_passwords_still_sign_in(
+        db_url: str) -> None:
+    """A council on the previous release (0040_officers_workspace) upgrades: its accounts keep their passwords (and
+    roles, lockouts, calendar links), must not change them at the next sign-in, and the append-only log is kept."""
+    from argon2 import PasswordHasher
+
+    from grants.kernel.accounts import sign_in
+
+    engine = get_engine(db_url)
+    upgrade(engine, "0040_officers_workspace")
+    made = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO account (id, email, role, password_hash, active, created_at, failed_logins, "
+                       "calendar_token_hash) VALUES (1, 'kit@example.org', 'admin', :hash, :yes, :at, 2, 'cafe')"),
+                  {"hash": PasswordHasher().hash("a long passphrase here"), "yes": True, "at": made})
+        c.execute(text("INSERT INTO auditentry (id, at, actor, action, subject, before_json, after_json, reason) "
+                       "VALUES (1, :at, 'cli:kit', 'account.add', 'kit@example.org', '{}', '{\"role\": \"admin\"}', "
+                       "'')"), {"at": made})
+
+    assert upgrade(engine) == head_revisions()
+    with Session(engine) as session:
+        account = session.exec(select(m.Account)).one()
+        assert (account.email, account.role, account.active, account.failed_logins, account.calendar_token_hash,
+                account.must_change_password, account.last_sign_in_at) == (
+            "kit@example.org", "admin", True, 2, "cafe", False, None)
+        [entry] = session.exec(select(m.AuditEntry)).all()
+        assert (entry.action, entry.after_json) == ("account.add", '{"role": "admin"}')
+        assert sign_in(session, "kit@example.org", "a long passphrase here", made).account is not None
+    engine.dispose()
+    get_engine.cache_clear()

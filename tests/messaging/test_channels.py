@@ -126,6 +126,20 @@ def test_notify_config_errors_name_the_field_not_the_secret(tmp_path: Path) -> N
     assert "chanels" in str(info.value) and "s3cretpw" not in str(info.value)
 
 
+def test_notify_config_problems_say_what_to_do_and_where(tmp_path: Path) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchanels: []\n")
+    with pytest.raises(ConfigError) as info:
+        load_notify_config(path)
+    assert info.value.problems == [f"{path}: chanels: unknown setting (check the spelling; see "
+                                   "config/notify.example.yaml)"]
+    path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchannels: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_notify_config(path)
+    [problem] = info.value.problems
+    assert str(problem).startswith(f"{path}: line 3, column 1: not valid YAML: ") and "s3cretpw" not in str(problem)
+
+
 def test_the_shipped_example_notify_config_is_valid(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "notify.example.yaml"
     config = load_notify_config(example)

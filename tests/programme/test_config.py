@@ -138,3 +138,37 @@ def test_config_check_command_passes_on_the_example() -> None:
     result = cli_grants("config", "check", str(EXAMPLE_GRANT_FILE))
     assert result.returncode == 0, result.stderr
     assert "SVD-2024-25, 8 projects, £125,000.00" in result.stdout
+
+
+def _edit_text(config_dir: Path, old: str, new: str) -> Path:
+    """Edit the file's text as an officer would in an editor (no YAML round trip)."""
+    path = config_dir / "grants" / "svd-2024-25.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_a_date_that_does_not_exist_names_file_line_and_the_fix_and_init_stops_with_one_line(
+        config_dir: Path) -> None:
+    path = _edit_text(config_dir, "  start: 2024-04-01", "  start: 2024-13-01")
+    line = 1 + path.read_text().splitlines().index("  start: 2024-13-01")
+    assert _errors(path) == [f"{path}: line {line}, column 10: '2024-13-01' is not a real date: write dates as "
+                             "YYYY-MM-DD, e.g. 2025-03-31"]
+    result = cli_grants("config", "check", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
+
+
+def test_a_date_in_another_format_says_how_to_write_it(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "due: 2025-03-31}", "due: 31/03/2025}")
+    [error] = _errors(path)
+    assert error == (f"{path}: projects[0].targets[0].due: '31/03/2025' is not a date: write dates as YYYY-MM-DD, "
+                     "e.g. 2025-03-31")
+
+
+def test_an_empty_value_or_list_says_it_is_empty(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "  reference: SVD-2024-25", "  reference:")
+    assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)"]
+    path = _edit(config_dir, lambda d: d["projects"][0].update(budget_lines=[]))
+    assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)",
+                             f"{path}: projects[0].budget_lines: is empty: give at least one (see config/README.md)"]
