@@ -16,7 +16,8 @@ from flows.web.officer_forms import Acting, Failed, Form, Page, act, refused
 from flows.web.officer_pages import grant_view, project_view, render, risks_view
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, issue_calendar_token
-from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.dates import short_date
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 from grants.mailbox.config import load_mailbox_config, return_address
 from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.resend import Resent, resend
@@ -64,6 +65,9 @@ async def hold(request: Request, project_id: int) -> Response:
     def run(s: Session, a: Acting) -> None:
         kind = a.text("kind")
         until = a.day("until", "the last day of the pause", optional=True) if kind == "pause" else None
+        if until is not None and until < a.today:  # a pause that is already over would silently do nothing
+            raise InputError("until", f"The last day of the pause has passed ({short_date(until)}): choose a "
+                                      "later day")
         hold_chasing(s, project_id, a.number("period_id", "the quarter"), kind, a.text("reason"), actor=a.email,
                      now=a.now, until=until)
     return await act(request, form=_per_quarter("hold"), field="reason", run=run,
@@ -96,7 +100,9 @@ async def lead_link(request: Request, project_id: int) -> Response:
     """Revoke the lead's link, or revoke it and issue a new one (shown once, for the officer to send)."""
     def run(s: Session, a: Acting) -> str:
         project, settings = _project(s, project_id), a.context.settings
-        if a.text("do") != "reissue":
+        if a.text("do") not in ("revoke", "reissue"):
+            raise GrantsError("Choose to revoke or to reissue the lead's link.")
+        if a.text("do") == "revoke":
             revoke_lead_link(s, project, actor=a.email, now=a.now)
             return ""
         link = reissue_lead_link(s, project, actor=a.email, now=a.now, margin_days=settings.lead_link_margin_days)

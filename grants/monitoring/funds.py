@@ -124,6 +124,8 @@ def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dic
 
 
 def _amount(text: str) -> int:
+    if not str(text).strip():
+        raise GrantsError("Enter the amount, in pounds (for example 1250.00)")
     try:
         amount = to_decimal(text)
     except ValueError as exc:
