@@ -15,7 +15,7 @@ from rich.console import Console
 from flows.cli import render
 from flows.cli import workspace as cli_workspace
 from flows.cli.support import AsOf, cli_actor, parse_as_of, which_grant
-from flows.clock import now_utc
+from flows.clock import now_utc, today
 from flows.database import open_session
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
@@ -37,11 +37,14 @@ def _console() -> Console:
 
 
 def _day(value: str, option: str) -> date:
-    """A required YYYY-MM-DD option."""
+    """A required YYYY-MM-DD option, not after today (money is recorded once it has moved, as on the web pages)."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
+    if day > today():
+        raise GrantsError(f"{option} {value} is in the future: record money once it has been paid or received")
+    return day
 
 
 def check(as_of: AsOf = None, grant: GrantRef = None, as_json: AsJson = False) -> None:

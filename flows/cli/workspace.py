@@ -32,7 +32,7 @@ due_app = typer.Typer(help="Extend one project's due date for one quarter.", no_
 chasing_app = typer.Typer(help="Pause, waive or resume chasing for one project and quarter.", no_args_is_help=True)
 
 Project = Annotated[str, typer.Option("--project", help="Project code.")]
-Quarter = Annotated[str, typer.Option("--quarter", help="Quarter label, e.g. 'Q1 2024/25'.")]
+Quarter = Annotated[str, typer.Option("--quarter", help="Quarter label, e.g. 2024-25-Q1.")]
 GrantRef = Annotated[str | None, typer.Option("--grant", help="Grant reference (when the code is ambiguous).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 
@@ -157,12 +157,13 @@ def chasing_waive(project: Project, quarter: Quarter, reason: Reason, grant: Gra
 
 
 @chasing_app.command("resume")
-def chasing_resume(project: Project, quarter: Quarter, grant: GrantRef = None) -> None:
+def chasing_resume(project: Project, quarter: Quarter, grant: GrantRef = None, reason: Annotated[str, typer.Option(
+        "--reason", help="Why (optional; kept in the audit log).")] = "") -> None:
     """Lift a pause or waiver: the ladder carries on from its next step."""
     with open_session() as session:
         row = find_project(session, project, grant)
         period = find_period(session, row, quarter)
-        resume_chasing(session, row.id or 0, period.id or 0, actor=cli_actor(), now=now_utc())
+        resume_chasing(session, row.id or 0, period.id or 0, actor=cli_actor(), now=now_utc(), reason=reason)
     typer.echo(f"{project} {period.label}: chasing resumed")
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 
+from flows.database import configured_engine
+from grants.kernel.accounts import MAX_FAILURES, sign_in
+from grants.kernel.db import session_scope
 from grants.kernel.settings import Settings
 from tests.cli_support import grants as cli_grants
 
@@ -114,3 +118,37 @@ def test_risk_add_close_and_chasing_waive_resume_on_the_cli_are_audited_as_on_th
         ("risk.close", f"risk {risk_id}: Lead leaving in March", "a successor started"),
         ("risk.add", f"risk {risk_id}: Lead leaving in March", "")]
     assert log[1]["after"] == {"kind": "waive", "until": None, "reason": "project wound up"}
+
+
+def test_money_dated_in_the_future_is_refused_on_the_cli_as_on_the_web(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    for args in (("payment", "record", "--project", "purple-flag", "--amount", "1", "--date", "2099-07-08"),
+                 ("release", "record", "--amount", "1", "--date", "2099-07-01")):
+        refused = _grants(*args)
+        assert (refused.returncode, refused.stderr.strip()) == (
+            1, "error: --date 2099-07-08 is in the future: record money once it has been paid or received"
+            if args[0] == "payment" else
+            "error: --date 2099-07-01 is in the future: record money once it has been paid or received")
+    assert json.loads(_grants("audit", "--json").stdout) == []
+
+
+def test_chasing_resume_takes_the_reason_the_readme_gives_it_into_the_audit_log(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    where = ("--project", "purple-flag", "--quarter", "2024-25-Q4")
+    assert _grants("chasing", "waive", *where, "--reason", "lead on leave").returncode == 0
+    done = _grants("chasing", "resume", *where, "--reason", "lead back")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(_grants("audit", "--json").stdout)[0]["reason"] == "lead back"
+
+
+def test_user_unlock_lifts_a_lock_the_web_app_set_on_another_day(settings: Settings) -> None:
+    """`grants web --as-of 2025-01-24` locks an account on its own day; the CLI, on today's clock, still lifts it."""
+    assert _grants("user", "add", "bo@example.org", "--role", "officer", stdin="a long enough secret\n").returncode == 0
+    web_day = datetime(2025, 1, 24, 10, tzinfo=UTC)
+    with session_scope(configured_engine()) as session:
+        for _ in range(MAX_FAILURES):
+            sign_in(session, "bo@example.org", "not the password", web_day)
+    done = _grants("user", "unlock", "bo@example.org")
+    assert (done.returncode, done.stdout.strip()) == (0, "account unlocked: bo@example.org"), done.stderr
+    with session_scope(configured_engine()) as session:
+        assert sign_in(session, "bo@example.org", "a long enough secret", web_day).account is not None
