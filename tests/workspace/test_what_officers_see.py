@@ -177,3 +177,20 @@ def test_times_are_shown_as_the_officers_clock_reads_them_british_summer_time_in
     sign_in(client, "viewer")  # the scenario recorded the funds release at 12:00 UTC on 1 July 2024
     html = client.get("/officer/grants/SVD-2024-25").text
     assert "1 July 2024, 1pm" in _table(html, "releases") and "1 July 2024, 1pm" in html.split("audit-table")[1]
+
+
+def test_a_chase_step_due_today_is_planned_not_missed(client: TestClient) -> None:
+    """Extended to Friday 31 January, the Q3 reminder falls on today (24 January): today's chasing run sends it."""
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/due", data={
+        "period_id": period_id, "due": "2025-01-31", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    quarter = _quarter(client.get(f"/officer/projects/{project_id}").text, "2024-25-Q3")
+    assert "reminder Friday 24 January 2025 planned" in quarter
+
+
+def test_the_overview_counts_one_grant_in_the_singular(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    assert "1 grant as of Friday 24 January 2025" in client.get("/officer").text
