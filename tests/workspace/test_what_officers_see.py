@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,8 +17,10 @@ from sqlmodel import select
 from flows.database import configured_engine
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
-from tests.factories import period, project
-from tests.workspace.conftest import ACCOUNTS, csrf_of, sign_in
+from grants.monitoring.assessment import run_checks
+from tests.factories import add_return, period, project
+from tests.scenario import profile
+from tests.workspace.conftest import ACCOUNTS, AS_OF, csrf_of, sign_in
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -194,3 +196,14 @@ def test_a_chase_step_due_today_is_planned_not_missed(client: TestClient) -> Non
 def test_the_overview_counts_one_grant_in_the_singular(client: TestClient) -> None:
     sign_in(client, "viewer")
     assert "1 grant as of Friday 24 January 2025" in client.get("/officer").text
+
+
+def test_a_grant_forecast_below_its_spend_says_why_on_the_overview(client: TestClient) -> None:
+    """Speech and language spends £100,000 of its £13,000 in Q3: the grant's forecast counts only the £13,000."""
+    sign_in(client, "viewer")
+    assert "below spent" not in client.get("/officer").text
+    with session_scope(configured_engine()) as session:
+        line = next(iter(profile(session, "speech-language", "2024-25-Q3")))
+        add_return(session, "speech-language", "2024-25-Q3", received=date(2025, 1, 20), spend={line: 10_000_000})
+        run_checks(session, AS_OF)
+    assert "below spent: each project's forecast counts up to its allocation" in client.get("/officer").text
