@@ -155,11 +155,18 @@ async def release(request: Request, reference: str) -> Response:
 
 @router.post("/risks/new", response_model=None)
 async def risk_new(request: Request) -> Response:
-    """Add a risk by hand."""
-    return await act(request, form="new-risk", field="title", run=lambda s, a: add_manual_risk(
-        s, a.number("grant_id", "the grant"), a.text("title"), a.number("likelihood", "the likelihood", 1, 5),
-        a.number("impact", "the impact", 1, 5), as_of=a.today, actor=a.email, now=a.now, owner=a.text("owner"),
-        mitigation=a.text("mitigation")), done="/officer/risks?done=risk-added", page=_risks_page(request))
+    """Add a risk by hand, to a grant or one of its projects."""
+    def run(s: Session, a: Acting) -> m.Risk:
+        project_id = a.number("project_id", "the project") if a.text("project_id") else None
+        project = s.get(m.Project, project_id) if project_id is not None else None
+        if project_id is not None and (project is None or project.grant_id != a.number("grant_id", "the grant")):
+            raise InputError("project_id", "Choose a project of the grant chosen, or the grant as a whole")
+        return add_manual_risk(
+            s, a.number("grant_id", "the grant"), a.text("title"), a.number("likelihood", "the likelihood", 1, 5),
+            a.number("impact", "the impact", 1, 5), as_of=a.today, actor=a.email, now=a.now, project_id=project_id,
+            owner=a.text("owner"), mitigation=a.text("mitigation"))
+    return await act(request, form="new-risk", field="title", run=run, done="/officer/risks?done=risk-added",
+                     page=_risks_page(request))
 
 
 @router.post("/risks/{risk_id}", response_model=None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlmodel import select
+from sqlmodel import col, select
 
 from flows.web.context import web
 from flows.web.officer_auth import Officer, Reader, officer_csrf
@@ -127,10 +127,13 @@ def risks_view(request: Request, officer: Officer, failed: Failed | None = None)
         rows = risk_register(session, include_closed=request.query_params.get("all") == "1")
         notes = dict(session.exec(select(m.Risk.id, m.Risk.notes)).all())
         grants = list(session.exec(select(m.Grant.id, m.Grant.reference).order_by(m.Grant.reference)).all())
+        projects = list(session.exec(select(m.Project.id, m.Grant.reference, m.Project.name).join(
+            m.Grant, col(m.Grant.id) == col(m.Project.grant_id)).order_by(m.Grant.reference, m.Project.name)).all())
         history = risk_history(session)
         entries = audit.entries(session, actions=RISK_ACTIONS, limit=30)
     return render(request, officer, "officer/risks.html.j2", {
-        "rows": rows, "notes": notes, "grants": grants, "entries": entries, "history": history}, failed)
+        "rows": rows, "notes": notes, "grants": grants, "projects": projects, "entries": entries, "history": history},
+        failed)
 
 
 @router.get("/risks", response_class=HTMLResponse, response_model=None)

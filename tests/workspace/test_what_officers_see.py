@@ -207,3 +207,20 @@ def test_a_grant_forecast_below_its_spend_says_why_on_the_overview(client: TestC
         add_return(session, "speech-language", "2024-25-Q3", received=date(2025, 1, 20), spend={line: 10_000_000})
         run_checks(session, AS_OF)
     assert "below spent: each project's forecast counts up to its allocation" in client.get("/officer").text
+
+
+def test_a_risk_added_on_the_web_can_name_one_project_of_the_grant(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id = project(session, "purple-flag").id
+    page = client.get("/officer/risks")
+    assert 'id="new-risk-project_id"' in page.text and "SVD-2024-25: Purple Flag night-time economy" in page.text
+    risk = {"grant_id": "1", "title": "Venue closing", "likelihood": "2", "impact": "3", "csrf": csrf_of(page.text)}
+    wrong = client.post("/officer/risks/new", data={**risk, "project_id": "999"})
+    assert wrong.status_code == 422 and '<a href="#new-risk-project_id">' in wrong.text
+    added = client.post("/officer/risks/new", data={**risk, "project_id": str(project_id)})
+    assert added.status_code == 303
+    with session_scope(configured_engine()) as session:
+        row = session.exec(select(m.Risk).where(m.Risk.title == "Venue closing")).one()
+        assert row.project_id == project_id
+    assert "Venue closing" in client.get(f"/officer/projects/{project_id}").text
