@@ -201,12 +201,13 @@ def test_the_overview_counts_one_grant_in_the_singular(client: TestClient) -> No
 def test_a_grant_forecast_below_its_spend_says_why_on_the_overview(client: TestClient) -> None:
     """Speech and language spends £100,000 of its £13,000 in Q3: the grant's forecast counts only the £13,000."""
     sign_in(client, "viewer")
-    assert "below spent" not in client.get("/officer").text
+    assert "overspend not counted" not in client.get("/officer").text.lower()
     with session_scope(configured_engine()) as session:
         line = next(iter(profile(session, "speech-language", "2024-25-Q3")))
         add_return(session, "speech-language", "2024-25-Q3", received=date(2025, 1, 20), spend={line: 10_000_000})
         run_checks(session, AS_OF)
-    assert "below spent: each project's forecast counts up to its allocation" in client.get("/officer").text
+    html = client.get("/officer").text
+    assert "overspend not counted</span>" in html and "counts each project's forecast up to its allocation" in html
 
 
 def test_a_risk_added_on_the_web_can_name_one_project_of_the_grant(client: TestClient) -> None:
