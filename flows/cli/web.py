@@ -4,6 +4,7 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 
 from flows.cli.support import AsOf
 from flows.web.process import web_process
+from grants.kernel.errors import GrantsError
 from grants.kernel.settings import get_settings
 
 
@@ -40,8 +42,20 @@ def web(
     settings = get_settings()
     settings.signing_secret()  # no key yet: one line saying to run `grants init`, rather than a broken sign-in page
     application = create_app(settings, as_of=day)
+    _check_free(host, port)
     typer.echo(f"Web app: http://{host}:{port}/  (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="info", server_header=False)
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line and exit 1 when something already listens there (uvicorn would print its start-up, then fail)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed socket's wait is fine
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise GrantsError(f"cannot listen on {host}:{port} ({exc.strerror}): is `grants web` or `grants serve` "
+                              "already running? Stop it or pass --port with a free port") from None
 
 
 @contextmanager

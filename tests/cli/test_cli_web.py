@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 import urllib.error
@@ -64,3 +65,13 @@ def test_web_without_a_signing_key_stops_with_one_line_saying_to_run_init(settin
     env = {k: v for k, v in os.environ.items() if k != "GRANTS_SIGNING_KEY"}
     answer = cli_grants("web", "--port", str(free_port()), env=env)
     assert answer.returncode == 1 and answer.stderr.startswith("error: no signing key yet: run `grants init`")
+
+
+def test_web_on_a_port_already_listened_on_stops_with_one_line(settings: Settings) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        answer = _grants("web", "--port", str(port))
+    assert answer.returncode == 1 and "Web app:" not in answer.stdout
+    assert answer.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port} (Address already in use)")
