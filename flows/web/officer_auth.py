@@ -199,7 +199,8 @@ async def login(request: Request) -> Response:
         return _login_page(request, [{"field": "email", "text": "The form had expired: please sign in again"}],
                            email, next_path, 400)
     client = request.client.host if request.client else "unknown"
-    if not context.limiter("login", 30, 300).allow(client):
+    failures = context.limiter("login", 30, 300)  # wrong passwords per address; signing in costs nothing
+    if failures.full(client):
         return _login_page(request, [{"field": "email", "text": "Too many sign-in attempts: wait a few minutes"}],
                            email, next_path, 429)
     if not email or not password:
@@ -211,6 +212,7 @@ async def login(request: Request) -> Response:
         cookie = session_value(context, result.account, time.time()) if result.account else ""
         temporary = result.account is not None and result.account.must_change_password
     if not cookie:
+        failures.allow(client)
         return _login_page(request, [{"field": "email", "text": result.error}], email, next_path, 401)
     response = RedirectResponse(ACCOUNT_PAGE if temporary else _safe_next(next_path), status_code=303)
     set_session_cookie(context, response, cookie)

@@ -65,6 +65,21 @@ def test_login_locks_the_account_after_repeated_failures(client: TestClient) -> 
     assert "grants_session" not in client.cookies
 
 
+def test_one_address_may_sign_in_often_but_not_guess_passwords_often(client: TestClient) -> None:
+    """Officers behind one office address sign in all day; 30 wrong passwords in 5 minutes stop that address."""
+    for _ in range(35):
+        sign_in(client, "viewer")
+    for n in range(31):
+        page = client.get("/login")
+        wrong = client.post("/login", data={"email": f"guess{n}@example.org", "password": "not it at all",
+                                            "csrf": csrf_of(page.text)})
+        assert wrong.status_code == (401 if n < 30 else 429)
+    page = client.get("/login")
+    right = client.post("/login", data={"email": ACCOUNTS["viewer"], "password": PASSWORD,
+                                        "csrf": csrf_of(page.text)})
+    assert right.status_code == 429 and "Too many sign-in attempts" in right.text
+
+
 def test_login_without_the_forms_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
     answer = client.post("/login", data={"email": ACCOUNTS["officer"], "password": PASSWORD, "csrf": "forged"})
