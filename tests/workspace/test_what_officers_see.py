@@ -225,3 +225,8 @@ def test_a_risk_added_on_the_web_can_name_one_project_of_the_grant(client: TestC
         row = session.exec(select(m.Risk).where(m.Risk.title == "Venue closing")).one()
         assert row.project_id == project_id
     assert "Venue closing" in client.get(f"/officer/projects/{project_id}").text
+
+
+def test_the_apps_home_page_leads_officers_to_the_sign_in(client: TestClient) -> None:
+    home = client.get("/")
+    assert home.status_code == 200 and '<a href="/login">' in home.text
