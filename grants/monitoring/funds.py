@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
-from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
 from grants.monitoring.ledger import Ledger, totals
 from grants.programme.periods import days_text
@@ -123,6 +123,13 @@ def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dic
     return grant_out, project_out
 
 
+def _not_long_before(grant: m.Grant, day: date, field: str) -> None:
+    """Money moves around the grant's own dates: a day over a year before it starts is a mistyped year."""
+    if day < grant.start - timedelta(days=366):
+        raise InputError(field, f"{short_date(day)} is over a year before {grant.reference} starts "
+                                f"({short_date(grant.start)}): check the year")
+
+
 def _amount(text: str) -> int:
     if not str(text).strip():
         raise GrantsError("Enter the amount, in pounds (for example 1250.00)")
@@ -161,6 +168,7 @@ def record_release(session: Session, reference: str, amount: str, received_on: d
                    note: str = "", *, actor: str) -> m.FundsRelease:
     """Record money received for a grant (audited); refuses duplicates and releases beyond the award."""
     grant, pence = find_grant(session, reference), _amount(amount)
+    _not_long_before(grant, received_on, "received_on")
     so_far = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0))
                           .where(m.FundsRelease.grant_id == grant.id)).one()
     if session.exec(select(m.FundsRelease).where(m.FundsRelease.grant_id == grant.id,
@@ -187,6 +195,9 @@ def record_payment(session: Session, code: str, amount: str, paid_on: date, reco
                    actor: str, grant_reference: str | None = None, reference: str = "") -> m.Payment:
     """Record a payment to a project (audited); refuses duplicates and payments beyond the allocation."""
     project, pence = find_project(session, code, grant_reference), _amount(amount)
+    grant = session.get(m.Grant, project.grant_id)
+    if grant is not None:
+        _not_long_before(grant, paid_on, "paid_on")
     so_far = session.exec(select(func.coalesce(func.sum(m.Payment.amount_pence), 0))
                           .where(m.Payment.project_id == project.id)).one()
     if session.exec(select(m.Payment).where(m.Payment.project_id == project.id, m.Payment.amount_pence == pence,
