@@ -193,7 +193,7 @@ async def login(request: Request) -> Response:
     """Check the email and password; on success set the session cookie and go to the overview."""
     context = web(request)
     form = await request.form()
-    email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+    email, password = str(form.get("email", "")).replace("\x00", "").strip(), str(form.get("password", ""))
     next_path = str(form.get("next", ""))
     if not csrf_valid(request, context.form_key, LOGIN_SCOPE, str(form.get("csrf", ""))):
         return _login_page(request, [{"field": "email", "text": "The form had expired: please sign in again"}],

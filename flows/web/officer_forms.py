@@ -115,7 +115,8 @@ async def act(request: Request, *, form: str | Callable[[Form], str], field: str
         return to_login(request)
     if officer.must_change:  # a temporary password: nothing else until the person has chosen their own
         return RedirectResponse(ACCOUNT_PAGE, status_code=303)
-    values = {k: str(v) for k, v in (await request.form()).items()}
+    # a NUL character is never meant, and PostgreSQL cannot store one in text: dropped, not a server error
+    values = {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
     if not officer.can(needs):
         return refused(request, 403, forbidden(needs))
     if not officer_csrf_valid(request, officer, values.get("csrf")):
