@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +17,9 @@ from sqlmodel import select
 from flows.database import configured_engine
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
+from grants.kernel.settings import Settings
 from grants.monitoring.assessment import run_checks
+from grants.programme.links import configured_link_key, current_link, token_of
 from tests.factories import add_return, period, project
 from tests.scenario import profile
 from tests.workspace.conftest import ACCOUNTS, AS_OF, csrf_of, sign_in
@@ -230,3 +232,28 @@ def test_a_risk_added_on_the_web_can_name_one_project_of_the_grant(client: TestC
 def test_the_apps_home_page_leads_officers_to_the_sign_in(client: TestClient) -> None:
     home = client.get("/")
     assert home.status_code == 200 and '<a href="/login">' in home.text
+
+
+def test_an_extension_is_the_leads_due_date_on_their_own_page(client: TestClient, programme: Settings) -> None:
+    """Speech and language's Q3 return, overdue since 15 January, is given until 7 February: the lead's page and the
+    workbook they download say so."""
+    with session_scope(configured_engine()) as session:
+        row, quarter = project(session, "speech-language"), period(session, "2024-25-Q3")
+        link = current_link(session, row, datetime(2025, 1, 20, tzinfo=UTC), 90)
+        token, project_id, period_id = token_of(configured_link_key(programme), link), row.id, quarter.id
+    before = _lead_quarter(client.get(f"/p/{token}").text)
+    assert "15 January 2025" in before and "Overdue" in before
+    sign_in(client, "officer")
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/due", data={
+        "period_id": period_id, "due": "2025-02-07", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    after = _lead_quarter(client.get(f"/p/{token}").text)
+    assert "7 February 2025" in after and "Overdue" not in after and "Open" in after
+    workbook = load_workbook(io.BytesIO(client.get(f"/p/{token}/workbook/2024-25-Q3").content))
+    cells = [str(c.value) for ws in workbook for row in ws.iter_rows() for c in row if c.value is not None]
+    assert any("7 February 2025" in c for c in cells) and not any("15 January 2025" in c for c in cells)
+
+
+def _lead_quarter(html: str) -> str:
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return text.split("2024-25-Q3", 1)[1].split("2024-25-Q4", 1)[0]
