@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from flows.web.officer_auth import Officer
+from flows.web.officer_auth import Officer, RowId
 from flows.web.officer_forms import Acting, Failed, Form, Page, act, refused
 from flows.web.officer_pages import grant_view, project_view, render, risks_view
 from grants.kernel import models as m
@@ -51,7 +51,7 @@ def _project(session: Session, project_id: int) -> m.Project:
 
 
 @router.post("/projects/{project_id}/due", response_model=None)
-async def extend(request: Request, project_id: int) -> Response:
+async def extend(request: Request, project_id: RowId) -> Response:
     """Give the project a new due date for one quarter."""
     return await act(request, form=_per_quarter("due"), field="due", run=lambda s, a: extend_due(
         s, project_id, a.number("period_id", "the quarter"), a.required_day("due", "the new due date"),
@@ -60,7 +60,7 @@ async def extend(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/hold", response_model=None)
-async def hold(request: Request, project_id: int) -> Response:
+async def hold(request: Request, project_id: RowId) -> Response:
     """Pause (until a day) or waive chasing for one quarter, with a reason."""
     def run(s: Session, a: Acting) -> None:
         kind = a.text("kind")
@@ -75,7 +75,7 @@ async def hold(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/resume", response_model=None)
-async def resume(request: Request, project_id: int) -> Response:
+async def resume(request: Request, project_id: RowId) -> Response:
     """Lift a pause or waiver."""
     return await act(request, form=_per_quarter("resume"), field="", run=lambda s, a: resume_chasing(
         s, project_id, a.number("period_id", "the quarter"), actor=a.email, now=a.now),
@@ -83,7 +83,7 @@ async def resume(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/payment", response_model=None)
-async def payment(request: Request, project_id: int) -> Response:
+async def payment(request: Request, project_id: RowId) -> Response:
     """Record a payment made to the project (not in the future, not twice, not beyond its allocation)."""
     def run(s: Session, a: Acting) -> None:
         project = _project(s, project_id)
@@ -96,7 +96,7 @@ async def payment(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/link", response_model=None)
-async def lead_link(request: Request, project_id: int) -> Response:
+async def lead_link(request: Request, project_id: RowId) -> Response:
     """Revoke the lead's link, or revoke it and issue a new one (shown once, for the officer to send)."""
     def run(s: Session, a: Acting) -> str:
         project, settings = _project(s, project_id), a.context.settings
@@ -116,7 +116,7 @@ async def lead_link(request: Request, project_id: int) -> Response:
 
 
 @router.post("/notifications/{notification_id}/resend", response_model=None)
-async def resend_message(request: Request, notification_id: int) -> Response:
+async def resend_message(request: Request, notification_id: RowId) -> Response:
     """Send a message the engine sent again now: a chase step re-rendered for today, any other message as the copy
     kept of it (grants/messaging/resend.py). A channel that fails shows the page again with the cause."""
     def run(s: Session, a: Acting) -> Resent:
@@ -135,7 +135,7 @@ async def resend_message(request: Request, notification_id: int) -> Response:
 
     def back(officer: Officer, failed: Failed) -> HTMLResponse:
         project_id = failed.values.get("project_id", "")
-        if project_id.isdigit():
+        if project_id.isascii() and project_id.isdigit() and len(project_id) < 19:
             return project_view(request, officer, int(project_id), failed)
         return refused(request, 422, next(iter(failed.problems.values()), "The message could not be sent again."))
     where = request.query_params.get("back", "")
@@ -170,7 +170,7 @@ async def risk_new(request: Request) -> Response:
 
 
 @router.post("/risks/{risk_id}", response_model=None)
-async def risk_update(request: Request, risk_id: int) -> Response:
+async def risk_update(request: Request, risk_id: RowId) -> Response:
     """Set a risk's owner, mitigation and notes."""
     return await act(request, form=f"risk-{risk_id}", field="owner", run=lambda s, a: update_risk(
         s, risk_id, owner=a.text("owner"), mitigation=a.text("mitigation"), notes=a.text("notes"), actor=a.email,
@@ -178,7 +178,7 @@ async def risk_update(request: Request, risk_id: int) -> Response:
 
 
 @router.post("/risks/{risk_id}/close", response_model=None)
-async def risk_close(request: Request, risk_id: int) -> Response:
+async def risk_close(request: Request, risk_id: RowId) -> Response:
     """Close a risk added by hand, with the reason."""
     return await act(request, form=f"close-{risk_id}", field="reason", run=lambda s, a: close_risk(
         s, risk_id, a.text("reason"), as_of=a.today, actor=a.email, now=a.now),

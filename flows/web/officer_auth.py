@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -26,6 +26,9 @@ from grants.kernel.db import session_scope
 router = APIRouter()
 SESSION_COOKIE = "grants_session"
 LOGIN_SCOPE = "login"
+
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+"""A row's id in an address: past a 64-bit integer it is no row ('page not found', not a database error)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ def session_value(context: WebContext, account: m.Account, now: float) -> str:
 
 def _from_cookie(context: WebContext, session: Session, value: str, now: float) -> m.Account | None:
     parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 19 for p in parts[:2]):
+        return None  # not one of ours (and no id or time has 19 digits)
     account = session.get(m.Account, int(parts[0]))
     if account is None or int(parts[1]) < now:
         return None

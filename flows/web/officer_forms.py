@@ -91,6 +91,8 @@ class Acting:
             raise InputError(name, f"Enter {what} as a whole number") from None
         if (low is not None and value < low) or (high is not None and value > high):
             raise InputError(name, f"{what[0].upper()}{what[1:]} must be {low} to {high}")
+        if abs(value) >= 2**63:  # past a 64-bit integer: no row has it, and the database could not compare it
+            raise InputError(name, f"There is no such {what.removeprefix('the ')}: reload the page")
         return value
 
 

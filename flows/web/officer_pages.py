@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import col, select
 
 from flows.web.context import web
-from flows.web.officer_auth import Officer, Reader, officer_csrf
+from flows.web.officer_auth import Officer, Reader, RowId, officer_csrf
 from flows.web.officer_forms import Failed
 from grants.kernel import audit
 from grants.kernel import models as m
@@ -101,13 +101,13 @@ def project_view(request: Request, officer: Officer, project_id: int, failed: Fa
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse, response_model=None)
-async def project(request: Request, officer: Reader, project_id: int) -> Response:
+async def project(request: Request, officer: Reader, project_id: RowId) -> Response:
     """A project: each quarter's returns and evidence, the chase ladder, outputs, risks, messages, payments."""
     return project_view(request, officer, project_id)
 
 
 @router.get("/returns/{return_id}/file", response_model=None)
-async def return_file(request: Request, officer: Reader, return_id: int) -> Response:
+async def return_file(request: Request, officer: Reader, return_id: RowId) -> Response:
     """The archived copy of a received return (exactly the bytes the lead sent)."""
     context = web(request)
     with session_scope(context.engine) as session:

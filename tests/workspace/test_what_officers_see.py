@@ -29,6 +29,10 @@ from tests.workspace.conftest import ACCOUNTS, AS_OF, csrf_of, sign_in
     ("GET", "/officer/projects/abc"), ("GET", "/officer/projects/999"), ("GET", "/officer/returns/x/file"),
     ("GET", "/officer/grants/NO-SUCH-GRANT"), ("POST", "/officer/projects/abc/due"),
     ("POST", "/officer/notifications/abc/resend"), ("POST", "/officer/projects/999/payment"),
+    # ids past a 64-bit integer are no row either (the database could not even compare them: a 500 before)
+    ("GET", f"/officer/projects/{10**22}"), ("GET", f"/officer/returns/{10**22}/file"),
+    ("POST", f"/officer/risks/{10**22}"), ("POST", f"/officer/notifications/{10**22}/resend"),
+    ("POST", f"/officer/accounts/{10**22}/role"),
 ])
 def test_an_unknown_or_malformed_id_is_page_not_found(client: TestClient, method: str, path: str) -> None:
     sign_in(client, "officer")
