@@ -261,3 +261,14 @@ def test_an_extension_is_the_leads_due_date_on_their_own_page(client: TestClient
 def _lead_quarter(html: str) -> str:
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     return text.split("2024-25-Q3", 1)[1].split("2024-25-Q4", 1)[0]
+
+
+def test_the_audit_log_shows_an_empty_value_as_a_dash_not_none(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/hold", data={
+        "kind": "waive", "reason": "project wound up", "period_id": period_id, "csrf": csrf_of(page.text)})
+    log = client.get("/officer/audit").text
+    assert "until: –" in log and "None" not in log.split("audit-table")[1]
