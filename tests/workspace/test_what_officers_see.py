@@ -272,3 +272,11 @@ def test_the_audit_log_shows_an_empty_value_as_a_dash_not_none(client: TestClien
         "kind": "waive", "reason": "project wound up", "period_id": period_id, "csrf": csrf_of(page.text)})
     log = client.get("/officer/audit").text
     assert "until: –" in log and "None" not in log.split("audit-table")[1]
+
+
+def test_the_exports_page_says_what_each_list_holds(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    html = client.get("/officer/exports").text
+    for name, words in (("status", "Status"), ("risks", "Risks"), ("returns", "Returns log"),
+                        ("payments", "Payments"), ("audit", "Audit log")):
+        assert f"<strong>{words}</strong>" in html and f'href="/officer/export/{name}.xlsx"' in html
