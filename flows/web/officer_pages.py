@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from flows.web.context import web
 from flows.web.officer_auth import Officer, Reader, RowId, officer_csrf
-from flows.web.officer_forms import Failed
+from flows.web.officer_forms import Failed, refused
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, account_for_calendar_token
@@ -114,8 +114,12 @@ async def return_file(request: Request, officer: Reader, return_id: RowId) -> Re
         row = session.get(m.Return, return_id)
     archive = context.settings.folder("archive").resolve()
     path = Path(row.archive_path).resolve() if row is not None and row.archive_path else None
-    if path is None or not path.is_file() or not path.is_relative_to(archive):
+    if path is None or not path.is_relative_to(archive):
         return page_not_found(request)
+    if not path.is_file():  # the row is real: say what is wrong rather than 'page not found'
+        return refused(request, 404, f"The archived copy of this return ({row.source_name if row else ''}) is missing "
+                                     "from the archive folder. Restore it from a backup; `grants verify` checks every "
+                                     "archived file.")
     return FileResponse(path, filename=Path(row.source_name or path.name).name if row else path.name,
                         media_type="application/octet-stream")
 

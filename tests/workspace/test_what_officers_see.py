@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -280,3 +281,15 @@ def test_the_exports_page_says_what_each_list_holds(client: TestClient) -> None:
     for name, words in (("status", "Status"), ("risks", "Risks"), ("returns", "Returns log"),
                         ("payments", "Payments"), ("audit", "Audit log")):
         assert f"<strong>{words}</strong>" in html and f'href="/officer/export/{name}.xlsx"' in html
+
+
+def test_a_return_whose_archived_copy_is_missing_says_so(client: TestClient, programme: Settings) -> None:
+    sign_in(client, "viewer")
+    lost = Path(programme.folder("archive")) / "ab" / "lost.xlsx"  # in the archive folder, but not there
+    with session_scope(configured_engine()) as session:
+        row = session.exec(select(m.Return)).first()
+        assert row is not None
+        row.archive_path, return_id = str(lost), row.id
+        session.add(row)
+    answer = client.get(f"/officer/returns/{return_id}/file")
+    assert answer.status_code == 404 and "is missing from the archive folder" in answer.text
