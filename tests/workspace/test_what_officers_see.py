@@ -40,7 +40,8 @@ def test_an_unknown_or_malformed_id_is_page_not_found(client: TestClient, method
     token = csrf_of(client.get("/officer").text)
     answer = client.request(method, path, data={"csrf": token} if method == "POST" else None)
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
-    assert "Page not found" in answer.text
+    assert "Page not found" in answer.text and '<a href="/officer">the programme overview</a>' in answer.text
+    assert "Ask the officer responsible" not in answer.text  # that is the leads' advice
 
 
 def test_csv_exports_write_dates_and_times_in_the_form_a_spreadsheet_reads_as_dates(client: TestClient) -> None:
