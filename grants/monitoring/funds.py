@@ -7,6 +7,7 @@ penny, grant and project known, no duplicate, never more than the award or the a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -130,11 +131,18 @@ def _not_long_before(grant: m.Grant, day: date, field: str) -> None:
                                 f"({short_date(grant.start)}): check the year")
 
 
+POUNDS_AS_WRITTEN = re.compile(r"£?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
 def _amount(text: str) -> int:
+    """Pounds as officers type them: 7500, 7500.00, £7,500 or £7,500.00 (commas only between thousands)."""
     if not str(text).strip():
         raise GrantsError("Enter the amount, in pounds (for example 1250.00)")
+    plain = str(text).strip()
+    if POUNDS_AS_WRITTEN.fullmatch(plain):
+        plain = plain.lstrip("£").strip().replace(",", "")
     try:
-        amount = to_decimal(text)
+        amount = to_decimal(plain)
     except ValueError as exc:
         raise GrantsError(f"amount {exc}") from None
     if amount <= 0:

@@ -152,3 +152,12 @@ def test_user_unlock_lifts_a_lock_the_web_app_set_on_another_day(settings: Setti
     assert (done.returncode, done.stdout.strip()) == (0, "account unlocked: bo@example.org"), done.stderr
     with session_scope(configured_engine()) as session:
         assert sign_in(session, "bo@example.org", "a long enough secret", web_day).account is not None
+
+
+def test_money_is_read_as_officers_write_it_with_a_pound_sign_and_thousands_commas(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    done = _grants("payment", "record", "--project", "purple-flag", "--amount", "£7,500.00", "--date", "2024-07-08")
+    assert (done.returncode, done.stdout.strip()) == (0, "recorded: paid purple-flag £7,500.00 on 8 July 2024")
+    for odd in ("7,50", "£7.500,00", "7500£"):
+        refused = _grants("payment", "record", "--project", "purple-flag", "--amount", odd, "--date", "2024-07-09")
+        assert refused.returncode == 1 and "is not an amount of money" in refused.stderr, odd
