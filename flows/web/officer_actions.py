@@ -11,12 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from flows.web.officer_auth import Officer
+from flows.web.officer_auth import Officer, RowId
 from flows.web.officer_forms import Acting, Failed, Form, Page, act, refused
 from flows.web.officer_pages import grant_view, project_view, render, risks_view
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, issue_calendar_token
-from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.dates import short_date
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 from grants.mailbox.config import load_mailbox_config, return_address
 from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.resend import Resent, resend
@@ -50,7 +51,7 @@ def _project(session: Session, project_id: int) -> m.Project:
 
 
 @router.post("/projects/{project_id}/due", response_model=None)
-async def extend(request: Request, project_id: int) -> Response:
+async def extend(request: Request, project_id: RowId) -> Response:
     """Give the project a new due date for one quarter."""
     return await act(request, form=_per_quarter("due"), field="due", run=lambda s, a: extend_due(
         s, project_id, a.number("period_id", "the quarter"), a.required_day("due", "the new due date"),
@@ -59,11 +60,14 @@ async def extend(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/hold", response_model=None)
-async def hold(request: Request, project_id: int) -> Response:
+async def hold(request: Request, project_id: RowId) -> Response:
     """Pause (until a day) or waive chasing for one quarter, with a reason."""
     def run(s: Session, a: Acting) -> None:
         kind = a.text("kind")
         until = a.day("until", "the last day of the pause", optional=True) if kind == "pause" else None
+        if until is not None and until < a.today:  # a pause that is already over would silently do nothing
+            raise InputError("until", f"The last day of the pause has passed ({short_date(until)}): choose a "
+                                      "later day")
         hold_chasing(s, project_id, a.number("period_id", "the quarter"), kind, a.text("reason"), actor=a.email,
                      now=a.now, until=until)
     return await act(request, form=_per_quarter("hold"), field="reason", run=run,
@@ -71,7 +75,7 @@ async def hold(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/resume", response_model=None)
-async def resume(request: Request, project_id: int) -> Response:
+async def resume(request: Request, project_id: RowId) -> Response:
     """Lift a pause or waiver."""
     return await act(request, form=_per_quarter("resume"), field="", run=lambda s, a: resume_chasing(
         s, project_id, a.number("period_id", "the quarter"), actor=a.email, now=a.now),
@@ -79,7 +83,7 @@ async def resume(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/payment", response_model=None)
-async def payment(request: Request, project_id: int) -> Response:
+async def payment(request: Request, project_id: RowId) -> Response:
     """Record a payment made to the project (not in the future, not twice, not beyond its allocation)."""
     def run(s: Session, a: Acting) -> None:
         project = _project(s, project_id)
@@ -92,11 +96,13 @@ async def payment(request: Request, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id}/link", response_model=None)
-async def lead_link(request: Request, project_id: int) -> Response:
+async def lead_link(request: Request, project_id: RowId) -> Response:
     """Revoke the lead's link, or revoke it and issue a new one (shown once, for the officer to send)."""
     def run(s: Session, a: Acting) -> str:
         project, settings = _project(s, project_id), a.context.settings
-        if a.text("do") != "reissue":
+        if a.text("do") not in ("revoke", "reissue"):
+            raise GrantsError("Choose to revoke or to reissue the lead's link.")
+        if a.text("do") == "revoke":
             revoke_lead_link(s, project, actor=a.email, now=a.now)
             return ""
         link = reissue_lead_link(s, project, actor=a.email, now=a.now, margin_days=settings.lead_link_margin_days)
@@ -110,7 +116,7 @@ async def lead_link(request: Request, project_id: int) -> Response:
 
 
 @router.post("/notifications/{notification_id}/resend", response_model=None)
-async def resend_message(request: Request, notification_id: int) -> Response:
+async def resend_message(request: Request, notification_id: RowId) -> Response:
     """Send a message the engine sent again now: a chase step re-rendered for today, any other message as the copy
     kept of it (grants/messaging/resend.py). A channel that fails shows the page again with the cause."""
     def run(s: Session, a: Acting) -> Resent:
@@ -129,7 +135,7 @@ async def resend_message(request: Request, notification_id: int) -> Response:
 
     def back(officer: Officer, failed: Failed) -> HTMLResponse:
         project_id = failed.values.get("project_id", "")
-        if project_id.isdigit():
+        if project_id.isascii() and project_id.isdigit() and len(project_id) < 19:
             return project_view(request, officer, int(project_id), failed)
         return refused(request, 422, next(iter(failed.problems.values()), "The message could not be sent again."))
     where = request.query_params.get("back", "")
@@ -149,15 +155,22 @@ async def release(request: Request, reference: str) -> Response:
 
 @router.post("/risks/new", response_model=None)
 async def risk_new(request: Request) -> Response:
-    """Add a risk by hand."""
-    return await act(request, form="new-risk", field="title", run=lambda s, a: add_manual_risk(
-        s, a.number("grant_id", "the grant"), a.text("title"), a.number("likelihood", "the likelihood", 1, 5),
-        a.number("impact", "the impact", 1, 5), as_of=a.today, actor=a.email, now=a.now, owner=a.text("owner"),
-        mitigation=a.text("mitigation")), done="/officer/risks?done=risk-added", page=_risks_page(request))
+    """Add a risk by hand, to a grant or one of its projects."""
+    def run(s: Session, a: Acting) -> m.Risk:
+        project_id = a.number("project_id", "the project") if a.text("project_id") else None
+        project = s.get(m.Project, project_id) if project_id is not None else None
+        if project_id is not None and (project is None or project.grant_id != a.number("grant_id", "the grant")):
+            raise InputError("project_id", "Choose a project of the grant chosen, or the grant as a whole")
+        return add_manual_risk(
+            s, a.number("grant_id", "the grant"), a.text("title"), a.number("likelihood", "the likelihood", 1, 5),
+            a.number("impact", "the impact", 1, 5), as_of=a.today, actor=a.email, now=a.now, project_id=project_id,
+            owner=a.text("owner"), mitigation=a.text("mitigation"))
+    return await act(request, form="new-risk", field="title", run=run, done="/officer/risks?done=risk-added",
+                     page=_risks_page(request))
 
 
 @router.post("/risks/{risk_id}", response_model=None)
-async def risk_update(request: Request, risk_id: int) -> Response:
+async def risk_update(request: Request, risk_id: RowId) -> Response:
     """Set a risk's owner, mitigation and notes."""
     return await act(request, form=f"risk-{risk_id}", field="owner", run=lambda s, a: update_risk(
         s, risk_id, owner=a.text("owner"), mitigation=a.text("mitigation"), notes=a.text("notes"), actor=a.email,
@@ -165,7 +178,7 @@ async def risk_update(request: Request, risk_id: int) -> Response:
 
 
 @router.post("/risks/{risk_id}/close", response_model=None)
-async def risk_close(request: Request, risk_id: int) -> Response:
+async def risk_close(request: Request, risk_id: RowId) -> Response:
     """Close a risk added by hand, with the reason."""
     return await act(request, form=f"close-{risk_id}", field="reason", run=lambda s, a: close_risk(
         s, risk_id, a.text("reason"), as_of=a.today, actor=a.email, now=a.now),

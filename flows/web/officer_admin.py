@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from flows.web.context import web
-from flows.web.officer_auth import Admin, Officer
+from flows.web.officer_auth import Admin, Officer, RowId
 from flows.web.officer_forms import Acting, Failed, Page, act
 from flows.web.officer_pages import render
 from grants.kernel import audit
@@ -114,7 +114,7 @@ async def account_add(request: Request) -> Response:
 
 
 @router.post("/accounts/{account_id}/role", response_model=None)
-async def account_role(request: Request, account_id: int) -> Response:
+async def account_role(request: Request, account_id: RowId) -> Response:
     """Give an account another role (not the last active administrator's)."""
     def done(officer: Officer, account: m.Account) -> Response:
         where = "/officer/account" if account.id == officer.id and account.role != Role.admin else PAGE
@@ -124,7 +124,7 @@ async def account_role(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/active", response_model=None)
-async def account_active(request: Request, account_id: int) -> Response:
+async def account_active(request: Request, account_id: RowId) -> Response:
     """Deactivate (its sessions stop at once; not the last active administrator) or reactivate an account."""
     def run(s: Session, a: Acting) -> str:
         active = a.text("do") == "reactivate"
@@ -135,7 +135,7 @@ async def account_active(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/password", response_model=None)
-async def account_password(request: Request, account_id: int) -> Response:
+async def account_password(request: Request, account_id: RowId) -> Response:
     """Reset an account's password to a temporary one (its sessions end; it must choose its own at sign-in)."""
     def run(s: Session, a: Acting) -> tuple[str, str, bool]:
         password, generated = _temporary(a)
@@ -146,7 +146,7 @@ async def account_password(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/unlock", response_model=None)
-async def account_unlock(request: Request, account_id: int) -> Response:
+async def account_unlock(request: Request, account_id: RowId) -> Response:
     """Lift a lockout after repeated wrong passwords."""
     return await act(request, form=f"unlock-{account_id}", field="", run=lambda s, a: unlock(
         s, _email(s, account_id), a.now, a.email), needs=Role.admin, done=f"{PAGE}?done=account-unlocked",

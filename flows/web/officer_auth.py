@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -26,6 +26,9 @@ from grants.kernel.db import session_scope
 router = APIRouter()
 SESSION_COOKIE = "grants_session"
 LOGIN_SCOPE = "login"
+
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+"""A row's id in an address: past a 64-bit integer it is no row ('page not found', not a database error)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ def session_value(context: WebContext, account: m.Account, now: float) -> str:
 
 def _from_cookie(context: WebContext, session: Session, value: str, now: float) -> m.Account | None:
     parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 19 for p in parts[:2]):
+        return None  # not one of ours (and no id or time has 19 digits)
     account = session.get(m.Account, int(parts[0]))
     if account is None or int(parts[1]) < now:
         return None
@@ -193,13 +196,14 @@ async def login(request: Request) -> Response:
     """Check the email and password; on success set the session cookie and go to the overview."""
     context = web(request)
     form = await request.form()
-    email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+    email, password = str(form.get("email", "")).replace("\x00", "").strip(), str(form.get("password", ""))
     next_path = str(form.get("next", ""))
     if not csrf_valid(request, context.form_key, LOGIN_SCOPE, str(form.get("csrf", ""))):
         return _login_page(request, [{"field": "email", "text": "The form had expired: please sign in again"}],
                            email, next_path, 400)
     client = request.client.host if request.client else "unknown"
-    if not context.limiter("login", 30, 300).allow(client):
+    failures = context.limiter("login", 30, 300)  # wrong passwords per address; signing in costs nothing
+    if failures.full(client):
         return _login_page(request, [{"field": "email", "text": "Too many sign-in attempts: wait a few minutes"}],
                            email, next_path, 429)
     if not email or not password:
@@ -211,6 +215,7 @@ async def login(request: Request) -> Response:
         cookie = session_value(context, result.account, time.time()) if result.account else ""
         temporary = result.account is not None and result.account.must_change_password
     if not cookie:
+        failures.allow(client)
         return _login_page(request, [{"field": "email", "text": result.error}], email, next_path, 401)
     response = RedirectResponse(ACCOUNT_PAGE if temporary else _safe_next(next_path), status_code=303)
     set_session_cookie(context, response, cookie)

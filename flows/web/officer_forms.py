@@ -91,6 +91,8 @@ class Acting:
             raise InputError(name, f"Enter {what} as a whole number") from None
         if (low is not None and value < low) or (high is not None and value > high):
             raise InputError(name, f"{what[0].upper()}{what[1:]} must be {low} to {high}")
+        if abs(value) >= 2**63:  # past a 64-bit integer: no row has it, and the database could not compare it
+            raise InputError(name, f"There is no such {what.removeprefix('the ')}: reload the page")
         return value
 
 
@@ -115,7 +117,8 @@ async def act(request: Request, *, form: str | Callable[[Form], str], field: str
         return to_login(request)
     if officer.must_change:  # a temporary password: nothing else until the person has chosen their own
         return RedirectResponse(ACCOUNT_PAGE, status_code=303)
-    values = {k: str(v) for k, v in (await request.form()).items()}
+    # a NUL character is never meant, and PostgreSQL cannot store one in text: dropped, not a server error
+    values = {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
     if not officer.can(needs):
         return refused(request, 403, forbidden(needs))
     if not officer_csrf_valid(request, officer, values.get("csrf")):

@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlmodel import select
+from sqlmodel import col, select
 
 from flows.web.context import web
-from flows.web.officer_auth import Officer, Reader, officer_csrf
-from flows.web.officer_forms import Failed
+from flows.web.officer_auth import Officer, Reader, RowId, officer_csrf
+from flows.web.officer_forms import Failed, refused
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.accounts import Role, account_for_calendar_token
@@ -101,21 +101,25 @@ def project_view(request: Request, officer: Officer, project_id: int, failed: Fa
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse, response_model=None)
-async def project(request: Request, officer: Reader, project_id: int) -> Response:
+async def project(request: Request, officer: Reader, project_id: RowId) -> Response:
     """A project: each quarter's returns and evidence, the chase ladder, outputs, risks, messages, payments."""
     return project_view(request, officer, project_id)
 
 
 @router.get("/returns/{return_id}/file", response_model=None)
-async def return_file(request: Request, officer: Reader, return_id: int) -> Response:
+async def return_file(request: Request, officer: Reader, return_id: RowId) -> Response:
     """The archived copy of a received return (exactly the bytes the lead sent)."""
     context = web(request)
     with session_scope(context.engine) as session:
         row = session.get(m.Return, return_id)
     archive = context.settings.folder("archive").resolve()
     path = Path(row.archive_path).resolve() if row is not None and row.archive_path else None
-    if path is None or not path.is_file() or not path.is_relative_to(archive):
+    if path is None or not path.is_relative_to(archive):
         return page_not_found(request)
+    if not path.is_file():  # the row is real: say what is wrong rather than 'page not found'
+        return refused(request, 404, f"The archived copy of this return ({row.source_name if row else ''}) is missing "
+                                     "from the archive folder. Restore it from a backup; `grants verify` checks every "
+                                     "archived file.")
     return FileResponse(path, filename=Path(row.source_name or path.name).name if row else path.name,
                         media_type="application/octet-stream")
 
@@ -127,10 +131,13 @@ def risks_view(request: Request, officer: Officer, failed: Failed | None = None)
         rows = risk_register(session, include_closed=request.query_params.get("all") == "1")
         notes = dict(session.exec(select(m.Risk.id, m.Risk.notes)).all())
         grants = list(session.exec(select(m.Grant.id, m.Grant.reference).order_by(m.Grant.reference)).all())
+        projects = list(session.exec(select(m.Project.id, m.Grant.reference, m.Project.name).join(
+            m.Grant, col(m.Grant.id) == col(m.Project.grant_id)).order_by(m.Grant.reference, m.Project.name)).all())
         history = risk_history(session)
         entries = audit.entries(session, actions=RISK_ACTIONS, limit=30)
     return render(request, officer, "officer/risks.html.j2", {
-        "rows": rows, "notes": notes, "grants": grants, "entries": entries, "history": history}, failed)
+        "rows": rows, "notes": notes, "grants": grants, "projects": projects, "entries": entries, "history": history},
+        failed)
 
 
 @router.get("/risks", response_class=HTMLResponse, response_model=None)

@@ -178,10 +178,19 @@ class RateLimiter:
         """Record an event for `key` and say whether it is within the limit (a refused event is not counted)."""
         now = self.clock()
         with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window_seconds:
-                events.popleft()
+            events = self._recent(key, now)
             if len(events) >= self.limit:
                 return False
             events.append(now)
             return True
+
+    def full(self, key: str) -> bool:
+        """Whether `key` has had its `limit` events in the window (records nothing)."""
+        with self._lock:
+            return len(self._recent(key, self.clock())) >= self.limit
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self.window_seconds:
+            events.popleft()
+        return events

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 PENNY = Decimal("0.01")
+LARGEST = Decimal(10) ** 15  # pounds: far beyond any grant, and its pence still fit a 64-bit column
 
 
 def to_decimal(value: object) -> Decimal:
@@ -17,9 +18,12 @@ def to_decimal(value: object) -> Decimal:
         raise ValueError(f"{value!r} is not an amount of money") from exc
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not an amount of money")
-    if amount != amount.quantize(PENNY):
+    if abs(amount) >= LARGEST:
+        raise ValueError(f"{value!r} is too large to be an amount of money")
+    pounds = amount.quantize(PENNY)
+    if amount != pounds:
         raise ValueError(f"{value!r} has more than two decimal places (pence)")
-    return amount.quantize(PENNY)
+    return pounds
 
 
 def to_pence(amount: Decimal) -> int:

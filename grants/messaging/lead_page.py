@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.messaging.replies import ACCEPTED, problems_of, recorded
+from grants.programme.overrides import due_overrides
 from grants.programme.status import ReturnState, received_on, return_state
 from grants.returns.frame import register_frame
 from grants.returns.layout import SHEETS
@@ -88,20 +89,22 @@ def lead_view(session: Session, project: m.Project, as_of: date) -> LeadView:
                            .order_by(col(m.ReportingPeriod.start))).all()
     returns = session.exec(select(m.Return).where(m.Return.project_id == project.id)
                            .order_by(col(m.Return.version))).all()
-    quarters = [_quarter(session, project, period, [r for r in returns if r.period_id == period.id], as_of)
+    extended = due_overrides(session, grant.id)  # an officer's extension is the lead's due date too
+    quarters = [_quarter(session, project, period, [r for r in returns if r.period_id == period.id], as_of,
+                         extended.get((project.id, period.id or 0), period.due))
                 for period in periods if period.end >= project.delivery_start and period.start <= project.delivery_end]
     return LeadView(grant.name, project.name, project.code, project.lead_organisation, project.lead_name,
                     project.allocation_pence, project.delivery_start, project.delivery_end, quarters)
 
 
 def _quarter(session: Session, project: m.Project, period: m.ReportingPeriod, returns: list[m.Return],
-             as_of: date) -> QuarterView:
+             as_of: date, due: date) -> QuarterView:
     seen = [r for r in returns if received_on(r.received_at) <= as_of and r.status != m.ReturnStatus.duplicate]
-    state = return_state(period.end, period.due, [(received_on(r.received_at), r.status) for r in seen], as_of)
+    state = return_state(period.end, due, [(received_on(r.received_at), r.status) for r in seen], as_of)
     words, colour = STATE_WORDS[state]
     assert period.id is not None
     base: dict[str, Any] = {"label": period.label, "period_id": period.id, "start": period.start, "end": period.end,
-            "due": period.due, "state": str(state), "words": words, "colour": colour,
+            "due": due, "state": str(state), "words": words, "colour": colour,
             "can_download": state in DOWNLOADABLE}
     official = [r for r in seen if r.status in ACCEPTED]
     if official:

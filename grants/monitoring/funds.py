@@ -7,6 +7,7 @@ penny, grant and project known, no duplicate, never more than the award or the a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlmodel import Session, func, select
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
-from grants.kernel.errors import GrantsError, NotFoundError
+from grants.kernel.errors import GrantsError, InputError, NotFoundError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
 from grants.monitoring.ledger import Ledger, totals
 from grants.programme.periods import days_text
@@ -123,9 +124,25 @@ def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dic
     return grant_out, project_out
 
 
+def _not_long_before(grant: m.Grant, day: date, field: str) -> None:
+    """Money moves around the grant's own dates: a day over a year before it starts is a mistyped year."""
+    if day < grant.start - timedelta(days=366):
+        raise InputError(field, f"{short_date(day)} is over a year before {grant.reference} starts "
+                                f"({short_date(grant.start)}): check the year")
+
+
+POUNDS_AS_WRITTEN = re.compile(r"£?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
 def _amount(text: str) -> int:
+    """Pounds as officers type them: 7500, 7500.00, £7,500 or £7,500.00 (commas only between thousands)."""
+    if not str(text).strip():
+        raise GrantsError("Enter the amount, in pounds (for example 1250.00)")
+    plain = str(text).strip()
+    if POUNDS_AS_WRITTEN.fullmatch(plain):
+        plain = plain.lstrip("£").strip().replace(",", "")
     try:
-        amount = to_decimal(text)
+        amount = to_decimal(plain)
     except ValueError as exc:
         raise GrantsError(f"amount {exc}") from None
     if amount <= 0:
@@ -159,6 +176,7 @@ def record_release(session: Session, reference: str, amount: str, received_on: d
                    note: str = "", *, actor: str) -> m.FundsRelease:
     """Record money received for a grant (audited); refuses duplicates and releases beyond the award."""
     grant, pence = find_grant(session, reference), _amount(amount)
+    _not_long_before(grant, received_on, "received_on")
     so_far = session.exec(select(func.coalesce(func.sum(m.FundsRelease.amount_pence), 0))
                           .where(m.FundsRelease.grant_id == grant.id)).one()
     if session.exec(select(m.FundsRelease).where(m.FundsRelease.grant_id == grant.id,
@@ -185,6 +203,9 @@ def record_payment(session: Session, code: str, amount: str, paid_on: date, reco
                    actor: str, grant_reference: str | None = None, reference: str = "") -> m.Payment:
     """Record a payment to a project (audited); refuses duplicates and payments beyond the allocation."""
     project, pence = find_project(session, code, grant_reference), _amount(amount)
+    grant = session.get(m.Grant, project.grant_id)
+    if grant is not None:
+        _not_long_before(grant, paid_on, "paid_on")
     so_far = session.exec(select(func.coalesce(func.sum(m.Payment.amount_pence), 0))
                           .where(m.Payment.project_id == project.id)).one()
     if session.exec(select(m.Payment).where(m.Payment.project_id == project.id, m.Payment.amount_pence == pence,

@@ -129,7 +129,7 @@ def verify(session: Session, key: bytes, token: str, today: date) -> LeadAccess 
     """The project a token opens, or None for anything wrong: malformed, altered, unknown, revoked or expired.
     The signature is compared in constant time; every failure looks the same to the caller."""
     ident, dot, mac = token.partition(".")
-    if not dot or not ident.isdigit() or len(ident) > 12 or not mac or len(mac) > 64:
+    if not dot or not (ident.isascii() and ident.isdigit()) or len(ident) > 12 or not mac or len(mac) > 64:
         return None
     link = session.get(m.LeadLink, int(ident))
     expected = _mac(key, link.id or 0, link.project_id, link.expires_on) if link else _mac(key, 0, 0, today)

@@ -7,7 +7,7 @@ The status, the overdue counts, the late-return risk and the chase ladder all re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,9 @@ from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError, InputError, NotFoundError
 
 HOLD_KINDS = ("pause", "waive")
+LONGEST = timedelta(days=366)
+"""How far past the grant's due date a quarter's extension or a pause of its chasing may reach: a year, so a
+mistyped year (2205 for 2025) is refused rather than moving the quarter out of every calendar."""
 
 
 def due_overrides(session: Session, grant_id: int | None = None) -> dict[tuple[int, int], date]:
@@ -59,7 +62,7 @@ def project_period(session: Session, project_id: int, period_id: int) -> tuple[m
 
 
 def find_period(session: Session, project: m.Project, label: str) -> m.ReportingPeriod:
-    """The project's grant period with this label (e.g. 'Q1 2024/25'), or NotFoundError naming the labels."""
+    """The project's grant period with this label (e.g. '2024-25-Q1'), or NotFoundError naming the labels."""
     periods = list(session.exec(select(m.ReportingPeriod).where(m.ReportingPeriod.grant_id == project.grant_id)
                                 .order_by(col(m.ReportingPeriod.start))))
     for period in periods:
@@ -78,6 +81,8 @@ def extend_due(session: Session, project_id: int, period_id: int, due: date, rea
     project, period = project_period(session, project_id, period_id)
     if due <= period.end:
         raise InputError("due", f"the due date must fall after the quarter ends ({short_date(period.end)})")
+    if due > period.due + LONGEST:
+        raise InputError("due", f"the due date can be moved at most a year, to {short_date(period.due + LONGEST)}")
     row = session.exec(select(m.DueDateOverride).where(m.DueDateOverride.project_id == project_id,
                                                        m.DueDateOverride.period_id == period_id)).first()
     before = row.due if row is not None else period.due
@@ -106,6 +111,9 @@ def hold_chasing(session: Session, project_id: int, period_id: int, kind: str, r
         raise InputError("reason", "say why chasing is paused or waived")
     if kind == "pause" and until is None:
         raise InputError("until", "a pause needs the last day it lasts")
+    if until is not None and kind == "pause" and until > period.due + LONGEST:
+        raise InputError("until", f"a pause can last at most a year past the due date, to "
+                                  f"{short_date(period.due + LONGEST)}; waive chasing instead")
     row = session.exec(select(m.ChaseHold).where(m.ChaseHold.project_id == project_id,
                                                  m.ChaseHold.period_id == period_id)).first()
     before = {"kind": row.kind, "until": row.until, "reason": row.reason} if row else {"kind": "none"}

@@ -174,7 +174,7 @@ def _pending(state: ReturnState, day: date, hold: Hold | None, as_of: date) -> s
         return "not needed"
     if hold is not None and hold.holds_on(day):
         return "held"
-    return "planned" if day > as_of else "not sent"
+    return "planned" if day >= as_of else "not sent"  # today's step goes with today's chasing run
 
 
 def _files(session: Session, project_id: int, as_of: date) -> dict[int, list[FileView]]:

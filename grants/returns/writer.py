@@ -8,6 +8,7 @@ Every input cell carries the defined name the layout gives it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -17,10 +18,12 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
+from grants.kernel import models as m
 from grants.kernel.dates import long_date, short_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp, from_pence
 from grants.kernel.text import as_text, cell_text
+from grants.programme.overrides import due_overrides
 from grants.returns import layout as lay
 from grants.returns import style as st
 from grants.returns.frame import ReturnFrame, load_frame
@@ -63,6 +66,9 @@ def write_return_workbook(session: Session, project_id: int, period_id: int, out
     upload it instead. PORTAL: the lead portal passes its upload link here once it exists; until then the
     instructions name the email address only."""
     frame = load_frame(session, project_id, period_id)
+    extended = due_overrides(session, frame.grant.id).get((project_id, period_id))
+    if extended is not None:  # the lead's own due date, as every message and page gives it
+        frame = replace(frame, period=m.ReportingPeriod(**(frame.period.model_dump() | {"due": extended})))
     if not frame.reports_for_period:
         raise GrantsError(f"project {frame.project.code} does not report for {frame.period.label}")
     book = _Book(frame)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 
+from flows.database import configured_engine
+from grants.kernel.accounts import MAX_FAILURES, sign_in
+from grants.kernel.db import session_scope
 from grants.kernel.settings import Settings
 from tests.cli_support import grants as cli_grants
 
@@ -127,3 +131,25 @@ def test_chasing_resume_takes_the_reason_the_readme_shows_and_audits_it(settings
     [entry, _] = json.loads(_grants("audit", "--json").stdout)
     assert (entry["action"], entry["reason"]) == ("chase.resume", "the lead is back")
     assert "2024-25-Q1" in _grants("chasing", "resume", "--help").stdout  # the quarter's label as `grants status` shows
+
+
+def test_user_unlock_lifts_a_lock_the_web_app_set_on_another_day(settings: Settings) -> None:
+    """`grants web --as-of 2025-01-24` locks an account on its own day; the CLI, on today's clock, still lifts it."""
+    assert _grants("user", "add", "bo@example.org", "--role", "officer", stdin="a long enough secret\n").returncode == 0
+    web_day = datetime(2025, 1, 24, 10, tzinfo=UTC)
+    with session_scope(configured_engine()) as session:
+        for _ in range(MAX_FAILURES):
+            sign_in(session, "bo@example.org", "not the password", web_day)
+    done = _grants("user", "unlock", "bo@example.org")
+    assert (done.returncode, done.stdout.strip()) == (0, "account unlocked: bo@example.org"), done.stderr
+    with session_scope(configured_engine()) as session:
+        assert sign_in(session, "bo@example.org", "a long enough secret", web_day).account is not None
+
+
+def test_money_is_read_as_officers_write_it_with_a_pound_sign_and_thousands_commas(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    done = _grants("payment", "record", "--project", "purple-flag", "--amount", "£7,500.00", "--date", "2024-07-08")
+    assert (done.returncode, done.stdout.strip()) == (0, "recorded: paid purple-flag £7,500.00 on 8 July 2024")
+    for odd in ("7,50", "£7.500,00", "7500£"):
+        refused = _grants("payment", "record", "--project", "purple-flag", "--amount", odd, "--date", "2024-07-09")
+        assert refused.returncode == 1 and "is not an amount of money" in refused.stderr, odd

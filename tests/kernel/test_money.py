@@ -17,7 +17,8 @@ def test_amounts_are_read_exactly(value: object, expected: str) -> None:
     assert to_decimal(value) == Decimal(expected)
 
 
-@pytest.mark.parametrize("value", ["1.005", "abc", True, "NaN", "inf", 0.333])
+@pytest.mark.parametrize("value", ["1.005", "abc", True, "NaN", "inf", 0.333, "1e999", "99999999999999999999999",
+                                   "-1e15"])
 def test_inexact_or_non_numeric_amounts_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
         to_decimal(value)

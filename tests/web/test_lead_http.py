@@ -194,6 +194,9 @@ def test_bad_links_all_get_the_same_plain_not_found_page(loaded: Settings, clien
     altered = client.get(f"/p/{token[:-2]}xx")
     assert unknown.status_code == altered.status_code == 404 and altered.text == unknown.text
     assert "Page not found" in altered.text and "active" not in altered.text.lower()
+    for odd in ("\u00b2.x", "\u0663." + token.partition(".")[2]):  # digits that are not 0-9 (a 500 before)
+        other = client.get(f"/p/{odd}")
+        assert other.status_code == 404 and other.text == unknown.text
     with TestClient(create_app(loaded, as_of=date(2025, 7, 14))) as later:  # Q4 due 14 April 2025, + 90 days
         expired = later.get(f"/p/{token}")
         assert expired.status_code == 404 and expired.text == unknown.text

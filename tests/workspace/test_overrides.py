@@ -85,6 +85,7 @@ def test_moving_the_date_back_to_the_grants_removes_the_extension(engine: Engine
 @pytest.mark.parametrize(("new_due", "message"), [
     (date(2024, 12, 31), "the due date must fall after the quarter ends (31 December 2024)"),
     (date(2025, 1, 15), "active-bystander 2024-25-Q3 is already due on 15 January 2025"),
+    (date(2026, 1, 17), "the due date can be moved at most a year, to 16 January 2026"),
 ])
 def test_an_extension_that_makes_no_sense_is_refused(engine: Engine, new_due: date, message: str) -> None:
     load_example(engine)

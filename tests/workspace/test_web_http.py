@@ -135,6 +135,8 @@ def _release(client: TestClient, amount: str, day: str) -> tuple[int, str]:
     ("100", "2025-02-20", "received_on", "cannot be in the future"),
     ("100", "20/01/2025", "received_on", "as a real date"),
     ("100", "", "received_on", "Enter the day received"),
+    ("100", "1024-07-01", "received_on", "is over a year before SVD-2024-25 starts (1 April 2024): check the year"),
+    ("1e999", "2025-01-20", "amount", "too large to be an amount of money"),
 ])
 def test_a_refused_funds_release_shows_the_form_again_with_the_input_and_the_message_by_the_field(
         client: TestClient, amount: str, day: str, field: str, words: str) -> None:
@@ -165,6 +167,21 @@ def test_recording_a_funds_release_already_recorded_is_refused(client: TestClien
     ("/officer/risks/new", "new-risk", {"grant_id": "1", "title": "x", "likelihood": "9", "impact": "2"},
      "likelihood"),
     ("/officer/risks/new", "new-risk", {"grant_id": "1", "title": "", "likelihood": "2", "impact": "2"}, "title"),
+    # a mistyped year would move the quarter out of every calendar (and once broke the project page for good)
+    ("/officer/projects/{project}/due", "due-{period}", {"period_id": "{period}", "due": "9999-12-31"}, "due"),
+    # a pause that is already over, or that outlasts the grant, would silently do nothing useful
+    ("/officer/projects/{project}/hold", "hold-{period}", {"period_id": "{period}", "kind": "pause",
+                                                           "until": "2025-01-20", "reason": "leave"}, "until"),
+    ("/officer/projects/{project}/hold", "hold-{period}", {"period_id": "{period}", "kind": "pause",
+                                                           "until": "9999-12-31", "reason": "leave"}, "until"),
+    # more digits than money has: a clear refusal, not a server error
+    ("/officer/projects/{project}/payment", "payment", {"amount": "1e999", "paid_on": "2025-01-10"}, "amount"),
+    ("/officer/projects/{project}/payment", "payment", {"amount": "99999999999999999999999",
+                                                        "paid_on": "2025-01-10"}, "amount"),
+    ("/officer/projects/{project}/payment", "payment", {"amount": "", "paid_on": "2025-01-10"}, "amount"),
+    ("/officer/projects/{project}/payment", "payment", {"amount": "5", "paid_on": "1024-07-08"}, "paid_on"),
+    # a link form that names neither revoke nor reissue does neither
+    ("/officer/projects/{project}/link", "link", {"do": "delete"}, ""),
 ])
 def test_every_action_form_refuses_bad_input_by_its_field(client: TestClient, path: str, form: str,
                                                           data: dict[str, str], field: str) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,21 +18,30 @@ from sqlmodel import select
 from flows.database import configured_engine
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
-from tests.factories import period, project
-from tests.workspace.conftest import ACCOUNTS, csrf_of, sign_in
+from grants.kernel.settings import Settings
+from grants.monitoring.assessment import run_checks
+from grants.programme.links import configured_link_key, current_link, token_of
+from tests.factories import add_return, period, project
+from tests.scenario import profile
+from tests.workspace.conftest import ACCOUNTS, AS_OF, csrf_of, sign_in
 
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/officer/projects/abc"), ("GET", "/officer/projects/999"), ("GET", "/officer/returns/x/file"),
     ("GET", "/officer/grants/NO-SUCH-GRANT"), ("POST", "/officer/projects/abc/due"),
     ("POST", "/officer/notifications/abc/resend"), ("POST", "/officer/projects/999/payment"),
+    # ids past a 64-bit integer are no row either (the database could not even compare them: a 500 before)
+    ("GET", f"/officer/projects/{10**22}"), ("GET", f"/officer/returns/{10**22}/file"),
+    ("POST", f"/officer/risks/{10**22}"), ("POST", f"/officer/notifications/{10**22}/resend"),
+    ("POST", f"/officer/accounts/{10**22}/role"),
 ])
 def test_an_unknown_or_malformed_id_is_page_not_found(client: TestClient, method: str, path: str) -> None:
     sign_in(client, "officer")
     token = csrf_of(client.get("/officer").text)
     answer = client.request(method, path, data={"csrf": token} if method == "POST" else None)
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
-    assert "Page not found" in answer.text
+    assert "Page not found" in answer.text and '<a href="/officer">the programme overview</a>' in answer.text
+    assert "Ask the officer responsible" not in answer.text  # that is the leads' advice
 
 
 def test_csv_exports_write_dates_and_times_in_the_form_a_spreadsheet_reads_as_dates(client: TestClient) -> None:
@@ -177,3 +187,110 @@ def test_times_are_shown_as_the_officers_clock_reads_them_british_summer_time_in
     sign_in(client, "viewer")  # the scenario recorded the funds release at 12:00 UTC on 1 July 2024
     html = client.get("/officer/grants/SVD-2024-25").text
     assert "1 July 2024, 1pm" in _table(html, "releases") and "1 July 2024, 1pm" in html.split("audit-table")[1]
+
+
+def test_a_chase_step_due_today_is_planned_not_missed(client: TestClient) -> None:
+    """Extended to Friday 31 January, the Q3 reminder falls on today (24 January): today's chasing run sends it."""
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/due", data={
+        "period_id": period_id, "due": "2025-01-31", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    quarter = _quarter(client.get(f"/officer/projects/{project_id}").text, "2024-25-Q3")
+    assert "reminder Friday 24 January 2025 planned" in quarter
+
+
+def test_the_overview_counts_one_grant_in_the_singular(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    assert "1 grant as of Friday 24 January 2025" in client.get("/officer").text
+
+
+def test_a_grant_forecast_below_its_spend_says_why_on_the_overview(client: TestClient) -> None:
+    """Speech and language spends £100,000 of its £13,000 in Q3: the grant's forecast counts only the £13,000."""
+    sign_in(client, "viewer")
+    assert "overspend not counted" not in client.get("/officer").text.lower()
+    with session_scope(configured_engine()) as session:
+        line = next(iter(profile(session, "speech-language", "2024-25-Q3")))
+        add_return(session, "speech-language", "2024-25-Q3", received=date(2025, 1, 20), spend={line: 10_000_000})
+        run_checks(session, AS_OF)
+    html = client.get("/officer").text
+    assert "overspend not counted</span>" in html and "counts each project's forecast up to its allocation" in html
+
+
+def test_a_risk_added_on_the_web_can_name_one_project_of_the_grant(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id = project(session, "purple-flag").id
+    page = client.get("/officer/risks")
+    assert 'id="new-risk-project_id"' in page.text and "SVD-2024-25: Purple Flag night-time economy" in page.text
+    risk = {"grant_id": "1", "title": "Venue closing", "likelihood": "2", "impact": "3", "csrf": csrf_of(page.text)}
+    wrong = client.post("/officer/risks/new", data={**risk, "project_id": "999"})
+    assert wrong.status_code == 422 and '<a href="#new-risk-project_id">' in wrong.text
+    added = client.post("/officer/risks/new", data={**risk, "project_id": str(project_id)})
+    assert added.status_code == 303
+    with session_scope(configured_engine()) as session:
+        row = session.exec(select(m.Risk).where(m.Risk.title == "Venue closing")).one()
+        assert row.project_id == project_id
+    assert "Venue closing" in client.get(f"/officer/projects/{project_id}").text
+
+
+def test_the_apps_home_page_leads_officers_to_the_sign_in(client: TestClient) -> None:
+    home = client.get("/")
+    assert home.status_code == 200 and '<a href="/login">' in home.text
+
+
+def test_an_extension_is_the_leads_due_date_on_their_own_page(client: TestClient, programme: Settings) -> None:
+    """Speech and language's Q3 return, overdue since 15 January, is given until 7 February: the lead's page and the
+    workbook they download say so."""
+    with session_scope(configured_engine()) as session:
+        row, quarter = project(session, "speech-language"), period(session, "2024-25-Q3")
+        link = current_link(session, row, datetime(2025, 1, 20, tzinfo=UTC), 90)
+        token, project_id, period_id = token_of(configured_link_key(programme), link), row.id, quarter.id
+    before = _lead_quarter(client.get(f"/p/{token}").text)
+    assert "15 January 2025" in before and "Overdue" in before
+    sign_in(client, "officer")
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/due", data={
+        "period_id": period_id, "due": "2025-02-07", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    after = _lead_quarter(client.get(f"/p/{token}").text)
+    assert "7 February 2025" in after and "Overdue" not in after and "Open" in after
+    workbook = load_workbook(io.BytesIO(client.get(f"/p/{token}/workbook/2024-25-Q3").content))
+    cells = [str(c.value) for ws in workbook for row in ws.iter_rows() for c in row if c.value is not None]
+    assert any("7 February 2025" in c for c in cells) and not any("15 January 2025" in c for c in cells)
+
+
+def _lead_quarter(html: str) -> str:
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return text.split("2024-25-Q3", 1)[1].split("2024-25-Q4", 1)[0]
+
+
+def test_the_audit_log_shows_an_empty_value_as_a_dash_not_none(client: TestClient) -> None:
+    sign_in(client, "officer")
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    page = client.get(f"/officer/projects/{project_id}")
+    client.post(f"/officer/projects/{project_id}/hold", data={
+        "kind": "waive", "reason": "project wound up", "period_id": period_id, "csrf": csrf_of(page.text)})
+    log = client.get("/officer/audit").text
+    assert "until: –" in log and "None" not in log.split("audit-table")[1]
+
+
+def test_the_exports_page_says_what_each_list_holds(client: TestClient) -> None:
+    sign_in(client, "viewer")
+    html = client.get("/officer/exports").text
+    for name, words in (("status", "Status"), ("risks", "Risks"), ("returns", "Returns log"),
+                        ("payments", "Payments"), ("audit", "Audit log")):
+        assert f"<strong>{words}</strong>" in html and f'href="/officer/export/{name}.xlsx"' in html
+
+
+def test_a_return_whose_archived_copy_is_missing_says_so(client: TestClient, programme: Settings) -> None:
+    sign_in(client, "viewer")
+    lost = Path(programme.folder("archive")) / "ab" / "lost.xlsx"  # in the archive folder, but not there
+    with session_scope(configured_engine()) as session:
+        row = session.exec(select(m.Return)).first()
+        assert row is not None
+        row.archive_path, return_id = str(lost), row.id
+        session.add(row)
+    answer = client.get(f"/officer/returns/{return_id}/file")
+    assert answer.status_code == 404 and "is missing from the archive folder" in answer.text
