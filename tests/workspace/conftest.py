@@ -9,13 +9,15 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from flows.database import configured_engine
 from flows.web.app import create_app
 from grants.kernel.accounts import add_account
-from grants.kernel.db import session_scope
+from grants.kernel.db import create_schema, session_scope
 from grants.kernel.settings import Settings
 from grants.monitoring.assessment import run_checks
+from tests import db_templates
 from tests.factories import load_example
 from tests.ports import free_port
 from tests.scenario import live_until_q3
@@ -30,15 +32,28 @@ ACCOUNTS = {"viewer": "viewer@example.org", "officer": "officer@example.org", "a
 
 @pytest.fixture
 def programme(settings: Settings) -> Settings:
-    """The example programme up to 24 January 2025 (speech and language's Q3 return overdue), checked, with accounts."""
+    """The example programme up to 24 January 2025 (speech and language's Q3 return overdue), checked, with accounts:
+    built once in this test process by the real code and copied for each test (tests/db_templates.py)."""
     engine = configured_engine()
+    if engine.dialect.name == "sqlite" and db_templates.fresh_at_head(engine):
+        db_templates.restore_into(engine, "workspace-programme", _build_programme)
+    else:
+        _fill_programme(engine)
+    return settings
+
+
+def _build_programme(engine: Engine) -> None:
+    create_schema(engine)
+    _fill_programme(engine)
+
+
+def _fill_programme(engine: Engine) -> None:
     load_example(engine)
     live_until_q3(engine)
     with session_scope(engine) as session:
         run_checks(session, AS_OF)
         for role, email in ACCOUNTS.items():
             add_account(session, email, role, PASSWORD, datetime(2025, 1, 1, tzinfo=UTC), "test")
-    return settings
 
 
 @pytest.fixture
