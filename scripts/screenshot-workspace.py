@@ -22,7 +22,10 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     folder = Path(tempfile.mkdtemp())
     shutil.copytree(ROOT / "config", folder / "config")
-    os.environ |= {"GRANTS_DATA_DIR": str(folder / "data"), "GRANTS_CONFIG_DIR": str(folder / "config")}
+    from grants.kernel.settings import DEVELOPMENT_SIGNING_KEY
+
+    os.environ |= {"GRANTS_DATA_DIR": str(folder / "data"), "GRANTS_CONFIG_DIR": str(folder / "config"),
+                   "GRANTS_SIGNING_KEY": DEVELOPMENT_SIGNING_KEY}  # a throwaway folder: the tests' key will do
     import uvicorn
     from playwright.sync_api import sync_playwright
 
