@@ -36,6 +36,9 @@ def link(
         found = find_project(session, project, grant)
         if revoke:
             count = revoke_lead_link(session, found, actor=cli_actor(), now=now)
+            if count == 0:
+                typer.echo(f"{found.name} ({found.code}) has no live link: nothing to revoke.")
+                return
             typer.echo(f"Revoked {count} link(s) for {found.name} ({found.code}). The next email to the lead "
                        f"carries a new link; `grants link --project {found.code}` prints it.")
             return

@@ -103,14 +103,14 @@ async def lead_link(request: Request, project_id: RowId) -> Response:
         if a.text("do") not in ("revoke", "reissue"):
             raise GrantsError("Choose to revoke or to reissue the lead's link.")
         if a.text("do") == "revoke":
-            revoke_lead_link(s, project, actor=a.email, now=a.now)
-            return ""
+            return "" if revoke_lead_link(s, project, actor=a.email, now=a.now) else "none"
         link = reissue_lead_link(s, project, actor=a.email, now=a.now, margin_days=settings.lead_link_margin_days)
         return link_address(settings.web_base_url, configured_link_key(settings), link)
 
     def done(officer: Officer, address: str) -> Response:
-        if not address:
-            return RedirectResponse(f"/officer/projects/{project_id}?done=link-revoked", status_code=303)
+        if address in ("", "none"):
+            outcome = "link-revoked" if address == "" else "link-none"
+            return RedirectResponse(f"/officer/projects/{project_id}?done={outcome}", status_code=303)
         return render(request, officer, "officer/link.html.j2", {"address": address, "project_id": project_id})
     return await act(request, form="link", field="", run=run, done=done, page=_project_page(request, project_id))
 

@@ -12,8 +12,11 @@ from grants.programme.links import current_link, revoke_links
 
 
 def revoke_lead_link(session: Session, project: m.Project, *, actor: str, now: datetime) -> int:
-    """Revoke the project's live links at once; how many were live. Audited."""
+    """Revoke the project's live links at once; how many were live. Audited when there was one to revoke (nothing
+    changes, and nothing is written, when the project had none)."""
     count = revoke_links(session, project, now, by=actor)
+    if count == 0:
+        return 0
     audit.record(session, actor=actor, action="link.revoke", at=now, subject=project.code,
                  before={"live_links": count}, after={"live_links": 0}, grant_id=project.grant_id,
                  project_id=project.id)

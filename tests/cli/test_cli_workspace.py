@@ -153,3 +153,14 @@ def test_money_is_read_as_officers_write_it_with_a_pound_sign_and_thousands_comm
     for odd in ("7,50", "£7.500,00", "7500£"):
         refused = _grants("payment", "record", "--project", "purple-flag", "--amount", odd, "--date", "2024-07-09")
         assert refused.returncode == 1 and "is not an amount of money" in refused.stderr, odd
+
+
+def test_revoking_when_the_project_has_no_live_link_says_so_and_writes_no_audit_entry(settings: Settings) -> None:
+    assert _grants("init").returncode == 0
+    assert _grants("link", "--project", "purple-flag").returncode == 0
+    assert _grants("link", "--project", "purple-flag", "--revoke").returncode == 0
+    again = _grants("link", "--project", "purple-flag", "--revoke")
+    assert again.returncode == 0 and "has no live link: nothing to revoke" in again.stdout, again.stderr
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["action"], e["before"], e["after"]) for e in log] == [
+        ("link.revoke", {"live_links": 1}, {"live_links": 0})]

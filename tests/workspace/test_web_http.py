@@ -304,3 +304,19 @@ def test_a_deactivated_accounts_session_stops_at_once_and_a_new_password_ends_ol
                      "admin@example.org")
     assert client.get("/officer").status_code == 303
     assert [e.action for e in _audit()] == ["account.password", "account.activate", "account.deactivate"]
+
+
+def test_revoking_a_link_twice_says_there_was_none_the_second_time_and_audits_once(client: TestClient) -> None:
+    sign_in(client, "officer")
+    project_id, _ = _ids()
+    with session_scope(configured_engine()) as session:
+        current_link(session, project(session, "speech-language"), datetime(2025, 1, 24, tzinfo=UTC), 60)
+    outcomes = []
+    for _ in range(2):
+        page = client.get(f"/officer/projects/{project_id}")
+        answer = client.post(f"/officer/projects/{project_id}/link", data={"do": "revoke", "csrf": csrf_of(page.text)})
+        assert answer.status_code == 303
+        outcomes.append(client.get(answer.headers["location"]).text)
+    assert "The lead&#39;s link was revoked" in outcomes[0] or "The lead's link was revoked" in outcomes[0]
+    assert "no live link: nothing was revoked" in outcomes[1]
+    assert [(e.action, e.before, e.after) for e in _audit()] == [("link.revoke", {"live_links": 1}, {"live_links": 0})]
