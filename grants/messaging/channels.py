@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from grants.kernel.errors import ConfigError, setting_problem, yaml_problem
 from grants.messaging.notify import ChannelError, Outgoing, Sender
+from grants.messaging.smtp_mime import send_mime, sender_of
 
 EMAIL_SCHEMAS = ("mailto", "mailtos")
 DEFAULT_FROM = "grants@localhost"
@@ -142,12 +143,12 @@ class AppriseChannel:
         if plugin is None:
             raise ChannelError("invalid recipients for this channel")
         plugin.request_rate_per_sec = 0  # no throttle: one fresh object per message anyway
+        if self.is_email:
+            send_mime(plugin, to_email(message, sender_of(plugin), self.reply_to))
+            return
         box = apprise.Apprise()
         box.add(plugin)
-        attach = apprise.AppriseAttachment([str(p) for p in message.attachments]) if self.is_email else None
-        body, fmt = (message.html, apprise.NotifyFormat.HTML) if self.is_email else (
-            message.text, apprise.NotifyFormat.TEXT)
-        if not box.notify(body=body, title=message.subject, body_format=fmt, attach=attach):
+        if not box.notify(body=message.text, title=message.subject, body_format=apprise.NotifyFormat.TEXT):
             raise ChannelError("delivery refused or failed")
 
 
