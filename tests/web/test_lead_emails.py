@@ -37,11 +37,11 @@ def test_every_return_pack_carries_the_leads_own_link(loaded: Settings) -> None:
             assert access is not None and access.project.lead_email in str(email["to"])
 
 
-def test_the_pack_as_received_by_smtp_carries_the_link_in_its_plain_text(
+def test_the_pack_as_received_by_smtp_carries_the_link_in_its_plain_text_as_a_paragraph_of_its_own(
     loaded: Settings, smtp_server: tuple[int, Inbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Apprise writes an email's plain-text part from its HTML, so the link must be written out in the HTML too: a
-    # lead whose mail program shows plain text still gets it.
+    # A lead whose mail program shows plain text gets the text template as written (not a conversion of the HTML):
+    # the link, then a blank line before what follows; no line starts with a stray space.
     port, inbox = smtp_server
     notify = loaded.data_dir / "notify.yaml"
     notify.write_text(f'email: "mailto://127.0.0.1:{port}?from=grants@example.org"\nreturn_to: returns@example.org\n',
@@ -53,3 +53,6 @@ def test_the_pack_as_received_by_smtp_carries_the_link_in_its_plain_text(
     for _, mail in inbox.received:
         text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert re.search(re.escape(loaded.web_base_url) + r"/p/[\w.-]+", text), text
+        text = text.replace("\r\n", "\n")
+        assert "please do not forward it.\n\n" in text and "\n\n\n" not in text, text
+        assert not any(line.startswith(" ") for line in text.splitlines()), text
