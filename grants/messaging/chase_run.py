@@ -57,9 +57,8 @@ def run_chase(
                                                                           packs_dir, as_of, now)))
     notices = list(zip([s.project.code for s in officers], [s.period.label for s in officers],
                        officer_notices(session, officers, as_of), strict=True))
-    escalated = {(step.to.email.lower(), f"late-return:{step.grant.reference}:{step.project.code}:"
-                  f"{step.period.label}") for step in officers if step.due.step.kind == StepKind.escalation}
-    notices += [(risk.key, "", replace(notice, folded=(notice.recipient.email.lower(), risk.key) in escalated))
+    said = {(step.to.email.lower(), late_risk_key(step.grant, step.project, step.period)) for step in officers}
+    notices += [(risk.key, "", replace(notice, folded=(notice.recipient.email.lower(), risk.key) in said))
                 for risk, _, notice in alert_notices(session, as_of)]
     about = {notice.key: (code, label) for code, label, notice in notices}
     for done in send_notices(session, [n for _, _, n in notices], sender, as_of, now, dry_run=dry_run):
@@ -110,8 +109,7 @@ def officer_notices(session: Session, officers: list[OfficerStep], as_of: date) 
     """The officers' notices of the run's steps (call once the leads' messages went: they say what reached them),
     the facts they report read for all of them at once."""
     facts = chase_facts(session, [(s.due.project_id, s.due.period_id, _lead_steps(s)) for s in officers],
-                        [late_risk_key(s.grant, s.project, s.period) for s in officers
-                         if s.due.step.kind == StepKind.escalation])
+                        [late_risk_key(s.grant, s.project, s.period) for s in officers])
     return [chase_notice(step, as_of, facts) for step in officers]
 
 
@@ -138,8 +136,11 @@ def chase_notice(step: OfficerStep, as_of: date, facts: ChaseFacts) -> Notice:
             details.append(f"Escalated to {step.officer.name}; you get this as their manager.")
         details.append(f"Suggested next step: phone {project.lead_name} at {project.lead_organisation} today, agree "
                        "a date for the return, and record it as the risk's mitigation.")
-    else:
+    else:  # an overdue chaser: the return's late-return risk, if open, is said here (its alert is folded into this)
         details += [_what_the_lead_got(h, as_of) for h in history if h["step"] == due.step.name]
+        if risk := facts.late_risk(step.grant, project, period):
+            details.append(f"A late-return risk is open on the register (since {long_date(risk.first_seen)}, "
+                           f"{risk.rag.upper()}, score {risk.score}).")
     cause = OVERDUE if due.step.kind != StepKind.escalation else TEAM if step.role == Role.manager else ESCALATED
     return Notice(due.key, cause, step.to, "managers" if step.role == Role.manager else "officers", line,
                   tuple(details), step.grant.id, project.id, period.id, due.step.name,

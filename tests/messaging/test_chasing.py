@@ -341,3 +341,24 @@ def test_escalation_lists_the_steps_sent_and_the_open_late_return_risk(engine: E
     # the late-return risks opened today are said by their escalations; the earlier quarters' stand on their own
     assert "Returns escalated to you (8)" in text and "Returns overdue (16)" in text
     assert "Q3 return overdue:" not in text
+
+
+def test_a_late_return_risk_alert_sent_with_that_returns_overdue_chaser_is_said_once_under_the_chaser(
+        engine: Engine, tmp_path: Path) -> None:
+    # The check run opens the late-return risk on the first working day overdue; the next chase run sends the first
+    # overdue chaser. The officer hears of each late return once, under "the lead was chased", with the risk beside
+    # it, not again under "Returns overdue".
+    load_example(engine)
+    sender = Sender([OutboxChannel(tmp_path / "outbox")])
+    for day in (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15)):
+        _chase(engine, day, sender, tmp_path / "packs")
+    with Session(engine) as session:
+        run_checks(session, date(2025, 1, 16))
+        session.commit()
+    for old in (tmp_path / "outbox").glob("officer-mail_*.eml"):
+        old.unlink()
+    _chase(engine, date(2025, 1, 17), sender, tmp_path / "packs")
+    text = _officer_mail(tmp_path / "outbox")
+    assert "Returns overdue: the lead was chased (8)" in text
+    assert text.count("A late-return risk is open on the register (since Thursday 16 January 2025, AMBER") == 8
+    assert "Q3 return overdue:" not in text
