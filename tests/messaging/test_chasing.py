@@ -362,3 +362,17 @@ def test_a_late_return_risk_alert_sent_with_that_returns_overdue_chaser_is_said_
     assert "Returns overdue: the lead was chased (8)" in text
     assert text.count("A late-return risk is open on the register (since Thursday 16 January 2025, AMBER") == 8
     assert "Q3 return overdue:" not in text
+
+
+def test_an_overdue_chaser_tells_the_lead_when_it_is_escalated_and_not_that_the_register_waits_until_then(
+        engine: Engine, tmp_path: Path) -> None:
+    # The late-return risk opens on the first working day overdue (the check run), so the lead is told only what the
+    # escalation adds: the grant manager hears of it.
+    load_example(engine)
+    _chase(engine, date(2025, 1, 17), Sender([OutboxChannel(tmp_path / "outbox")]), tmp_path / "packs")
+    mail = read_eml(sorted((tmp_path / "outbox").glob("chase_*overdue-1.eml"))[0])
+    for part in (mail.get_body(("plain",)), mail.get_body(("html",))):
+        assert part is not None
+        text = " ".join(part.get_content().split())
+        assert "at 10 working days overdue it is escalated to the grant manager." in text
+        assert "risk register" not in text
