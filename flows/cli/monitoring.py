@@ -14,7 +14,7 @@ from rich.console import Console
 
 from flows.cli import render
 from flows.cli import workspace as cli_workspace
-from flows.cli.support import AsOf, cli_actor, parse_as_of, which_grant
+from flows.cli.support import AsOf, cli_actor, parse_as_of, parse_day, which_grant
 from flows.clock import now_utc, today
 from flows.database import open_session
 from grants.kernel.dates import short_date
@@ -36,17 +36,9 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False)
 
 
-def _day(value: str, option: str) -> date:
-    """A required YYYY-MM-DD option."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
-
-
 def _past_day(value: str, option: str, what: str) -> date:
     """A required YYYY-MM-DD option for money that has moved: never after today (the web form's rule too)."""
-    day = _day(value, option)
+    day = parse_day(value, option)
     if day > today():
         raise GrantsError(f"{option} {value} is in the future: record {what} once it has happened")
     return day

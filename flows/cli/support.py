@@ -21,12 +21,15 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Date to act as (YYYY-
 
 def parse_as_of(value: str | None) -> date:
     """The --as-of date, or today in the configured timezone (entry points are the only clock readers)."""
-    if value is None:
-        return today()
+    return today() if value is None else parse_day(value, "--as-of")
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD option's date; GrantsError naming the option and the form otherwise."""
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise GrantsError(f"--as-of '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
+        raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2024-07-01") from None
 
 
 def which_grant(session: Session, grant: str | None) -> str:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.cli.support import AsOf, cli_actor, parse_as_of
+from flows.cli.support import AsOf, cli_actor, parse_as_of, parse_day
 from flows.clock import now_utc
 from flows.database import open_session
 from grants.kernel import audit
@@ -35,13 +35,6 @@ Project = Annotated[str, typer.Option("--project", help="Project code.")]
 Quarter = Annotated[str, typer.Option("--quarter", help="Quarter label, e.g. 2024-25-Q1 (see `grants status`).")]
 GrantRef = Annotated[str | None, typer.Option("--grant", help="Grant reference (when the code is ambiguous).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise GrantsError(f"{option} '{value}' is not a date; use YYYY-MM-DD") from None
 
 
 def _read_password() -> str:
@@ -126,7 +119,7 @@ def user_passwd(email: Email) -> None:
 def due_extend(project: Project, quarter: Quarter, to: Annotated[str, typer.Option(
         "--to", help="The new due date (YYYY-MM-DD).")], reason: Reason = "", grant: GrantRef = None) -> None:
     """Give one project a new due date for one quarter: its chasers, status and late-return risk follow it."""
-    day = _day(to, "--to")
+    day = parse_day(to, "--to")
     with open_session() as session:
         row = find_project(session, project, grant)
         period = find_period(session, row, quarter)
@@ -147,7 +140,7 @@ def _hold(kind: str, project: str, quarter: str, reason: str, grant: str | None,
 def chasing_pause(project: Project, quarter: Quarter, until: Annotated[str, typer.Option(
         "--until", help="Last day of the pause (YYYY-MM-DD).")], reason: Reason, grant: GrantRef = None) -> None:
     """No chasers for this project and quarter until the day given (e.g. the lead is on leave)."""
-    _hold("pause", project, quarter, reason, grant, _day(until, "--until"))
+    _hold("pause", project, quarter, reason, grant, parse_day(until, "--until"))
 
 
 @chasing_app.command("waive")
