@@ -138,7 +138,7 @@ class AppriseChannel:
 
     def deliver(self, message: Outgoing) -> None:
         secret = self._url.get_secret_value()
-        plugin = apprise.Apprise.instantiate(_with_recipients(secret, message, self.reply_to) if self.is_email
+        plugin = apprise.Apprise.instantiate(_with_recipients(secret, message) if self.is_email
                                              else secret)
         if plugin is None:
             raise ChannelError("invalid recipients for this channel")
@@ -156,18 +156,12 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else "?"
 
 
-def _with_recipients(url: str, message: Outgoing, reply_to: str = "") -> str:
+def _with_recipients(url: str, message: Outgoing) -> str:
+    """The email URL naming the message's addresses, for Apprise to check them and to read the server, TLS mode,
+    login and From; the email itself (its To, Cc, Reply-To and threading headers) is built by `to_email`."""
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("to", "cc")]
-    # Apprise sends one email per To address (each with every Cc) and, with a Reply-To, fails on the second one: so
-    # the first address is the To and the others (say the lead on record beside the sender) join the Cc.
-    first, *others = message.to
-    query.append(("to", first.email))
-    cc = list(dict.fromkeys(a.email for a in (*others, *message.cc) if a.email != first.email))
-    if cc:
-        query.append(("cc", ",".join(cc)))
-    for name, value in threading_headers(message, reply_to).items():
-        query.append(("reply", value) if name == "Reply-To" else (f"+{name}", value))
+    query.append(("to", ",".join(dict.fromkeys(a.email for a in (*message.to, *message.cc)))))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))  # %20, not +: Apprise keeps a +
 
 
