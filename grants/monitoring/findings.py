@@ -31,11 +31,7 @@ def _grant_findings(checks: Checks, grant: m.Grant) -> list[Finding]:
     out = []
     funds = checks.grant_funds[grant.id]
     if funds.late:
-        likelihood, impact = scoring.late_release(funds.days_late, funds.window_left_pct)
-        paid = sum(checks.project_funds[p.id].received for p in checks.projects_of(grant) if p.id is not None)
-        evidence = f"{funds.reason}; {format_gbp(paid, pence=True)} paid to projects"
-        out.append(Finding(risk_key("late-funds-release", grant.reference), "late-funds-release", grant.id, None,
-                           "Grant funds not released by the expected date", likelihood, impact, evidence))
+        out.append(_late_release(checks, grant))
     days_left = (grant.spend_by - checks.ledger.as_of).days
     rules = checks.rules[grant.id]
     if not grant.recurring and 0 <= days_left <= rules.funding_ends_warning_days:
@@ -49,6 +45,33 @@ def _grant_findings(checks: Checks, grant: m.Grant) -> list[Finding]:
                                "Non-recurring funding ends with no sustainability evidence", likelihood, impact,
                                evidence))
     return out
+
+
+def _late_release(checks: Checks, grant: m.Grant) -> Finding:
+    """The grant's late release, one risk for one cause: the projects left with nothing are named in its evidence
+    (they raise no risk of their own while it lasts) and their own late-funds risks close into it."""
+    assert grant.id is not None
+    funds, projects = checks.grant_funds[grant.id], checks.projects_of(grant)
+    likelihood, impact = scoring.late_release(funds.days_late, funds.window_left_pct)
+    paid = sum(checks.project_funds[p.id].received for p in projects if p.id is not None)
+    unpaid = [p for p in projects if p.id is not None and checks.project_funds[p.id].received == 0]
+    evidence = funds.reason + (f"; {format_gbp(paid, pence=True)} paid to projects" if paid else "")
+    if unpaid:
+        evidence += (f"; {len(unpaid)} of {len(projects)} project{'s' if len(projects) != 1 else ''} "
+                     f"{'have' if len(unpaid) != 1 else 'has'} received nothing: {named([p.name for p in unpaid])}")
+    covers = tuple(risk_key("late-funds-release", grant.reference, p.code) for p in projects)
+    return Finding(risk_key("late-funds-release", grant.reference), "late-funds-release", grant.id, None,
+                   GRANT_RELEASE_LATE, likelihood, impact, evidence, covers)
+
+
+GRANT_RELEASE_LATE = "Grant funds not released by the expected date"
+
+
+def named(names: list[str], most: int = 8, few: int = 5) -> str:
+    """Names as a list a reader takes in: all of them up to `most`, else the first `few` and how many more."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:few])} and {len(names) - few} more"
 
 
 def _sustained(checks: Checks, project: m.Project) -> bool:
@@ -99,10 +122,11 @@ def _money_findings(checks: Checks, grant: m.Grant, project: m.Project) -> list[
     out = []
     ref, code, gid, pid = grant.reference, project.code, grant.id, project.id
     funds = checks.project_funds[pid]
-    if funds.late:
+    if funds.late and funds.expected is not None and not checks.grant_funds[gid].late:  # the council's own delay
         likelihood, impact = scoring.late_release(funds.days_late, funds.window_left_pct)
         out.append(Finding(risk_key("late-funds-release", ref, code), "late-funds-release", gid, pid,
-                           f"{project.name}: no funds received", likelihood, impact, funds.reason))
+                           f"{project.name}: not paid by {short_date(funds.expected)}", likelihood, impact,
+                           funds.reason))
     spend = checks.spend.get(pid)
     if spend is None:
         return out
@@ -125,7 +149,8 @@ def _money_findings(checks: Checks, grant: m.Grant, project: m.Project) -> list[
 
 
 def funds_rag(checks: Checks, project_id: int | None, grant_id: int, as_of: date) -> m.RAG:
-    """The RAG of money reaching a project (or the grant): the band of its late-funds risk, else green."""
+    """The RAG of money reaching a project (or the grant): the band its late-funds score has, else green. A project
+    left without money by the grant's late release is rated so too, though the risk is raised on the grant alone."""
     funds = checks.project_funds[project_id] if project_id is not None else checks.grant_funds[grant_id]
     if not funds.late:
         return m.RAG.green

@@ -1,8 +1,10 @@
 """Funds release: money the grant received (FundsRelease) vs when it was expected, and payments to projects.
 
 A late release matters because the money cannot be carried forward: every day it is late comes out of the
-projects' delivery windows. Recording releases and payments is validated here (amount positive and exact to the
-penny, grant and project known, no duplicate, never more than the award or the allocation).
+projects' delivery windows. A project is due its payment `project_payment_days` after the council has the grant's
+money; until then its missing money is the grant's late release (one cause). Recording releases and payments is
+validated here (amount positive and exact to the penny, grant and project known, no duplicate, never more than the
+award or the allocation).
 """
 
 from __future__ import annotations
@@ -79,27 +81,44 @@ def grant_funds(grant: m.Grant, received: int, first: date | None, as_of: date, 
                       window, missing, reason)
 
 
+def payment_due(expected: date | None, grant_received: date | None, rules: MonitoringRules) -> date | None:
+    """The day a project should be paid by. Until the council has the grant's money, the grant's expected release
+    date: the project's money is late with the grant's (one cause, raised on the grant). Once it has, the council has
+    `project_payment_days` from the expected date or the day the money arrived, whichever is later."""
+    if expected is None or grant_received is None:
+        return expected
+    return max(expected, grant_received) + timedelta(days=rules.project_payment_days)
+
+
 def project_funds(project: m.Project, expected: date | None, paid: int, first: date | None, as_of: date,
-                  rules: MonitoringRules) -> FundsCheck:
-    """Payments to one project: none by the grant's expected release date (+ grace) is late."""
-    days, missing = _days_late(expected, first, as_of, rules.funds_release_grace_days)
+                  rules: MonitoringRules, grant_received: date | None = None) -> FundsCheck:
+    """Payments to one project: none by its payment date (`payment_due`) is late. `expected` is the grant's expected
+    release date and `grant_received` the day the grant's money first arrived (None: not yet)."""
+    pay_by = payment_due(expected, grant_received, rules)
+    grace = rules.funds_release_grace_days if grant_received is None else 0
+    days, missing = _days_late(pay_by, first, as_of, grace)
     window = (project.delivery_end - project.delivery_start).days + 1
     from_day = first if first is not None else as_of
     left = max((project.delivery_end - max(from_day, project.delivery_start)).days + 1, 0)
     left = min(left, window)
     outstanding = max(project.allocation_pence - paid, 0)
     share = f"{left} of {window} days ({percent(left, window) if window else 0}%) of the delivery window"
-    if missing and expected is not None:
+    if missing and pay_by is not None and grant_received is None:
         reason = (f"No payment by {short_date(as_of)} ({days_text(days)} after funds were expected "
-                  f"{short_date(expected)}): "
+                  f"{short_date(pay_by)}; the council has not received them yet): "
                   f"{format_gbp(outstanding, pence=True)} outstanding; {share} left")
+    elif missing and pay_by is not None and grant_received is not None:
+        reason = (f"Not paid by {short_date(pay_by)} ({days_text(days)} late; the grant's funds were received "
+                  f"{short_date(grant_received)}): {format_gbp(outstanding, pence=True)} outstanding; {share} left")
     elif first is not None:
-        when = f"{days_text(days)} after funds were expected" if days else "on time"
+        after = max((first - expected).days, 0) if expected is not None else 0
+        when = f"{days_text(after)} after funds were expected" if after else "on time"
         reason = (f"Paid {format_gbp(paid, pence=True)} of {format_gbp(project.allocation_pence, pence=True)}, "
                   f"first on {short_date(first)} ({when}); {share} left then")
     else:
-        reason = f"No payment yet; {format_gbp(outstanding, pence=True)} to pay"
-    return FundsCheck(expected, project.allocation_pence, paid, first, days, outstanding, left, window, missing,
+        due = f" by {short_date(pay_by)}" if pay_by is not None and grant_received is not None else ""
+        reason = f"No payment yet; {format_gbp(outstanding, pence=True)} to pay{due}"
+    return FundsCheck(pay_by, project.allocation_pence, paid, first, days, outstanding, left, window, missing,
                       reason)
 
 
@@ -120,7 +139,7 @@ def funds_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> tuple[dic
         amount, first = paid.get(project.id, (0, None))
         expected = grants[project.grant_id].expected_funds_release
         project_out[project.id] = project_funds(project, expected, amount, first, ledger.as_of,
-                                                rules[project.grant_id])
+                                                rules[project.grant_id], received.get(project.grant_id, (0, None))[1])
     return grant_out, project_out
 
 

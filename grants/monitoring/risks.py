@@ -1,7 +1,8 @@
 """The risk register: findings from the checks become Risk rows that open, update and close themselves.
 
 A risk's `key` (kind, grant, project, detail) identifies it across runs. A run updates score, evidence and last
-seen; a risk no longer found closes; a closed risk found again reopens as a new episode (first seen that day).
+seen; a risk no longer found closes (one that a wider risk now covers, e.g. a project's late funds by the grant's late
+release, closes saying so); a closed risk found again reopens as a new episode (first seen that day).
 Owner and mitigation belong to officers and are never touched by a run. A rerun for the same date changes nothing.
 """
 
@@ -45,6 +46,8 @@ class Finding:
     likelihood: int
     impact: int
     evidence: str
+    covers: tuple[str, ...] = ()
+    """Keys of risks this one now stands for (the same cause found at a wider scope): open ones close into it."""
 
     @property
     def score(self) -> int:
@@ -130,17 +133,26 @@ def sync_register(
             updates.append({"id": row["id"], **values, **reopened})
             changes.append(RiskChange(row["id"], f.key, f.kind, change, row["rag"], values["rag"], row["score"],
                                       f.score, f.evidence))
+    covered = {key: f for f in findings for key in f.covers}
     for key, row in existing.items():  # open risks no longer found close themselves
         if row["status"] == "open":
+            evidence = closed_into(covered[key], row["evidence"]) if key in covered else row["evidence"]
             updates.append({"id": row["id"], "status": "closed", "closed_on": as_of,
-                            "last_seen": max(row["last_seen"], as_of)})
+                            "last_seen": max(row["last_seen"], as_of), "evidence": evidence})
             changes.append(RiskChange(row["id"], key, row["kind"], "closed", row["rag"], row["rag"], row["score"],
-                                      row["score"], row["evidence"]))
+                                      row["score"], evidence))
     if updates:
         session.execute(update(m.Risk), updates)  # bulk update by primary key
     changes += _insert(session, new, as_of)
     _record_history(session, changes, as_of)
     return changes
+
+
+def closed_into(wider: Finding, evidence: str) -> str:
+    """The evidence a risk closes with when a wider risk now stands for it: why, and what it said last."""
+    scope = "grant" if wider.project_id is None else "project"
+    return (f"Closed: now covered by the {scope} risk \"{wider.title}\", which has the same cause. "
+            f"Last evidence: {evidence}")
 
 
 HISTORY = ("opened", "reopened", "closed")

@@ -38,6 +38,9 @@ class MonitoringRules(BaseModel):
     """A forecast underspend above this % of the allocation goes on the risk register."""
     funds_release_grace_days: int = Field(default=0, ge=0)
     """Days after the expected funds-release date before a missing release is a risk."""
+    project_payment_days: int = Field(default=14, ge=0)
+    """Days the council has to pay a project once it has the grant's money (from the expected release date, or the
+    day the money arrived if later); a project still unpaid after that is a risk of its own."""
     return_red_working_days: int = Field(default=5, ge=0)
     """A return overdue by more than this many working days is red (1 up to this many: amber)."""
     milestone_due_soon_days: int = Field(default=30, ge=0)

@@ -58,7 +58,7 @@ def test_check_records_risks_reruns_change_nothing_and_officer_fields_are_kept(s
     assert _grants("init").returncode == 0
     first = _grants("check", "--as-of", "2024-06-15")
     assert first.returncode == 0, first.stderr
-    assert "Checks as of 15 June 2024: 9 assessments (9 written), 9 risk changes" in first.stdout
+    assert "Checks as of 15 June 2024: 9 assessments (9 written), 1 risk changes" in first.stdout  # one cause
     risks = json.loads(_grants("risks", "--json").stdout)
     [grant_risk] = [r for r in risks if r["key"] == "late-funds-release:SVD-2024-25"]
     assert (grant_risk["score"], grant_risk["rag"], grant_risk["status"]) == (12, "amber", "open")
@@ -83,7 +83,7 @@ def test_status_shows_rag_columns_with_reasons_after_a_check(settings: Settings)
     assert result.returncode == 0, result.stderr
     assert "Overall" in result.stdout
     assert ("AMBER Active Bystander training (Hate, Race, Domestic Abuse): No payment by 15 June 2024 (45 days after "
-            "funds were expected 1 May 2024)") in result.stdout
+            "funds were expected 1 May 2024; the council has not received them yet)") in result.stdout
     [grant] = json.loads(_grants("status", "--as-of", "2024-06-20", "--json").stdout)
     assert grant["rag"]["overall"] == "amber"
     assert grant["projects"][0]["rag"]["as_of"] == "2024-06-15"

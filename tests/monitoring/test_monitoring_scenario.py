@@ -44,20 +44,25 @@ def programme(engine: Engine) -> Engine:
     return engine
 
 
-def test_conditions_confirmed_late_and_no_money_is_a_late_funds_release_risk(programme: Engine) -> None:
+def test_conditions_confirmed_late_and_no_money_is_one_late_funds_release_risk_on_the_grant(programme: Engine
+                                                                                               ) -> None:
     run = _check(programme, date(2024, 6, 15))
     grant = _risk(programme, "late-funds-release:SVD-2024-25")
     assert (grant.likelihood, grant.impact, grant.score, grant.rag) == (4, 3, 12, "amber")
     assert grant.evidence == (
         "Funds expected 1 May 2024: £0.00 of £125,000.00 received by 15 June 2024 (45 days late; conditions "
-        "confirmed 30 May 2024); £125,000.00 outstanding; £0.00 paid to projects")
-    bystander = _risk(programme, "late-funds-release:SVD-2024-25:active-bystander")
-    assert bystander.evidence == (
-        "No payment by 15 June 2024 (45 days after funds were expected 1 May 2024): £30,000.00 outstanding; "
-        "290 of 365 days (79.5%) of the delivery window left")
-    assert _rating(run, "Serious Violence Duty").reasons["funds"] == grant.evidence.removesuffix(
-        "; £0.00 paid to projects")
-    assert sum(k.startswith("late-funds-release:") for k in _open(programme)) == 9  # the grant and 8 projects
+        "confirmed 30 May 2024); £125,000.00 outstanding; 8 of 8 projects have received nothing: Purple Flag "
+        "night-time economy, Community conversations and co-production, Active Bystander training (Hate, Race, "
+        "Domestic Abuse), M.A.N Culture, Impact Project, Speech, language and communication, Preventing child sexual "
+        "abuse, Community prevention service feasibility study (phase 2)")
+    assert _rating(run, "Serious Violence Duty").reasons["funds"] == grant.evidence.split("; 8 of 8")[0]
+    # one cause, one risk: the projects' lack of money is the grant's late release, not a risk of each project's
+    assert [k for k in _open(programme) if k.startswith("late-funds-release:")] == ["late-funds-release:SVD-2024-25"]
+    bystander = _rating(run, "Active Bystander")  # yet each project's money is still rated, and says why
+    assert bystander.figures["rags"]["funds"] == "amber"
+    assert bystander.reasons["funds"] == (
+        "No payment by 15 June 2024 (45 days after funds were expected 1 May 2024; the council has not received them "
+        "yet): £30,000.00 outstanding; 290 of 365 days (79.5%) of the delivery window left")
 
 
 def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_record(programme: Engine) -> None:
