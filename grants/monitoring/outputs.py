@@ -137,22 +137,25 @@ def _target(t: m.Target, achieved: int, expected: int, pct: Decimal | None, need
 
 
 def rate_milestone(target: m.Target, delivered_on: date | None, delivered: bool, as_of: date,
-                   rules: MonitoringRules, judged: bool | None = None) -> MilestoneCheck:
-    """Delivered (green), overdue (red: not delivered, past due and `judged`) or still to come (green, maybe due
-    soon). `judged` says whether the return covering the due date is in or past its own due date (default: yes)."""
+                   rules: MonitoringRules, judged: bool | None = None, reported: bool = True) -> MilestoneCheck:
+    """Delivered (green), overdue (red: not delivered, past due and `judged`) or still to come: green once the
+    project has reported (its return says it is on its way), "no data yet" before its first return (nothing says it
+    is on track). `judged` says whether the return covering the due date is in or past its own due date (default:
+    yes); an overdue milestone is red by its date, reported or not."""
     assert target.id is not None
     overdue = not delivered and as_of > target.due and (judged is None or judged)
     due_soon = not delivered and not overdue and (target.due - as_of).days <= rules.milestone_due_soon_days
+    rag = m.RAG.red if overdue else m.RAG.green if delivered or reported else m.RAG.no_data
     if delivered:
         reason = f"{target.name}: delivered" + (f" {short_date(delivered_on)}" if delivered_on else "")
     elif overdue:
         late = days_text((as_of - target.due).days)
         reason = f"{target.name}: not delivered, due {short_date(target.due)} ({late} overdue)"
     else:
-        reason = f"{target.name}: due {short_date(target.due)}"
+        waiting = "" if reported else "; not yet reported (no return received)"
+        reason = f"{target.name}: due {short_date(target.due)}{waiting}"
     return MilestoneCheck(target.id, target.key, target.name, target.due, target.is_condition,
-                          target.is_sustainability, delivered_on, delivered, overdue, due_soon,
-                          m.RAG.red if overdue else m.RAG.green, reason)
+                          target.is_sustainability, delivered_on, delivered, overdue, due_soon, rag, reason)
 
 
 def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
@@ -178,7 +181,8 @@ def output_checks(ledger: Ledger, rules: dict[int, MonitoringRules]
         if target.kind == "milestone":
             day, done = delivered.get(target.id, (None, False))
             judged = _judged(spans, project.grant_id, target.due, reported.get(target.project_id), ledger.as_of)
-            milestones.append(rate_milestone(target, day, done, ledger.as_of, grant_rules, judged))
+            milestones.append(rate_milestone(target, day, done, ledger.as_of, grant_rules, judged,
+                                             reported=target.project_id in reported))
             continue
         if target.project_id not in reported:
             continue

@@ -21,7 +21,8 @@ OUTSTANDING = (ReturnState.open, ReturnState.overdue)
 
 def output_rows(checks: Checks, grant: m.Grant) -> list[OutputRow]:
     """Every active target of the grant's projects, in project order: counts as the output check rated them (not
-    rated before the project's first return), milestones delivered, due or overdue."""
+    rated before the project's first return), milestones delivered, due or overdue (one not yet due is "no data yet"
+    before the project's first return: nothing says it is on track)."""
     projects = checks.projects_of(grant)
     order = {p.id: index for index, p in enumerate(projects)}
     names = {p.id: p.name for p in projects}

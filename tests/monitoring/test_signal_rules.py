@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.monitoring.assessment import CheckRun, run_checks
-from grants.monitoring.outputs import rate_target
+from grants.monitoring.outputs import rate_milestone, rate_target
 from grants.monitoring.spend import SpendFigures, rate_spend
 from grants.programme.thresholds import MonitoringRules
 from tests.factories import add_return, load_example
@@ -184,3 +184,24 @@ def test_a_past_board_pack_shows_the_register_as_it_stood_on_its_date(engine: En
                               .order_by(col(m.RiskEvent.id))).all()
         assert [(e.day, e.change) for e in events] == [
             (date(2024, 7, 15), "opened"), (date(2024, 7, 22), "updated"), (date(2024, 7, 25), "closed")]
+
+
+CONFERENCE = m.Target(id=1, project_id=1, key="conference", kind="milestone", name="City-wide conference delivered",
+                      due=date(2025, 3, 31))
+
+
+@pytest.mark.parametrize(("rule", "delivered", "reported", "as_of", "rag", "reason"), [
+    ("not due, no return yet: nothing says it is on track", False, False, date(2024, 9, 1), m.RAG.no_data,
+     "City-wide conference delivered: due 31 March 2025; not yet reported (no return received)"),
+    ("not due, the project has reported: on its way", False, True, date(2024, 9, 1), G,
+     "City-wide conference delivered: due 31 March 2025"),
+    ("delivered", True, True, date(2024, 9, 1), G, "City-wide conference delivered: delivered"),
+    ("overdue by its date, reported or not", False, False, date(2025, 4, 2), R,
+     "City-wide conference delivered: not delivered, due 31 March 2025 (2 days overdue)"),
+    ("overdue by its date, reported", False, True, date(2025, 4, 2), R,
+     "City-wide conference delivered: not delivered, due 31 March 2025 (2 days overdue)"),
+])
+def test_a_milestone_is_green_only_on_evidence_before_any_return_it_is_not_yet_reported(
+        rule: str, delivered: bool, reported: bool, as_of: date, rag: m.RAG, reason: str) -> None:
+    check = rate_milestone(CONFERENCE, None, delivered, as_of, DEFAULT, reported=reported)
+    assert (check.rag, check.reason) == (rag, reason), rule
