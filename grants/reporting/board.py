@@ -34,6 +34,18 @@ class GrantSummary:
     reason: str
     forecast_overspend: Decimal = Decimal(0)
     """Forecast spend beyond the projects' allocations: not payable from the grant, so shown apart from it."""
+    projects: int = 0
+    not_reported: tuple[str, ...] = ()
+    """The projects with no return yet: their spend is unknown (not £0), so the spent total leaves them out and the
+    forecast counts each at its allocation."""
+
+    @property
+    def coverage(self) -> str:
+        """What the spend and forecast totals cover, in words (the board's footnote)."""
+        if not self.not_reported:
+            return f"All {self.projects} projects have reported"
+        return (f"{self.projects - len(self.not_reported)} of {self.projects} projects have reported; no return yet "
+                f"from {', '.join(self.not_reported)}: not in the spent total, forecast at their allocation")
 
     @property
     def released(self) -> Decimal:
@@ -53,19 +65,36 @@ class ProjectRow:
     name: str
     lead_organisation: str
     allocation: Decimal
-    spent: Decimal
-    forecast: Decimal
+    spent: Decimal | None  # None: no return yet (nothing reported, which is not £0 spent)
+    forecast: Decimal | None
     spend_rag: str
     spend_reason: str
     outputs_rag: str
     outputs_reason: str
     overall_rag: str
     overall_reason: str
+    reported_to: str = ""  # the latest quarter with an accepted return
 
     @property
-    def spent_share(self) -> Decimal:
-        """Spent as a fraction of the allocation (0 when nothing is allocated)."""
+    def reported(self) -> bool:
+        return self.spent is not None
+
+    @property
+    def return_status(self) -> str:
+        """'reported to 2024-25-Q3', 'reported' or 'no return yet': what the money figures stand on."""
+        if not self.reported:
+            return NO_RETURN
+        return f"reported to {self.reported_to}" if self.reported_to else "reported"
+
+    @property
+    def spent_share(self) -> Decimal | None:
+        """Spent as a fraction of the allocation (0 when nothing is allocated; None with no return yet)."""
+        if self.spent is None:
+            return None
         return self.spent / self.allocation if self.allocation else Decimal(0)
+
+
+NO_RETURN = "no return yet"
 
 
 @dataclass(frozen=True)

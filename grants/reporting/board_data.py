@@ -29,7 +29,7 @@ from grants.monitoring.checks import Checks, run_all
 from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger, rows
 from grants.monitoring.risks import RegisterRow, episode_starts, risk_register
-from grants.programme.status import GrantStatus, ProjectStatus, grant_status, received_on
+from grants.programme.status import GrantStatus, ProjectStatus, ReturnState, grant_status, received_on
 from grants.reporting.board import BoardData, GrantSummary, ProjectRow, Release, RiskRow
 from grants.reporting.board_rows import ReturnFile, output_rows, quarter_series, returns_log
 
@@ -139,14 +139,15 @@ def _board(status: GrantStatus, checks: Checks, register: list[RegisterRow], fil
 
 
 def _project(p: ProjectStatus) -> ProjectRow:
-    """A project's row: its allocation and, from the stored assessment, the money and each rating with its reason."""
+    """A project's row: its allocation and, from the stored assessment, the money and each rating with its reason.
+    With no return yet the money is None (nothing reported), never £0.00 spent."""
     rag, reasons = p.rag, p.rag.reasons if p.rag else {}
-    spent = rag.spent if rag and rag.spent is not None else Decimal(0)
-    forecast = rag.forecast_outturn if rag and rag.forecast_outturn is not None else p.allocation
+    reported = [q.label for q in p.periods if q.state in (ReturnState.accepted, ReturnState.accepted_late)]
     return ProjectRow(
-        p.code, p.name, p.lead_organisation, p.allocation, spent, forecast,
+        p.code, p.name, p.lead_organisation, p.allocation, rag.spent if rag else None,
+        rag.forecast_outturn if rag else None,
         rag.spend if rag else "", reasons.get("spend", ""), rag.outputs if rag else "", reasons.get("outputs", ""),
-        rag.overall if rag else "", reasons.get("overall", "Not assessed yet"),
+        rag.overall if rag else "", reasons.get("overall", "Not assessed yet"), reported[-1] if reported else "",
     )
 
 
@@ -154,7 +155,8 @@ def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list
     """Money in and out: releases and payments from the checks' ledger, spend and forecast from the assessment.
 
     The grant's forecast outturn is each project's forecast capped at its allocation (a project with no return yet
-    counts at its allocation, as its row does); any forecast beyond allocations is the separate overspend."""
+    counts at its allocation, as the summary's coverage note says); any forecast beyond allocations is the separate
+    overspend. The spent total is the reported spend: projects with no return yet are named, not counted as £0."""
     releases = checks.ledger.releases
     released = sorted(
         (Release(day, from_pence(int(amount)))
@@ -163,14 +165,16 @@ def _summary(status: GrantStatus, grant: m.Grant, checks: Checks, projects: list
     )
     paid = sum(checks.project_funds[p.id].received for p in checks.projects_of(grant) if p.id is not None)
     rag = status.rag
-    capped = sum((min(p.forecast, p.allocation) for p in projects), Decimal(0))
-    over = sum((max(p.forecast - p.allocation, Decimal(0)) for p in projects), Decimal(0))
+    forecasts = [(p.allocation if p.forecast is None else p.forecast, p.allocation) for p in projects]
+    capped = sum((min(forecast, allocation) for forecast, allocation in forecasts), Decimal(0))
+    over = sum((max(forecast - allocation, Decimal(0)) for forecast, allocation in forecasts), Decimal(0))
     return GrantSummary(
         reference=grant.reference, name=grant.name, funder=grant.funder, intermediary=grant.intermediary,
         awarded=status.amount, expected_release=grant.expected_funds_release, releases=released,
         paid_to_projects=from_pence(paid), spent=rag.spent if rag and rag.spent is not None else Decimal(0),
         forecast_outturn=capped, spend_by=grant.spend_by, forecast_overspend=over,
         rag=rag.overall if rag else "", reason=rag.reasons.get("overall", "") if rag else "Not assessed yet",
+        projects=len(projects), not_reported=tuple(p.name for p in projects if not p.reported),
     )
 
 

@@ -74,7 +74,7 @@ def _footer(data: BoardData) -> str:
     return f"{data.grant.name}: board report as of {short_date(data.as_of)}"
 
 
-SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Why")
+SUMMARY_TEXT_ROWS = ("Grant", "Funder", "Releases", "Figures cover", "Why")
 """Summary rows whose value is a sentence: written across columns B to H and wrapped."""
 
 
@@ -89,6 +89,7 @@ def _summary(ws: Worksheet, data: BoardData) -> None:
         ("Expected release", g.expected_release, DATE), ("Released by the funder", _money(g.released), GBP),
         ("Releases", released, ""), ("Paid to projects", _money(g.paid_to_projects), GBP),
         ("Spent (reported)", _money(g.spent), GBP), ("Forecast outturn", _money(g.forecast_outturn), GBP),
+        ("Figures cover", g.coverage, ""),
         ("Forecast unspent (award less outturn capped at allocations)", _money(g.forecast_underspend), GBP),
         ("Forecast overspend beyond allocations", _money(g.forecast_overspend), GBP),
         ("Spend by", g.spend_by, DATE),
@@ -137,13 +138,14 @@ def _quarter_chart(ws: Worksheet, data: BoardData, first_row: int) -> None:
 
 
 def _projects(ws: Worksheet, data: BoardData) -> None:
-    headers = ["Project", "Lead organisation", "Allocation", "Spent", "% of allocation", "Forecast outturn",
+    """One row per project; with no return yet its money cells are empty (not £0.00) and its Return cell says so."""
+    headers = ["Project", "Lead organisation", "Return", "Allocation", "Spent", "% of allocation", "Forecast outturn",
                "Spend RAG", "Spend: why", "Outputs RAG", "Outputs: why", "Overall RAG", "Overall: why"]
-    rows = [[p.name, p.lead_organisation, _money(p.allocation), _money(p.spent), p.spent_share,
+    rows = [[p.name, p.lead_organisation, p.return_status, _money(p.allocation), _money(p.spent), p.spent_share,
              _money(p.forecast), p.spend_rag, p.spend_reason, p.outputs_rag, p.outputs_reason, p.overall_rag,
              p.overall_reason] for p in data.projects]
-    _table(ws, headers, rows, {3: GBP, 4: GBP, 5: PERCENT, 6: GBP}, [24, 18, 12, 12, 12, 12, 9, 36, 9, 36, 9, 30],
-           rag_columns=(7, 9, 11), footer=_footer(data))
+    _table(ws, headers, rows, {4: GBP, 5: GBP, 6: PERCENT, 7: GBP},
+           [24, 18, 12, 12, 12, 12, 12, 9, 36, 9, 36, 9, 30], rag_columns=(8, 10, 12), footer=_footer(data))
 
 
 def _outputs(ws: Worksheet, data: BoardData) -> None:

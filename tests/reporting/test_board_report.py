@@ -4,6 +4,7 @@ the HTML page has the same figures and needs no network."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -83,10 +84,10 @@ def test_workbook_project_rows_carry_ratings_with_reasons_and_rag_colours(tmp_pa
     row = dict(zip(header, [c.value for c in ws[2]], strict=True))
     assert row["Allocation"] == 30000 and row["Spent"] == 12000 and row["% of allocation"] == 0.4
     assert row["Outputs RAG"] == "red" and row["Outputs: why"].startswith("People trained 180 of 250")
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:L3"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:M3"
     ranges = {str(cf.sqref) for cf in ws.conditional_formatting}
-    assert {"G2:G3", "I2:I3", "K2:K3"} <= ranges
-    assert ws["C2"].number_format == '"£"#,##0.00'
+    assert {"H2:H3", "J2:J3", "L2:L3"} <= ranges
+    assert ws["D2"].number_format == '"£"#,##0.00'
 
 
 def test_workbook_has_native_charts_and_a_score_sorted_risk_register(tmp_path: Path) -> None:
@@ -125,3 +126,40 @@ def test_outputs_show_the_share_of_profile_the_rag_rates_beside_the_share_of_tar
     wb = load_workbook(write_board_workbook(sample_board(), tmp_path / "board.xlsx"))
     headers = [c.value for c in wb["Outputs"][1]]
     assert headers[6:10] == ["Achieved", "% of profile (rated)", "% of target", "RAG"]
+
+
+def _no_return_yet() -> BoardData:
+    """The sample with a third project that has sent no return: no spend, no forecast, unrated."""
+    data = sample_board()
+    silent = ProjectRow("impact-project", "Impact Project", "Youth Justice Service", Decimal("20000.00"), None, None,
+                        "no data yet", "No data yet: no return due yet", "no data yet",
+                        "No data yet: no outputs reported", "no data yet", "No data yet: no return due yet")
+    grant = replace(data.grant, projects=3, not_reported=("Impact Project",))
+    return replace(data, grant=grant, projects=[replace(p, reported_to="2024-25-Q3") for p in data.projects]
+                   + [silent])
+
+
+def test_workbook_leaves_a_project_with_no_return_blank_with_a_status_and_says_what_totals_cover(
+        tmp_path: Path) -> None:
+    wb = load_workbook(write_board_workbook(_no_return_yet(), tmp_path / "board.xlsx"))
+    ws = wb["Projects"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, [c.value for c in row], strict=True)) for row in ws.iter_rows(min_row=2)]
+    silent = rows[2]
+    assert (silent["Return"], silent["Spent"], silent["% of allocation"], silent["Forecast outturn"]) == (
+        "no return yet", None, None, None)  # empty cells, never £0.00 or a text "–" in a money column
+    assert (rows[0]["Return"], rows[0]["Spent"]) == ("reported to 2024-25-Q3", 12000)
+    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, max_col=2, values_only=True) if row[0]}
+    assert summary["Figures cover"] == ("2 of 3 projects have reported; no return yet from Impact Project: not in the "
+                                        "spent total, forecast at their allocation")
+
+
+def test_html_shows_no_return_yet_rather_than_nothing_spent_with_a_footnote_on_the_totals(tmp_path: Path) -> None:
+    html = render_board_html(_no_return_yet())
+    row = html[html.index("<b>Impact Project</b>"):]
+    row = row[:row.index("</tr>")]
+    assert "no return yet" in row and "£0.00" not in row and "£20,000.00" in row  # the allocation only
+    assert "spent (reported by 2 of 3 projects*)" in html
+    assert "* No return yet: nothing has been reported, so the spend is not known (it is not £0.00)." in html
+    every = render_board_html(sample_board())  # every project reported: no footnote
+    assert "No return yet" not in every and "*" not in every.split("<h2>Projects")[0].split("</style>")[1]

@@ -25,10 +25,12 @@ from grants.kernel.db import create_schema, get_engine, session_scope
 from grants.kernel.settings import Settings
 from grants.monitoring.assessment import run_checks
 from grants.monitoring.risks import risk_register, update_risk
+from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_reports
+from grants.reporting.workspace_facts import grant_facts
 from tests.cli_support import grants as cli_grants
-from tests.factories import load_example
-from tests.scenario import live_until_q3
+from tests.factories import add_return, load_example
+from tests.scenario import Q1, live_until_q3, profile, release_and_pay
 
 AS_OF = date(2025, 1, 24)
 OVERSPEND = "overspend:SVD-2024-25:csa-prevention"
@@ -111,12 +113,14 @@ def test_workbook_has_one_row_per_project_with_rag_cells_and_conditional_formatt
     assert len(rows) == 8
     impact = next(r for r in rows if r["Project"] == "Impact Project")
     assert (impact["Allocation"], impact["Spent"], impact["Forecast outturn"]) == (20000, 4500, 7000)
+    assert {r["Project"]: r["Return"] for r in rows if r["Return"] != "reported to 2024-25-Q3"} == {
+        "Speech, language and communication": "reported to 2024-25-Q2"}  # its Q3 return is overdue
     assert (impact["Spend RAG"], impact["Outputs RAG"], impact["Overall RAG"]) == ("red", "green", "red")
     assert impact["Spend: why"].endswith("£13,000.00 (65.0%) underspend at 31 March 2025")
     assert {r[k] for r in rows for k in ("Spend RAG", "Outputs RAG", "Overall RAG")} == {"red", "green"}
     rules = {str(cf.sqref): {rule.formula[0] for rule in cf.rules} for cf in ws.conditional_formatting}
-    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"', '"no data yet"'} for c in "GIK"}
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:L9"
+    assert rules == {f"{c}2:{c}9": {'"red"', '"amber"', '"green"', '"no data yet"'} for c in "HJL"}
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:M9"
 
 
 def test_workbook_has_native_charts_for_spend_and_outputs(reports: list[Path]) -> None:
@@ -253,3 +257,37 @@ def test_report_with_no_grants_loaded_says_to_run_init(settings: Settings) -> No
 def test_report_has_help() -> None:
     result = _grants("report", "--help")
     assert result.returncode == 0 and "--period" in result.stdout
+
+
+def test_before_a_projects_first_return_the_board_and_the_workspace_say_not_yet_reported(engine: Engine) -> None:
+    load_example(engine)
+    release_and_pay(engine)
+    with session_scope(engine) as session:  # M.A.N Culture alone has sent its Q1 return
+        add_return(session, "man-culture", Q1, received=date(2024, 7, 10),
+                   spend=dict.fromkeys(profile(session, "man-culture", Q1), 0))
+    with session_scope(engine) as session:
+        [board] = build_board_data(session, date(2024, 7, 12))
+        grant = session.exec(select(m.Grant)).one()
+        facts = grant_facts(session, grant, date(2024, 7, 12))
+    rows = {p.name: p for p in board.projects}
+    man, flag = rows["M.A.N Culture"], rows["Purple Flag night-time economy"]
+    assert (man.return_status, man.spent, flag.return_status, flag.spent, flag.forecast, flag.spent_share) == (
+        "reported to 2024-25-Q1", Decimal(0), "no return yet", None, None, None)  # not "£0.00 spent"
+    assert board.grant.not_reported == tuple(name for name in rows if name != "M.A.N Culture")
+    assert board.grant.forecast_outturn == Decimal(125000)  # the seven at their allocation, as the note says
+    milestones = {(o.project, o.name): (o.rag, o.reason) for o in board.outputs if o.unit == "milestone"}
+    assert milestones[("M.A.N Culture", "City-wide conference delivered")] == (
+        "green", "City-wide conference delivered: due 31 March 2025")  # its return is in: on its way
+    assert milestones[("Purple Flag night-time economy", "Purple Flag accreditation submission made")] == (
+        "no data yet", "Purple Flag accreditation submission made: due 31 March 2025; not yet reported (no return "
+        "received)")
+    assert facts.outputs == board.outputs  # the workspace rates them the same way
+
+
+def test_a_milestone_overdue_with_no_return_is_still_red_by_its_due_date(engine: Engine) -> None:
+    load_example(engine)
+    with session_scope(engine) as session:  # no return all year; "Campaign launched" was due 31 December 2024
+        [board] = build_board_data(session, date(2025, 1, 16))
+    [launched] = [o for o in board.outputs if o.name == "Campaign launched"]
+    assert (launched.rag, launched.reason) == (
+        "red", "Campaign launched: not delivered, due 31 December 2024 (16 days overdue)")
