@@ -136,7 +136,9 @@ def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating
     }
     overall = _pick(parts)
     reasons = {name: reason for name, (_, reason) in parts.items()} | {"overall": overall[1]}
-    figures = {"spend": spend.figures.__dict__ if spend else {}, "rags": {k: str(v[0]) for k, v in parts.items()}}
+    reported = sum(1 for p in checks.projects_of(grant) if p.id in checks.spend)
+    figures = {"spend": spend.figures.__dict__ if spend else {}, "rags": {k: str(v[0]) for k, v in parts.items()},
+               "coverage": {"reported": reported, "projects": len(projects)}}  # whose figures the totals hold
     return Rating(grant.id, None, grant.name, spend_part[0], outputs_rag, overall[0], reasons, figures)
 
 

@@ -41,6 +41,8 @@ class GrantLine:
     rag_as_of: date | None
     risks: dict[str, int] = field(default_factory=dict)  # {"red": n, "amber": n, "green": n}
     top_score: int = 0
+    reported: int | None = None  # projects whose returns the spent and forecast figures hold (None: not recorded)
+    projects: int | None = None
 
 
 def _sums(session: Session, statement: Select[int, int]) -> dict[int, int]:
@@ -69,14 +71,16 @@ def overview(session: Session, as_of: date) -> list[GrantLine]:
     for grant in grants:
         gid = grant.id or 0
         rating = ratings.get(gid)
-        spend = json.loads(rating.figures_json or "{}").get("spend") or {} if rating else {}
+        figures = json.loads(rating.figures_json or "{}") if rating else {}
+        spend, cover = figures.get("spend") or {}, figures.get("coverage") or {}
         bands = {band: sum(1 for rag, _ in risks.get(gid, []) if rag == band) for band in ("red", "amber", "green")}
         out.append(GrantLine(
             gid, grant.reference, grant.name, grant.funder, rating.overall_rag if rating else "",
             from_pence(grant.amount_pence), from_pence(released.get(gid, 0)), from_pence(paid.get(gid, 0)),
             from_pence(int(spend["actual"])) if "actual" in spend else None,
             from_pence(int(spend["outturn"])) if "outturn" in spend else None,
-            rating.as_of if rating else None, bands, max((s for _, s in risks.get(gid, [])), default=0)))
+            rating.as_of if rating else None, bands, max((s for _, s in risks.get(gid, [])), default=0),
+            cover.get("reported"), cover.get("projects")))
     order = {"red": 0, "amber": 1, "green": 2, "": 3}
     return sorted(out, key=lambda line: (order.get(line.rag, 3), -line.top_score, line.reference))
 

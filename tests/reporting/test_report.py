@@ -28,6 +28,7 @@ from grants.monitoring.risks import risk_register, update_risk
 from grants.reporting.board_data import build_board_data
 from grants.reporting.report import write_reports
 from grants.reporting.workspace_facts import grant_facts
+from grants.reporting.workspace_overview import overview
 from tests.cli_support import grants as cli_grants
 from tests.factories import add_return, load_example
 from tests.scenario import Q1, live_until_q3, profile, release_and_pay
@@ -269,6 +270,7 @@ def test_before_a_projects_first_return_the_board_and_the_workspace_say_not_yet_
         [board] = build_board_data(session, date(2024, 7, 12))
         grant = session.exec(select(m.Grant)).one()
         facts = grant_facts(session, grant, date(2024, 7, 12))
+        [line] = overview(session, date(2024, 7, 12))
     rows = {p.name: p for p in board.projects}
     man, flag = rows["M.A.N Culture"], rows["Purple Flag night-time economy"]
     assert (man.return_status, man.spent, flag.return_status, flag.spent, flag.forecast, flag.spent_share) == (
@@ -282,6 +284,7 @@ def test_before_a_projects_first_return_the_board_and_the_workspace_say_not_yet_
         "no data yet", "Purple Flag accreditation submission made: due 31 March 2025; not yet reported (no return "
         "received)")
     assert facts.outputs == board.outputs  # the workspace rates them the same way
+    assert (line.spent, line.reported, line.projects) == (Decimal(0), 1, 8)  # the overview: "1 of 8 projects reported"
 
 
 def test_a_milestone_overdue_with_no_return_is_still_red_by_its_due_date(engine: Engine) -> None:
