@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from grants.monitoring.findings import named
+
 
 @dataclass(frozen=True)
 class Release:
@@ -44,8 +46,10 @@ class GrantSummary:
         """What the spend and forecast totals cover, in words (the board's footnote)."""
         if not self.not_reported:
             return f"All {self.projects} projects have reported"
+        if len(self.not_reported) == self.projects:
+            return "No project has reported yet: nothing is in the spent total and the forecast is the allocations"
         return (f"{self.projects - len(self.not_reported)} of {self.projects} projects have reported; no return yet "
-                f"from {', '.join(self.not_reported)}: not in the spent total, forecast at their allocation")
+                f"from {named(list(self.not_reported))}: not in the spent total, forecast at their allocation")
 
     @property
     def released(self) -> Decimal:
