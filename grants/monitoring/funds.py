@@ -62,8 +62,9 @@ def grant_funds(grant: m.Grant, received: int, first: date | None, as_of: date, 
     outstanding = max(grant.amount_pence - received, 0)
     window = (grant.spend_by - grant.start).days + 1
     left = max((grant.spend_by - max(as_of, grant.start)).days + 1, 0) if missing else window
-    confirmed = grant.conditions_confirmed
-    conditions = f"; conditions confirmed {short_date(confirmed)}" if confirmed else ""
+    confirmed = grant.conditions_confirmed  # a day after `as_of` was not known then: not confirmed yet
+    conditions = ("" if confirmed is None else f"; conditions confirmed {short_date(confirmed)}"
+                  if confirmed <= as_of else "; conditions not confirmed yet")
     if grant.expected_funds_release is None:
         reason = f"Received {format_gbp(received, pence=True)} of {format_gbp(grant.amount_pence, pence=True)}"
     elif missing:

@@ -124,3 +124,13 @@ def test_project_late_funds_risks_an_earlier_version_opened_close_into_the_grant
     assert [(e.change, e.evidence) for e in events] == [("opened", old), ("closed", reason)]
     again = _check(programme, date(2024, 6, 7))  # a rerun for the same date changes nothing
     assert again.risk_changes == []
+
+
+@pytest.mark.parametrize(("day", "words"), [
+    (date(2024, 5, 6), "(5 days late; conditions not confirmed yet)"),  # confirmed 30 May: not known on 6 May
+    (date(2024, 5, 30), "(29 days late; conditions confirmed 30 May 2024)"),
+])
+def test_the_late_release_says_whether_the_conditions_were_confirmed_as_of_its_date(programme: Engine, day: date,
+                                                                                   words: str) -> None:
+    _check(programme, day)
+    assert words in _late_funds(programme)[GRANT_KEY].evidence
