@@ -136,9 +136,11 @@ def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating
     }
     overall = _pick(parts)
     reasons = {name: reason for name, (_, reason) in parts.items()} | {"overall": overall[1]}
-    reported = sum(1 for p in checks.projects_of(grant) if p.id in checks.spend)
+    unreported = [p for p in checks.projects_of(grant) if p.id not in checks.spend]
+    coverage = {"reported": len(checks.projects_of(grant)) - len(unreported), "projects": len(projects),
+                "unreported_allocation": sum(p.allocation_pence for p in unreported)}  # whose figures the totals hold
     figures = {"spend": spend.figures.__dict__ if spend else {}, "rags": {k: str(v[0]) for k, v in parts.items()},
-               "coverage": {"reported": reported, "projects": len(projects)}}  # whose figures the totals hold
+               "coverage": coverage}
     return Rating(grant.id, None, grant.name, spend_part[0], outputs_rag, overall[0], reasons, figures)
 
 

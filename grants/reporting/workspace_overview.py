@@ -49,6 +49,14 @@ def _sums(session: Session, statement: Select[int, int]) -> dict[int, int]:
     return {int(k): int(v) for k, v in session.execute(statement).all()}
 
 
+def _forecast(spend: dict[str, int], cover: dict[str, int]) -> Decimal | None:
+    """The grant's forecast outturn as the board report counts it: the reported projects' forecasts (each capped at
+    its allocation) plus the allocation of each project with no return yet."""
+    if "outturn" not in spend:
+        return None
+    return from_pence(int(spend["outturn"]) + int(cover.get("unreported_allocation", 0)))
+
+
 def overview(session: Session, as_of: date) -> list[GrantLine]:
     """Every grant, worst rating first (red, amber, green, not yet checked), then by reference."""
     grants = list(session.exec(select(m.Grant).order_by(col(m.Grant.reference))))
@@ -78,7 +86,7 @@ def overview(session: Session, as_of: date) -> list[GrantLine]:
             gid, grant.reference, grant.name, grant.funder, rating.overall_rag if rating else "",
             from_pence(grant.amount_pence), from_pence(released.get(gid, 0)), from_pence(paid.get(gid, 0)),
             from_pence(int(spend["actual"])) if "actual" in spend else None,
-            from_pence(int(spend["outturn"])) if "outturn" in spend else None,
+            _forecast(spend, cover),
             rating.as_of if rating else None, bands, max((s for _, s in risks.get(gid, [])), default=0),
             cover.get("reported"), cover.get("projects")))
     order = {"red": 0, "amber": 1, "green": 2, "": 3}

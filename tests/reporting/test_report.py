@@ -285,6 +285,7 @@ def test_before_a_projects_first_return_the_board_and_the_workspace_say_not_yet_
         "received)")
     assert facts.outputs == board.outputs  # the workspace rates them the same way
     assert (line.spent, line.reported, line.projects) == (Decimal(0), 1, 8)  # the overview: "1 of 8 projects reported"
+    assert line.forecast == board.grant.forecast_outturn  # the overview's forecast is the board report's
 
 
 def test_a_milestone_overdue_with_no_return_is_still_red_by_its_due_date(engine: Engine) -> None:
