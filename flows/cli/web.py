@@ -31,8 +31,11 @@ def web(
     """Serve the web app: the project leads' portal (their personal links) and the officers' pages."""
     import uvicorn
 
+    from flows.cli import raise_if_interrupted
     from flows.cli.support import parse_as_of
     from flows.web.app import create_app
+
+    raise_if_interrupted()  # a Ctrl-C during those imports: stop now, before serving
 
     day = parse_as_of(as_of) if as_of else None
     handler = logging.StreamHandler()
