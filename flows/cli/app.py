@@ -142,9 +142,9 @@ def serve(
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
     app beside it (Ctrl-C stops both)."""
     if not os.environ.get("PREFECT_API_URL"):
-        from flows.engine.server import check_port_free
+        from flows.engine.server import check_prefect_port
 
-        check_port_free(port)  # before any work: one clear line, never a silent move to another port
+        check_prefect_port(port)  # before any work: one clear line, never a silent move to another port
     if web_port:
         try:
             cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
