@@ -1,5 +1,5 @@
 """`python -m flows.cli`: the same as the `grants` command."""
 
-from flows.cli.app import main
+from flows.cli import main
 
 main()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows.cli import demo as cli_demo
 from flows.cli import link as cli_link
 from flows.cli import monitoring as cli_monitoring
-from flows.cli import render
+from flows.cli import raise_if_interrupted, render
 from flows.cli import report as cli_report
 from flows.cli import web as cli_web
 from flows.cli.chase import register as register_chase_commands
@@ -142,9 +142,9 @@ def serve(
     """Run the engine: load the programme, start a local Prefect server and serve every scheduled job, with the web
     app beside it (Ctrl-C stops both)."""
     if not os.environ.get("PREFECT_API_URL"):
-        from flows.engine.server import check_port_free
+        from flows.engine.server import check_prefect_port
 
-        check_port_free(port)  # before any work: one clear line, never a silent move to another port
+        check_prefect_port(port)  # before any work: one clear line, never a silent move to another port
     if web_port:
         try:
             cli_web.check_web_port("127.0.0.1", web_port, "--web-port")
@@ -155,6 +155,7 @@ def serve(
     status(as_of=None, grant=None, as_json=False)
     from flows.engine.serve import serve_engine  # Prefect is imported only by the commands that need it
 
+    raise_if_interrupted()  # a Ctrl-C during those imports: stop now, before starting a server
     with cli_web.web_beside("127.0.0.1", web_port):
         serve_engine(get_settings().data_dir / "prefect", port)
 
@@ -177,7 +178,8 @@ def deploy(
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning any failure into one clear line and a non-zero exit."""
+    """Run the commands (for flows.cli.main, the entry point), turning any failure into one clear line and a non-zero
+    exit."""
     _warn_unknown_settings()
     try:
         app()

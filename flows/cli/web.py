@@ -3,9 +3,7 @@ each route's pattern, never a path (a lead's link is a secret), so uvicorn's acc
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,8 +11,8 @@ from typing import Annotated
 import typer
 
 from flows.cli.support import AsOf
+from flows.ports import check_port_free
 from flows.web.process import web_process
-from grants.kernel.errors import GrantsError
 from grants.kernel.settings import get_settings
 
 
@@ -31,8 +29,11 @@ def web(
     """Serve the web app: the project leads' portal (their personal links) and the officers' pages."""
     import uvicorn
 
+    from flows.cli import raise_if_interrupted
     from flows.cli.support import parse_as_of
     from flows.web.app import create_app
+
+    raise_if_interrupted()  # a Ctrl-C during those imports: stop now, before serving
 
     day = parse_as_of(as_of) if as_of else None
     handler = logging.StreamHandler()
@@ -51,15 +52,7 @@ def web(
 def check_web_port(host: str, port: int, option: str) -> None:
     """One line (exit 1) when something already holds the port, rather than uvicorn's log lines and exit 3, or
     `grants serve` carrying on with its web app gone."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed port is free
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise GrantsError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
-            raise GrantsError(f"port {port} is already in use (another `grants web` or `grants serve`?): stop it or "
-                              f"pass {option} with a free port") from None
+    check_port_free(host, port, option=option, holders="another `grants web` or `grants serve`")
 
 
 @contextmanager

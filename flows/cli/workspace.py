@@ -47,16 +47,22 @@ def _read_password() -> str:
     return first
 
 
+Temporary = Annotated[bool, typer.Option(
+    "--temporary", help="The person must choose their own password at their first sign-in (as the Accounts page).")]
+
+
 @user_app.command("add")
 def user_add(
     email: Annotated[str, typer.Argument(help="The person's email address (their sign-in name).")],
     role: Annotated[str, typer.Option("--role", help="viewer, officer or admin.")] = "viewer",
+    temporary: Temporary = False,
 ) -> None:
     """Create an account; the password is read from standard input, or prompted for on a terminal."""
     password = _read_password()
     with open_session() as session:
-        account = add_account(session, email, role, password, now_utc(), cli_actor())
-    typer.echo(f"account created: {account.email} ({account.role})")
+        account = add_account(session, email, role, password, now_utc(), cli_actor(), temporary=temporary)
+    note = ", to be changed at first sign-in" if temporary else ""
+    typer.echo(f"account created: {account.email} ({account.role}{note})")
 
 
 Email = Annotated[str, typer.Argument(help="The account's email address.")]
@@ -107,12 +113,13 @@ def user_reactivate(email: Email) -> None:
 
 
 @user_app.command("passwd")
-def user_passwd(email: Email) -> None:
+def user_passwd(email: Email, temporary: Temporary = False) -> None:
     """Set a new password (read from standard input, or prompted for twice); the account's sessions end (audited)."""
     password = _read_password()
     with open_session() as session:
-        account = set_password(session, email, password, now_utc(), cli_actor())
-    typer.echo(f"password changed: {account.email}")
+        account = set_password(session, email, password, now_utc(), cli_actor(), temporary=temporary)
+    note = " (to be changed at next sign-in)" if temporary else ""
+    typer.echo(f"password changed: {account.email}{note}")
 
 
 @due_app.command("extend")

@@ -38,8 +38,10 @@ def _serve(api_url: str) -> None:
 
 def serve_engine(prefect_home: Path, port: int) -> None:
     """Serve every deployment against PREFECT_API_URL, or a local server started (and stopped) here."""
-    # Ctrl-C must stop the engine even when started from a shell that ignores SIGINT in background jobs.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C must stop the engine even when started from a shell that ignores SIGINT in background jobs (a handler
+    # already raising KeyboardInterrupt, as the CLI's, is kept).
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         existing = os.environ.get("PREFECT_API_URL")
         if existing:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flows.ports import check_port_free
 from grants.kernel.errors import GrantsError
 
 
-def check_port_free(port: int) -> int:
+def check_prefect_port(port: int) -> int:
     """`port` if nothing holds it on 127.0.0.1; otherwise GrantsError in one line. Never another port: the UI
     address, PREFECT_API_URL and the README's `prefect deployment run` command all name this one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise GrantsError(f"port {port} is already in use (another `grants serve` or Prefect server?): stop it "
-                              f"or pass --port with a free port") from None
-    return port
+    return check_port_free("127.0.0.1", port, option="--port", holders="another `grants serve` or Prefect server")
 
 
 def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
@@ -55,7 +49,7 @@ def local_prefect_server(home: Path, port: int = 4200, timeout: float = 90) -> I
     """Start `prefect server start` on 127.0.0.1:`port` (SQLite under `home`), its UI told to call the API on that
     same port; yield the API URL; stop it on exit. A port already in use is a GrantsError, not another port."""
     home.mkdir(parents=True, exist_ok=True)
-    check_port_free(port)
+    check_prefect_port(port)
     api_url = f"http://127.0.0.1:{port}/api"
     log = home / "server.log"
     env = {**os.environ, "PREFECT_HOME": str(home.resolve()), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -100,8 +100,9 @@ async def upload(request: Request, token: str) -> HTMLResponse:
         submitted = form.get("csrf")
         if not csrf_valid(request, context.form_key, f"lead:{link_id}",
                           submitted if isinstance(submitted, str) else None):
-            errors = [{"href": "#return-file", "text": "This page had expired. Choose the file again and send it."}]
-            return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=400)
+            errors = [{"href": "#return-file", "text": "This page had expired: nothing was sent. Choose the file again "
+                                                       "and send it (if this happens again, reload the page first)."}]
+            return await run_in_threadpool(_page, request, token, project, link_id, errors=errors, status_code=403)
         file = form.get("return_file")
         if not isinstance(file, UploadFile) or not file.filename:
             errors = [{"href": "#return-file", "text": "Select the return workbook to send"}]

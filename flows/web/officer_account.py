@@ -18,6 +18,7 @@ from flows.web.officer_auth import (
     session_value,
     set_session_cookie,
     signed_in,
+    stale_form,
     to_login,
 )
 from flows.web.officer_forms import Failed, refused
@@ -56,7 +57,7 @@ async def change_password(request: Request) -> Response:
         return to_login(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     if not officer_csrf_valid(request, officer, form.get("csrf")):
-        return refused(request, 400, "The form had expired: go back, reload the page and try again.")
+        return stale_form(request)
     context = web(request)
     if context.settings.web_trusted_user_header:
         return refused(request, 400, SSO_WORDS)

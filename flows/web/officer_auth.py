@@ -26,6 +26,7 @@ from grants.kernel.db import session_scope
 router = APIRouter()
 SESSION_COOKIE = "grants_session"
 LOGIN_SCOPE = "login"
+STALE_FORM = "The form had expired: go back, reload the page and try again."
 
 RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 """A row's id in an address: past a 64-bit integer it is no row ('page not found', not a database error)."""
@@ -173,6 +174,12 @@ def officer_csrf_valid(request: Request, officer: Officer, submitted: str | None
     return csrf_valid(request, web(request).form_key, f"officer:{officer.id}", submitted)
 
 
+def stale_form(request: Request) -> HTMLResponse:
+    """The 403 page for a form whose CSRF token is missing, forged or from another browser: nothing was done, and the
+    page says what to do."""
+    return web(request).page(request, "error.html.j2", {"status": 403, "detail": STALE_FORM}, status_code=403)
+
+
 def _safe_next(value: str | None) -> str:
     return value if value and value.startswith("/officer") and "//" not in value else "/officer"
 
@@ -200,7 +207,7 @@ async def login(request: Request) -> Response:
     next_path = str(form.get("next", ""))
     if not csrf_valid(request, context.form_key, LOGIN_SCOPE, str(form.get("csrf", ""))):
         return _login_page(request, [{"field": "email", "text": "The form had expired: please sign in again"}],
-                           email, next_path, 400)
+                           email, next_path, 403)
     client = request.client.host if request.client else "unknown"
     failures = context.limiter("login", 30, 300)  # wrong passwords per address; signing in costs nothing
     if failures.full(client):
@@ -234,7 +241,7 @@ async def logout(request: Request) -> Response:
     officer = signed_in(request)
     form = await request.form()
     if officer is not None and not officer_csrf_valid(request, officer, str(form.get("csrf", ""))):
-        return HTMLResponse("The form had expired.", status_code=400)
+        return stale_form(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

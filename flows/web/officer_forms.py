@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from flows.web.context import WebContext, web
-from flows.web.officer_auth import ACCOUNT_PAGE, Officer, forbidden, officer_csrf_valid, signed_in, to_login
+from flows.web.officer_auth import ACCOUNT_PAGE, Officer, forbidden, officer_csrf_valid, signed_in, stale_form, to_login
 from grants.kernel.accounts import Role
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError, InputError
@@ -122,7 +122,7 @@ async def act(request: Request, *, form: str | Callable[[Form], str], field: str
     if not officer.can(needs):
         return refused(request, 403, forbidden(needs))
     if not officer_csrf_valid(request, officer, values.get("csrf")):
-        return refused(request, 400, "The form had expired: go back, reload the page and try again.")
+        return stale_form(request)
     context = web(request)
     acting = Acting(officer, values, context, context.clock.now(), context.clock.today())
     try:

@@ -173,10 +173,15 @@ def find_account(session: Session, email: str) -> m.Account:
 
 
 def _guard_last_admin(session: Session, account: m.Account, what: str) -> None:
-    """Refuse to leave the workspace without an active administrator."""
-    if account.role != Role.admin or not account.active:
+    """Refuse to leave the workspace without an active administrator. The active administrators' rows are locked
+    until the transaction ends (SELECT ... FOR UPDATE; SQLite, which has no such clause, runs one writer at a time)
+    and read afresh: of two administrators demoting each other at once on PostgreSQL, the second waits for the
+    first and then counts one administrator, not two."""
+    admins = session.exec(select(m.Account).where(m.Account.role == Role.admin.value, col(m.Account.active))
+                          .order_by(col(m.Account.id)).with_for_update()  # one lock order: no deadlock
+                          .execution_options(populate_existing=True)).all()
+    if account.id not in {admin.id for admin in admins}:  # not (or no longer) an active administrator
         return
-    admins = session.exec(select(m.Account).where(m.Account.role == Role.admin.value, col(m.Account.active))).all()
     if len(admins) <= 1:
         raise GrantsError(f"{account.email} is the last active administrator: make another account an administrator "
                           f"before you {what} it")

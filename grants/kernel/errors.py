@@ -1,5 +1,7 @@
 """Exceptions for "the program can't go on"; bad data is reported as problems, not raised."""
 
+from collections.abc import Iterable
+
 
 class GrantsError(Exception):
     """Base class: the CLI prints the message as one line and exits non-zero."""
@@ -34,6 +36,12 @@ def yaml_problem(path: object, exc: Exception) -> str:
     where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
     problem = getattr(exc, "problem", None)
     return f"{path}:{where} not valid YAML" + (f": {problem}" if problem else "")
+
+
+def setting_error(file: object, place: object | None, loc: Iterable[object], kind: str, example: str) -> str:
+    """`file: line N, column M: key.path: what is wrong` for a settings file's field (the value is never quoted)."""
+    where = f"{file}: {place}:" if place else f"{file}:"
+    return f"{where} {'.'.join(str(part) for part in loc)}: {setting_problem(kind, example)}"
 
 
 def setting_problem(kind: str, example: str) -> str:

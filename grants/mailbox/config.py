@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from grants.kernel.errors import ConfigError, setting_problem, yaml_problem
+from grants.kernel.yaml_marks import load_marked, place
 from grants.messaging.channels import DEFAULT_FROM, NotifyConfig
 
 TlsMode = Literal["implicit", "starttls", "auto", "none"]
@@ -113,10 +114,11 @@ def from_url(url: str) -> dict[str, Any]:
 
 def load_mailbox_config(url: SecretStr | None, notify_path: Path) -> MailboxConfig | None:
     """The mailbox settings, or None when neither the URL nor a `mailbox:` block is given."""
-    block = _block(notify_path)
+    block, root = _block(notify_path)
     if url is None and block is None:
         return None
     values = dict(block or {})
+    named: dict[str, Any] = {}
     if url is not None and url.get_secret_value().strip():
         named = from_url(url.get_secret_value().strip())
         if "password" in named:
@@ -124,29 +126,36 @@ def load_mailbox_config(url: SecretStr | None, notify_path: Path) -> MailboxConf
         values |= named
     try:
         return MailboxConfig.model_validate(values)
-    except ValidationError as exc:  # name the setting and the error type, never the value
-        where: list[object] = [_error_line(e["loc"], e["type"], e["msg"]) for e in exc.errors()]
+    except ValidationError as exc:  # name the setting (and its line in the file) and the error type, never the value
+        where: list[object] = [_error_line(notify_path, root, set(values) - set(named), e["loc"], e["type"], e["msg"])
+                               for e in exc.errors()]
         raise ConfigError(where) from None
 
 
-def _error_line(loc: tuple[int | str, ...], kind: str, message: str) -> str:
-    """`mailbox: key: error type`; a check across settings (no key, no value in it) keeps its message."""
+def _error_line(path: Path, root: yaml.Node | None, from_file: set[str], loc: tuple[int | str, ...], kind: str,
+                message: str) -> str:
+    """`mailbox: key: error type`, after the file, line and column when the setting was written in notify.yaml; a
+    check across settings (no key, no value in it) keeps its message."""
     if not loc:
         return f"mailbox: {message}"
-    return f"mailbox: {'.'.join(str(p) for p in loc)}: {setting_problem(kind, 'config/notify.example.yaml')}"
+    line = f"mailbox: {'.'.join(str(p) for p in loc)}: {setting_problem(kind, 'config/notify.example.yaml')}"
+    if str(loc[0]) not in from_file:  # from GRANTS_MAILBOX_URL, or missing
+        return line
+    return f"{path}: {place(root, ['mailbox', *loc], key=kind == 'extra_forbidden')}: {line}"
 
 
-def _block(path: Path) -> dict[str, Any] | None:
+def _block(path: Path) -> tuple[dict[str, Any] | None, yaml.Node | None]:
+    """notify.yaml's `mailbox:` block (None without one) and the file's node tree."""
     if not path.exists():
-        return None
+        return None, None
     try:
-        data: Any = yaml.safe_load(path.read_text()) or {}
+        data, root = load_marked(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_problem(path, exc)]) from None
     block = data.get("mailbox") if isinstance(data, dict) else None
     if block is not None and not isinstance(block, dict):
         raise ConfigError([f"{path}: mailbox: expected a block of settings"])
-    return block
+    return block, root
 
 
 def return_address(notify: NotifyConfig, mailbox: MailboxConfig | None) -> str:

@@ -21,7 +21,8 @@ import apprise
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from grants.kernel.errors import ConfigError, setting_problem, yaml_problem
+from grants.kernel.errors import ConfigError, setting_error, yaml_problem
+from grants.kernel.yaml_marks import load_marked, place
 from grants.messaging.notify import ChannelError, Outgoing, Sender
 from grants.messaging.smtp_mime import send_mime, sender_of
 
@@ -192,13 +193,13 @@ def load_notify_config(path: Path) -> NotifyConfig:
     if not path.exists():
         return NotifyConfig()
     try:
-        data: Any = yaml.safe_load(path.read_text()) or {}
-        return NotifyConfig.model_validate(data)
+        data, root = load_marked(path.read_text())
+        return NotifyConfig.model_validate(data or {})
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_problem(path, exc)]) from None
-    except ValidationError as exc:  # name the field and the error type, never the value (it may hold a secret)
-        where: list[object] = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: "
-                               f"{setting_problem(e['type'], 'config/notify.example.yaml')}" for e in exc.errors()]
+    except ValidationError as exc:  # name the field, its line and the error type, never the value (it may be secret)
+        where: list[object] = [setting_error(path, place(root, e["loc"], key=e["type"] == "extra_forbidden"),
+                                             e["loc"], e["type"], "config/notify.example.yaml") for e in exc.errors()]
         raise ConfigError(where) from None
 
 

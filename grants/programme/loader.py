@@ -1,9 +1,10 @@
-"""Loading and checking grant programme files: every problem names the file and the key path."""
+"""Loading and checking grant programme files: every problem names the file and the key path, and (for a file
+that parses) the line and column it is at."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -12,21 +13,24 @@ import yaml
 from pydantic import ValidationError
 
 from grants.kernel.errors import ConfigError
+from grants.kernel.yaml_marks import Place, load_marked, path_parts, place
 from grants.programme.config import CountTarget, ProgrammeFile, Project
 from grants.programme.periods import WorkingCalendar, reporting_periods
 
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """One thing wrong in a config file, located by file and key path (e.g. projects[2].allocation)."""
+    """One thing wrong in a config file, located by file, line and column (when known) and key path (e.g.
+    `svd.yaml: line 40, column 17: projects[2].allocation: ...`)."""
 
     file: str
     path: str
     message: str
     severity: Literal["error", "warning"] = "error"
+    place: Place | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        where = ": ".join(str(part) for part in (self.file, self.place, self.path) if part)
         return f"{where}: {self.message}" if self.severity == "error" else f"{where}: warning: {self.message}"
 
 
@@ -90,25 +94,29 @@ def parse_programme(file: Path) -> tuple[ProgrammeFile | None, list[ConfigProble
     """Parse and validate one file; returns the programme (or None) and every problem found."""
     name = str(file)
     try:
-        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
+        raw, root = load_marked(file.read_text(encoding="utf-8"), _Loader)
     except OSError as exc:
         return None, [ConfigProblem(name, "", f"cannot read the file: {exc.strerror or exc}")]
     except _NotADate as exc:
-        mark = exc.problem_mark
-        return None, [ConfigProblem(name, f"line {mark.line + 1}, column {mark.column + 1}" if mark else "",
-                                    str(exc.problem))]
+        return None, [ConfigProblem(name, "", str(exc.problem), place=_mark_place(exc))]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, [ConfigProblem(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        return None, [ConfigProblem(name, "", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                    place=_mark_place(exc))]
     if not isinstance(raw, dict):
         return None, [ConfigProblem(name, "", "expected a mapping with grant, officers and projects")]
     try:
         programme = ProgrammeFile.model_validate(raw)
     except ValidationError as exc:
-        problems = [ConfigProblem(name, _key_path(e["loc"]), _message(dict(e))) for e in exc.errors()]
-        return None, problems
-    return programme, check_programme(programme, name)
+        return None, [ConfigProblem(name, _key_path(e["loc"]), _message(dict(e)),
+                                    place=place(root, e["loc"], key=e["type"] == "extra_forbidden"))
+                      for e in exc.errors()]
+    return programme, [replace(problem, place=place(root, path_parts(problem.path))) if problem.path else problem
+                       for problem in check_programme(programme, name)]
+
+
+def _mark_place(exc: yaml.YAMLError) -> Place | None:
+    mark = getattr(exc, "problem_mark", None)
+    return Place(mark.line + 1, mark.column + 1) if mark is not None else None
 
 
 def check_programme(p: ProgrammeFile, file: str) -> list[ConfigProblem]:

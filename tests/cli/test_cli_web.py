@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 
-from flows.cli.web import web_beside
+from flows.cli.web import check_web_port, web_beside
+from flows.engine.server import check_prefect_port
 from grants.kernel.settings import Settings
 from tests.cli_support import grants as cli_grants
 from tests.web.live import free_port
@@ -82,3 +83,19 @@ def test_web_on_a_port_in_use_stops_with_one_line_and_exit_1(settings: Settings)
 def test_a_port_out_of_range_is_refused_by_the_option_not_a_traceback(settings: Settings) -> None:
     answer = _grants("web", "--port", "99999")
     assert answer.returncode == 2 and "Invalid value for '--port'" in answer.stderr and "Traceback" not in answer.stderr
+
+
+def test_a_port_just_closed_is_free_for_the_web_app_and_the_prefect_server() -> None:
+    """A server stopped a moment ago leaves its port in TIME_WAIT; uvicorn and Prefect's server listen there again
+    (SO_REUSEADDR), so neither check calls it in use. One check serves both (flows.ports)."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn listens
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server side closes first: its end of the connection waits in TIME_WAIT
+            client.recv(1)
+    check_web_port("127.0.0.1", port, "--port")
+    assert check_prefect_port(port) == port

@@ -52,6 +52,24 @@ def test_cli_actions_write_audit_entries_and_the_calendar_exports(settings: Sett
     assert _grants("export", "table", "audit", "--out", str(table)).returncode == 0 and table.stat().st_size > 0
 
 
+def test_user_add_temporary_makes_the_person_choose_their_own_password_at_first_sign_in(settings: Settings) -> None:
+    made = _grants("user", "add", "ash@example.org", "--role", "officer", "--temporary", stdin="a long enough secret\n")
+    assert (made.returncode, made.stdout.strip()) == (
+        0, "account created: ash@example.org (officer, to be changed at first sign-in)"), made.stderr
+    assert _grants("user", "add", "kim@example.org", stdin="a long enough secret\n").returncode == 0
+    now = datetime.now(UTC)
+    with session_scope(configured_engine()) as session:  # the flag the web app's sign-in and pages go by
+        assert sign_in(session, "ash@example.org", "a long enough secret", now).account.must_change_password
+        assert not sign_in(session, "kim@example.org", "a long enough secret", now).account.must_change_password
+    reset = _grants("user", "passwd", "kim@example.org", "--temporary", stdin="another long secret\n")
+    assert reset.stdout.strip() == "password changed: kim@example.org (to be changed at next sign-in)", reset.stderr
+    log = json.loads(_grants("audit", "--json").stdout)
+    assert [(e["action"], e["after"]) for e in log] == [  # the entries the Accounts page writes
+        ("account.password", {"password": "changed", "must_change_password": True}),
+        ("account.add", {"email": "kim@example.org", "role": "viewer"}),
+        ("account.add", {"email": "ash@example.org", "role": "officer", "must_change_password": True})]
+
+
 def test_user_deactivate_reactivate_passwd_and_list_are_audited(settings: Settings) -> None:
     made = _grants("user", "add", "sam@example.org", "--role", "officer", stdin="a long enough secret\n")
     assert made.returncode == 0, made.stderr

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.cli.app import app
 from flows.demo.script import LEADS, submissions
 from flows.demo.year import END, MARKER, DemoResult, run_demo, spent_by_project, summary, use_folder
 from grants.kernel import models as m

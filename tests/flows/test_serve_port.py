@@ -1,6 +1,6 @@
 """`grants serve --port N` serves a Prefect UI that calls its API on port N (not 4200), and a port already in use
 is one clear line and exit 1, never a silent move to another port; a web port in use is a warning and the jobs
-are still served."""
+are still served; Ctrl-C then stops it in order (exit 0; while it is still starting: tests/cli/test_interrupt.py)."""
 
 from __future__ import annotations
 
@@ -77,4 +77,6 @@ def test_serve_on_a_chosen_port_points_the_ui_there_and_a_web_port_in_use_is_one
         f"warning: port {web_port} is already in use (another `grants web` or `grants serve`?): stop it or pass "
         "--web-port with a free port; serving the jobs without the web app")
     assert "Web app (the project leads' portal)" not in output
-    assert output.rstrip().endswith("Stopped.")  # Ctrl-C stops the server it started
+    # Ctrl-C once started is the orderly stop: the server it started stopped, "Stopped.", exit 0, no traceback
+    assert output.rstrip().endswith("Stopped.") and process.returncode == 0
+    assert "Traceback" not in errors and "interrupted" not in errors

@@ -131,13 +131,23 @@ def test_notify_config_problems_say_what_to_do_and_where(tmp_path: Path) -> None
     path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchanels: []\n")
     with pytest.raises(ConfigError) as info:
         load_notify_config(path)
-    assert info.value.problems == [f"{path}: chanels: unknown setting (check the spelling; see "
+    assert info.value.problems == [f"{path}: line 2, column 1: chanels: unknown setting (check the spelling; see "
                                    "config/notify.example.yaml)"]
     path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchannels: [unclosed\n")
     with pytest.raises(ConfigError) as info:
         load_notify_config(path)
     [problem] = info.value.problems
     assert str(problem).startswith(f"{path}: line 3, column 1: not valid YAML: ") and "s3cretpw" not in str(problem)
+
+
+def test_a_notify_setting_of_the_wrong_type_names_its_line_and_column_never_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text("email: mailtos://user:s3cretpw@smtp.example.org\nchannels:\n  - tags: [officers]\n"
+                    "    url: [json://hook.example.org/s3cret]\nattempts: -1\n")
+    with pytest.raises(ConfigError) as info:
+        load_notify_config(path)
+    assert info.value.problems == [f"{path}: line 4, column 10: channels.0.url: string_type",
+                                   f"{path}: line 5, column 11: attempts: greater_than_equal"]
 
 
 def test_the_shipped_example_notify_config_is_valid(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +26,17 @@ def _edit(config_dir: Path, change: object) -> Path:
 def _errors(path: Path) -> list[str]:
     _, problems = parse_programme(path)
     return [str(p) for p in problems if p.severity == "error"]
+
+
+def _keyed(path: Path) -> list[str]:
+    """The errors with their line and column left out (tests of the key path and the words)."""
+    _, problems = parse_programme(path)
+    return [str(replace(p, place=None)) for p in problems if p.severity == "error"]
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The line (from 1) of the first line of the file holding `text`."""
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 def test_example_programme_is_valid_and_allocations_add_up_to_the_grant() -> None:
@@ -52,18 +65,18 @@ def test_example_carries_the_seeded_targets() -> None:
 
 def test_missing_allocation_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][2].pop("allocation"))
-    assert _errors(path) == [f"{path}: projects[2].allocation: required field is missing"]
+    assert _keyed(path) == [f"{path}: projects[2].allocation: required field is missing"]
 
 
 def test_negative_amount_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][0]["budget_lines"][1].update(amount=-50))
-    [error] = _errors(path)
+    [error] = _keyed(path)
     assert error.startswith(f"{path}: projects[0].budget_lines[1].amount: must not be negative")
 
 
 def test_unknown_target_field_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][2]["targets"][0].update(tagret=600))
-    [error] = _errors(path)
+    [error] = _keyed(path)
     assert error.startswith(f"{path}: projects[2].targets[0].tagret: unknown field")
 
 
@@ -71,7 +84,7 @@ def test_allocations_exceeding_the_grant_is_an_error(config_dir: Path) -> None:
     def bump(d: dict) -> None:  # type: ignore[type-arg]
         d["grant"]["amount"] = 100000
     path = _edit(config_dir, bump)
-    assert _errors(path) == [
+    assert _keyed(path) == [
         f"{path}: projects: allocations add up to £125,000.00, more than the grant of £100,000.00"
     ]
 
@@ -85,13 +98,13 @@ def test_unallocated_money_is_a_warning_not_an_error(config_dir: Path) -> None:
 
 def test_budget_lines_must_add_up_to_the_allocation(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7].update(allocation=9000))
-    errors = _errors(path)
+    errors = _keyed(path)
     assert f"{path}: projects[7].budget_lines: lines add up to £10,000.00 but the allocation is £9,000.00" in errors
 
 
 def test_profile_for_a_period_outside_the_grant_is_an_error(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7]["budget_lines"][0]["profile"].update({"2025-26-Q1": 0}))
-    [error] = _errors(path)
+    [error] = _keyed(path)
     assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1: not a reporting period")
 
 
@@ -100,7 +113,7 @@ def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None
         d["projects"][1]["officer"] = "nobody"
         d["projects"][3]["targets"][1]["kind"] = "event"
     path = _edit(config_dir, change)
-    errors = _errors(path)
+    errors = _keyed(path)
     assert any(e.startswith(f"{path}: projects[3].targets[1]: kind must be 'count'") for e in errors)
 
 
@@ -130,7 +143,7 @@ def test_config_check_command_prints_one_line_per_problem_and_exits_1(config_dir
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3
-    assert all(line.startswith(f"{path}: projects[") for line in lines)
+    assert all(re.match(rf"{re.escape(str(path))}: line \d+, column \d+: projects\[", line) for line in lines)
     assert "Traceback" not in result.stderr
 
 
@@ -159,16 +172,48 @@ def test_a_date_that_does_not_exist_names_file_line_and_the_fix_and_init_stops_w
     assert result.returncode == 1 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
 
 
-def test_a_date_in_another_format_says_how_to_write_it(config_dir: Path) -> None:
+def test_a_date_in_another_format_says_how_to_write_it_at_its_line_and_column(config_dir: Path) -> None:
     path = _edit_text(config_dir, "due: 2025-03-31}", "due: 31/03/2025}")
+    line = _line_of(path, "31/03/2025")
+    column = 1 + path.read_text().splitlines()[line - 1].index("31/03/2025")
     [error] = _errors(path)
-    assert error == (f"{path}: projects[0].targets[0].due: '31/03/2025' is not a date: write dates as YYYY-MM-DD, "
-                     "e.g. 2025-03-31")
+    assert error == (f"{path}: line {line}, column {column}: projects[0].targets[0].due: '31/03/2025' is not a date: "
+                     "write dates as YYYY-MM-DD, e.g. 2025-03-31")
 
 
 def test_an_empty_value_or_list_says_it_is_empty(config_dir: Path) -> None:
     path = _edit_text(config_dir, "  reference: SVD-2024-25", "  reference:")
-    assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)"]
+    assert _keyed(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)"]
     path = _edit(config_dir, lambda d: d["projects"][0].update(budget_lines=[]))
-    assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)",
+    assert _keyed(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)",
                              f"{path}: projects[0].budget_lines: is empty: give at least one (see config/README.md)"]
+
+
+def test_a_field_error_names_the_line_and_column_of_the_value(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "    allocation: 15000.00", "    allocation: -15000.00")  # projects[1]
+    line = _line_of(path, "allocation: -15000.00")
+    assert any(e.startswith(f"{path}: line {line}, column 17: projects[1].allocation: must not be negative")
+               for e in _errors(path))
+
+
+def test_an_unknown_key_is_placed_at_the_key_and_a_missing_one_at_its_block(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "  - code: speech-language\n", "  - code: speech-language\n    lead_oficer: Sam\n")
+    path = _edit_text(config_dir, "    allocation: 10000.00\n", "")  # projects[6] (csa-prevention) loses its own
+    unknown, missing = _line_of(path, "lead_oficer"), _line_of(path, "code: csa-prevention")
+    assert _errors(path) == [
+        f"{path}: line {unknown}, column 5: projects[5].lead_oficer: unknown field (check the spelling; allowed fields "
+        "are listed in config/README.md)",
+        f"{path}: line {missing}, column 5: projects[6].allocation: required field is missing"]
+
+
+def test_a_value_of_the_wrong_type_names_its_line(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "  recurring: false", "  recurring: [false]")
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: line {_line_of(path, 'recurring: [false]')}, column 14: grant.recurring: ")
+
+
+def test_a_rule_across_fields_is_placed_at_the_key_it_names(config_dir: Path) -> None:
+    path = _edit_text(config_dir, "    officer: ", "    officer: nobody  # was: ")  # projects[0]'s officer
+    [error] = _errors(path)
+    assert error.startswith(f"{path}: line {_line_of(path, 'officer: nobody')}, column 14: projects[0].officer: "
+                            "names 'nobody', which is not in officers")

@@ -164,14 +164,24 @@ def test_no_file_chosen_is_an_error_summary_linking_to_the_field(client: TestCli
     assert 'id="return-file"' in html and "Select the return workbook to send" in html
 
 
-def test_an_upload_without_this_browsers_form_token_is_refused_and_nothing_is_read(
+def test_an_upload_without_this_browsers_form_token_is_forbidden_and_nothing_is_read(
         client: TestClient, loaded: Settings, tmp_path: Path) -> None:
     token = lead_token()
     path = fill(issue_workbook(client, token, tmp_path), {})
-    assert send(client, token, path, csrf="0" * 64)[0] == 400
+    status, html = send(client, token, path, csrf="0" * 64)
+    assert status == 403 and 'href="#return-file"' in html and "Choose the file again and send it" in html
     with TestClient(create_app(loaded, as_of=OPEN_DAY)) as stranger:  # another browser: its own cookie
-        assert send(stranger, token, path, csrf=csrf_of(client.get(f"/p/{token}").text))[0] == 400
+        assert send(stranger, token, path, csrf=csrf_of(client.get(f"/p/{token}").text))[0] == 403
     assert received_files() == []
+
+
+def test_the_page_shown_after_a_forged_form_token_carries_a_fresh_token_that_works(
+        client: TestClient, tmp_path: Path) -> None:
+    token = lead_token()
+    path = fill(issue_workbook(client, token, tmp_path), {})
+    status, html = send(client, token, path, csrf="forged")
+    assert status == 403
+    assert send(client, token, path, csrf=csrf_of(html))[0] == 200 and len(received_files()) == 1
 
 
 def test_every_page_has_a_strict_content_security_policy_and_leaks_no_address(client: TestClient) -> None:

@@ -68,15 +68,25 @@ def test_login_locks_the_account_after_repeated_failures(client: TestClient) -> 
 def test_login_without_the_forms_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
     answer = client.post("/login", data={"email": ACCOUNTS["officer"], "password": PASSWORD, "csrf": "forged"})
-    assert answer.status_code == 400 and "grants_session" not in client.cookies
+    assert answer.status_code == 403 and "grants_session" not in client.cookies
+    assert "The form had expired: please sign in again" in answer.text
 
 
-def test_an_action_without_the_csrf_token_changes_nothing(client: TestClient) -> None:
+def test_an_action_with_a_forged_or_missing_csrf_token_is_forbidden_and_changes_nothing(client: TestClient) -> None:
     sign_in(client, "officer")
     project_id, period_id = _ids()
-    answer = client.post(f"/officer/projects/{project_id}/due", data={"period_id": period_id, "due": "2025-02-07",
-                                                                     "reason": "x", "csrf": "forged"})
-    assert answer.status_code == 400 and _audit() == []
+    for token in ({"csrf": "forged"}, {}):
+        answer = client.post(f"/officer/projects/{project_id}/due",
+                             data={"period_id": period_id, "due": "2025-02-07", "reason": "x", **token})
+        assert answer.status_code == 403 and "reload the page and try again" in answer.text
+    assert _audit() == []
+
+
+def test_signing_out_with_a_forged_csrf_token_is_forbidden_and_keeps_the_session(client: TestClient) -> None:
+    sign_in(client, "officer")
+    answer = client.post("/logout", data={"csrf": "forged"})
+    assert answer.status_code == 403 and "reload the page and try again" in answer.text
+    assert client.get("/officer").status_code == 200
 
 
 def test_a_viewer_sees_and_exports_but_cannot_act(client: TestClient) -> None:
