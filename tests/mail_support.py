@@ -143,11 +143,13 @@ class Account:
     def url(self) -> str:
         return f"imap://{self.user}:{PASSWORD}@127.0.0.1:{self.server.port}/INBOX"
 
-    def append(self, message: EmailMessage | bytes, folder: str = "INBOX") -> None:
+    def append(self, message: EmailMessage | bytes, folder: str = "INBOX", *, seen: bool = False) -> None:
+        """Put a message in (unread, as new mail arrives; `seen`: already read, as old mail is)."""
         with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=None) as box:
             if not box.folder.exists(folder):
                 box.folder.create(folder)
-            box.append(message if isinstance(message, bytes) else bytes(message), folder)
+            box.append(message if isinstance(message, bytes) else bytes(message), folder,
+                       flag_set=["\\Seen"] if seen else None)
 
     def count(self, folder: str) -> int:
         with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=None) as box:

@@ -1,6 +1,6 @@
-"""Reading new mail into ingest: list the UIDs above the highest handled, read their headers, download only what may
-hold a return, ingest each workbook attachment as one file (with the sender and Message-ID), record every email,
-answer it, and only then move it to the processed or set-aside folder.
+"""Reading new mail into ingest: list the UIDs above the highest handled (on the first run, from the first unread),
+read their headers, download only what may hold a return, ingest each workbook attachment as one file (with the
+sender and Message-ID), record every email, answer it, and only then move it to the processed or set-aside folder.
 
 Order and what a crash leaves: (1) the files are committed by ingest; (2) the emails and the folder's highest UID are
 recorded in one transaction; (3) answers go out (once each, by key); (4) the emails are moved and marked moved. A
@@ -25,7 +25,7 @@ from grants.kernel import models as m
 from grants.kernel.db import session_scope
 from grants.mailbox.answers import SYNTHETIC, answer
 from grants.mailbox.config import MailboxConfig, MailboxError
-from grants.mailbox.imap import Fetched, MailboxConnection
+from grants.mailbox.imap import Fetched, FolderState, MailboxConnection
 from grants.mailbox.inbound import ARCHIVE_SUFFIXES, WORKBOOK_SUFFIXES, Heading, attachments, read_heading
 from grants.mailbox.record import (
     FolderKey,
@@ -36,6 +36,7 @@ from grants.mailbox.record import (
     pending,
     record,
     recorded_uids,
+    remembered,
 )
 from grants.messaging.notify import Sender
 from grants.returns.ingest import IngestResult
@@ -77,7 +78,7 @@ def fetch_mail(run: MailRun) -> MailReport:
         state = run.box.open(run.config.folder)
         key = FolderKey(run.config.account, run.config.folder, state.uidvalidity)
         _finish_pending(run, key, report)
-        last = last_uid(run.engine, key)
+        last = last_uid(run.engine, key) if remembered(run.engine, key.account, key.folder) else _start(run, key, state)
         uids = run.box.uids_after(last)
         for start in range(0, len(uids), CHUNK):
             if not _round(run, key, uids[start:start + CHUNK], report):
@@ -85,6 +86,15 @@ def fetch_mail(run: MailRun) -> MailReport:
     except MailboxError as exc:
         report.error = str(exc)
     return report
+
+
+def _start(run: MailRun, key: FolderKey, state: FolderState) -> int:
+    """The first run on a folder starts at its first unread message: mail already read there (the mailbox's history
+    before the engine) is left alone, neither answered nor moved. Recorded, so later runs go by UID alone."""
+    first = run.box.first_unread()
+    start = first - 1 if first is not None else max(state.uidnext - 1, 0)
+    record(run.engine, key, [], start, run.now)
+    return start
 
 
 def _round(run: MailRun, key: FolderKey, uids: Sequence[int], report: MailReport) -> bool:

@@ -52,6 +52,10 @@ class MailboxConnection(Protocol):
         """The UIDs in the open folder greater than `uid`, ascending."""
         ...
 
+    def first_unread(self) -> int | None:
+        """The lowest UID in the open folder not marked \\Seen (None: every message has been read)."""
+        ...
+
     def headers(self, uids: Sequence[int]) -> list[Fetched]:
         """The header block of each message (not marking it seen)."""
         ...
@@ -186,6 +190,11 @@ class ImapToolsMailbox:
         with translated(self.config, "searching"):
             found = self.box.uids(f"UID {uid + 1}:*")
         return sorted(u for u in (int(x) for x in found) if u > uid)  # n:* always matches the last message
+
+    def first_unread(self) -> int | None:
+        with translated(self.config, "searching"):
+            found = [int(x) for x in self.box.uids("UNSEEN")]
+        return min(found) if found else None
 
     def headers(self, uids: Sequence[int]) -> list[Fetched]:
         return list(self._fetch(uids, headers_only=True))

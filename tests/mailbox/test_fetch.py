@@ -51,6 +51,29 @@ def test_a_second_run_downloads_nothing(engine, account: Account, tmp_path: Path
     assert (again.downloaded, again.rows, len(_returns(engine))) == (0, [], 1)
 
 
+def test_the_first_run_starts_at_the_first_unread_message_and_leaves_mail_read_before_alone(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):  # the mailbox's history: read before the engine was pointed at it
+        account.append(email(subject=f"old {n}", attachments=[("old.xlsx", b"PK old")]), seen=True)
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    account.append(email(subject="read by a person already"), seen=True)
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 2 and [r["outcome"] for r in report.rows] == ["returns", "no-workbook"]
+    assert (account.count("INBOX"), len(outbox(tmp_path))) == (3, 2)  # the old ones stay, unanswered
+    account.append(email(subject="new"), seen=True)  # later runs go by UID: read or not, new mail is handled
+    assert [r["outcome"] for r in run(engine, account, tmp_path).rows] == ["no-workbook"]
+    assert account.count("INBOX") == 3
+
+
+def test_a_first_run_on_a_folder_with_nothing_unread_starts_with_the_next_message(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(subject="old"), seen=True)
+    assert run(engine, account, tmp_path).rows == []
+    account.append(email(subject="new"))
+    assert [r["outcome"] for r in run(engine, account, tmp_path).rows] == ["no-workbook"]
+    assert account.count("INBOX") == 1
+
+
 def test_the_same_mail_delivered_twice_is_recognised_by_message_id_without_downloading_it(
         engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     mail = email(attachments=[("q2.xlsx", workbook(engine, tmp_path))])
