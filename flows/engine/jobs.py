@@ -4,7 +4,6 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +33,6 @@ from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_fi
 from grants.returns.sandbox import shutdown
 
 Rows = list[dict[str, Any]]
-log = logging.getLogger(__name__)
 
 
 def default_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
@@ -108,12 +106,9 @@ def mail_job(now: datetime) -> MailReport | None:
     except MailboxError as exc:
         return MailReport(config.description, error=str(exc))
     try:
-        report = fetch_mail(MailRun(engine, box, config, ingest, sender, return_to, now, settings.data_dir / "mail"))
+        return fetch_mail(MailRun(engine, box, config, ingest, sender, return_to, now, settings.data_dir / "mail"))
     finally:
         box.close()
-    if report.error:
-        log.warning("returns mailbox: %s", report.error)
-    return report
 
 
 def ingest_job(now: datetime, *, keep_workers: bool = False, mail: bool = True) -> tuple[Rows, int]:

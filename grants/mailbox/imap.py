@@ -8,6 +8,7 @@ network or TLS becomes a MailboxError with one clear line that holds no secret.
 from __future__ import annotations
 
 import imaplib
+import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -111,11 +112,19 @@ def translated(config: MailboxConfig, doing: str) -> Iterator[None]:
                            ) from None
     except ssl.SSLError as exc:
         reason = getattr(exc, "reason", None) or type(exc).__name__
-        raise MailboxError(f"mailbox {where}: TLS failed ({reason})") from None
+        hint = (f": the server did not answer in TLS; is {config.effective_port} its TLS port (993 for imaps://; "
+                f"imap:// on 143 uses STARTTLS)?" if reason == "WRONG_VERSION_NUMBER" else "")
+        raise MailboxError(f"mailbox {where}: TLS failed ({reason}){hint}") from None
     except TimeoutError:
         raise MailboxError(f"mailbox {where}: timed out while {doing}") from None
+    except socket.gaierror:
+        raise MailboxError(f"mailbox {where}: cannot connect: the host name {config.host!r} is not found (DNS); "
+                           f"check the host setting") from None
     except OSError as exc:
         raise MailboxError(f"mailbox {where}: cannot connect ({exc.strerror or type(exc).__name__})") from None
+    except imaplib.IMAP4.abort:  # the connection dropped (the server closed it, or the network failed)
+        raise MailboxError(f"mailbox {where}: the connection was lost while {doing}; nothing was marked read or "
+                           f"moved") from None
     except (imaplib.IMAP4.error, UnexpectedCommandStatusError) as exc:
         if doing == "logging in":
             raise MailboxError(f"mailbox {where}: login refused for {config.username} (wrong password or token?)"
@@ -182,6 +191,10 @@ class ImapToolsMailbox:
 
     def open(self, folder: str, *, readonly: bool = False) -> FolderState:
         with translated(self.config, f"opening folder {folder!r}"):
+            if not self.box.folder.exists(folder):
+                names = ", ".join(repr(f.name) for f in self.box.folder.list())
+                raise MailboxError(f"mailbox {self.config.host}:{self.config.effective_port}: there is no folder "
+                                   f"{folder!r} (the folders are {names}); check the folder setting")
             status = self.box.folder.status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])
             self.box.folder.set(folder, readonly=readonly)
         return FolderState(status["UIDVALIDITY"], status.get("UIDNEXT", 0), status.get("MESSAGES", 0))
