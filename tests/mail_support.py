@@ -157,6 +157,13 @@ class Account:
                 return 0
             return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
 
+    def move_all(self, folder: str, to: str) -> None:
+        """Move every message of a folder to another, as a person tidying the mailbox would."""
+        with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=folder) as box:
+            if not box.folder.exists(to):
+                box.folder.create(to)
+            box.move(box.uids(), to)
+
     def recreate(self, folder: str) -> None:
         """Delete and create the folder again: the server gives it a new UIDVALIDITY."""
         with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=None) as box:

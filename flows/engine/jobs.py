@@ -138,6 +138,9 @@ def mail_rows(report: MailReport | None) -> Rows:
     rows: Rows = [{"source": "mailbox", "file": f"{row['email']} from {row['from']}: {row['detail']}",
                    "outcome": row["outcome"], "project": "", "period": "", "problems": "", "reply": row["answer"],
                    "note": ""} for row in report.rows]
+    if report.busy:
+        rows.append({"source": "mailbox", "file": report.mailbox, "outcome": "left to the other run",
+                     "project": "", "period": "", "problems": "", "reply": "", "note": report.busy})
     if report.error:
         rows.append({"source": "mailbox", "file": report.mailbox, "outcome": f"error: {report.error}",
                      "project": "", "period": "", "problems": "", "reply": "the next run catches up", "note": ""})

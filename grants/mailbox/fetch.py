@@ -27,6 +27,7 @@ from grants.mailbox.answers import SYNTHETIC, answer
 from grants.mailbox.config import MailboxConfig, MailboxError
 from grants.mailbox.imap import Fetched, FolderState, MailboxConnection
 from grants.mailbox.inbound import ARCHIVE_SUFFIXES, WORKBOOK_SUFFIXES, Heading, attachments, read_heading
+from grants.mailbox.lease import free, take
 from grants.mailbox.record import (
     FolderKey,
     Handled,
@@ -55,6 +56,7 @@ class MailReport:
     downloaded: int = 0
     accepted: int = 0
     error: str = ""
+    busy: str = ""  # another run is reading the folder: this one did nothing (not an error)
 
 
 @dataclass
@@ -72,8 +74,22 @@ class MailRun:
 
 
 def fetch_mail(run: MailRun) -> MailReport:
-    """Fetch, ingest, record, answer and move every new email of the configured folder (see the module docstring)."""
+    """Fetch, ingest, record, answer and move every new email of the configured folder (see the module docstring),
+    unless another run is reading it now (one run at a time: grants.mailbox.lease)."""
     report = MailReport(run.config.description)
+    lease = take(run.engine, run.config.account, run.config.folder, run.now)
+    if not lease.token:
+        since = f" since {lease.taken_since:%H:%M:%S %Z}".rstrip() if lease.taken_since else ""
+        report.busy = f"another run has been reading {run.config.description}{since}; this run leaves the mail to it"
+        return report
+    try:
+        _fetch(run, report)
+    finally:
+        free(run.engine, run.config.account, run.config.folder, lease)
+    return report
+
+
+def _fetch(run: MailRun, report: MailReport) -> None:
     try:
         state = run.box.open(run.config.folder)
         key = FolderKey(run.config.account, run.config.folder, state.uidvalidity)
@@ -85,7 +101,6 @@ def fetch_mail(run: MailRun) -> MailReport:
                 break
     except MailboxError as exc:
         report.error = str(exc)
-    return report
 
 
 def _start(run: MailRun, key: FolderKey, state: FolderState) -> int:
@@ -205,8 +220,9 @@ def _finish_pending(run: MailRun, key: FolderKey, report: MailReport, *, fresh: 
             moves.setdefault(row.destination, []).append((row.uid, row.id or 0))
     mark_moved(run.engine, gone, "gone")
     for folder, items in moves.items():
-        run.box.move([uid for uid, _ in items], folder)
-        mark_moved(run.engine, [row_id for _, row_id in items], folder)
+        missing = set(run.box.move([uid for uid, _ in items], folder))
+        mark_moved(run.engine, [row_id for uid, row_id in items if uid in missing], "gone")
+        mark_moved(run.engine, [row_id for uid, row_id in items if uid not in missing], folder)
 
 
 def _row(row: m.MailMessage, statuses: list[str], *, earlier: bool) -> dict[str, str]:

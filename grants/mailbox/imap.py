@@ -65,8 +65,9 @@ class MailboxConnection(Protocol):
         """Each whole message (not marking it seen)."""
         ...
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
-        """Move messages of the open folder to `folder`, creating it if missing."""
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
+        """Move messages of the open folder to `folder`, creating it if missing; the UIDs that were no longer in the
+        folder (another run, or a person, moved or deleted them first), which are left alone."""
         ...
 
     def has_folder(self, folder: str) -> bool:
@@ -188,6 +189,14 @@ class ImapToolsMailbox:
             self.box.xoauth2(self.config.username, secret, initial_folder=None)
         else:
             self.box.login(self.config.username, secret, initial_folder=None)
+        self._refresh_capabilities()
+
+    def _refresh_capabilities(self) -> None:
+        """What the server offers once logged in (imaplib keeps the list from before the login, which often lacks
+        MOVE: without it every move was a COPY then a delete, and two runs at once could copy one email twice)."""
+        typ, data = self.box.client.capability()
+        if typ == "OK" and data and isinstance(data[-1], bytes):
+            self.box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
     def open(self, folder: str, *, readonly: bool = False) -> FolderState:
         with translated(self.config, f"opening folder {folder!r}"):
@@ -224,13 +233,31 @@ class ImapToolsMailbox:
                 assert isinstance(msg, _RawMessage)
                 yield Fetched(int(msg.uid or 0), msg.size_rfc822, msg.raw)
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
         if not uids:
-            return
+            return []
         with translated(self.config, f"moving mail to {folder!r}"):
+            self._create(folder)
+            present = self._present(uids)
+            try:
+                self.box.move([str(u) for u in sorted(present)], folder, chunks=CHUNK)
+            except UnexpectedCommandStatusError:  # some went meanwhile (a concurrent run moved them): once more
+                present = self._present(uids)
+                self.box.move([str(u) for u in sorted(present)], folder, chunks=CHUNK)
+        return [u for u in uids if u not in present]
+
+    def _create(self, folder: str) -> None:
+        """Create the folder if missing (a concurrent run creating it at the same moment is no failure)."""
+        if self.box.folder.exists(folder):
+            return
+        try:
+            self.box.folder.create(folder)
+        except UnexpectedCommandStatusError:
             if not self.box.folder.exists(folder):
-                self.box.folder.create(folder)
-            self.box.move([str(u) for u in uids], folder, chunks=CHUNK)
+                raise
+
+    def _present(self, uids: Sequence[int]) -> set[int]:
+        return {int(u) for u in self.box.uids(f"UID {','.join(str(u) for u in uids)}")}
 
     def close(self) -> None:
         try:

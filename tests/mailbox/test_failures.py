@@ -38,7 +38,7 @@ class Crash(Exception):
 class CrashOnMove(ImapToolsMailbox):
     """The real connection, whose process dies just before moving anything."""
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
         raise Crash
 
 
@@ -138,3 +138,17 @@ def test_a_connection_lost_mid_fetch_is_one_line_marks_nothing_and_the_next_run_
     assert account.count("INBOX") == 1
     again = run(engine, account, tmp_path)
     assert (again.error, again.accepted, account.count("Processed")) == ("", 1, 1)
+
+
+def test_an_email_a_person_moved_away_before_the_engine_moved_it_does_not_stop_the_mailbox(
+        engine: Engine, account: Account, tmp_path: Path) -> None:
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    with pytest.raises(Crash):
+        run(engine, account, tmp_path, box=CrashOnMove(account.config()))
+    account.move_all("INBOX", "Lead emails")  # someone tidies the mailbox before the next run
+    account.append(email(subject="new question"))
+    report = run(engine, account, tmp_path)
+    assert report.error == "" and [r["outcome"] for r in report.rows] == ["returns", "no-workbook"]
+    with Session(engine) as session:
+        assert sorted(session.exec(select(m.MailMessage.moved_to))) == ["Set aside", "gone"]
+    assert (account.count("Lead emails"), account.count("Set aside"), len(outbox(tmp_path))) == (1, 1, 2)
