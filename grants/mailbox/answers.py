@@ -1,8 +1,9 @@
 """Answers to the emails the mailbox fetch handled: the receipt or rejection of each return in it (threaded to the
 email, see grants/messaging/replies.py), and one polite explanation for an email with no workbook, a zip file, a file
 that could not be read, or one too large to open; a file sent before (in another email or on the page) is answered
-with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible. Every
-answer is sent once: its key names the email (by Message-ID), so answering again is safe.
+with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible; an
+email with no return in it from a sender not on record (spam) gets nothing either. Every answer is sent once: its
+key names the email (by Message-ID), so answering again is safe.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from grants.kernel import models as m
+from grants.messaging.channels import MESSAGE_ID_DOMAIN
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.replies import problems_of, send_ingest_replies
@@ -23,6 +25,7 @@ from grants.returns.problems import PROBLEM_KEYS, Problem
 
 EXPLAINED = ("no-workbook", "zip", "too-large")
 SYNTHETIC = "@mailbox.invalid>"  # the Message-ID given to an email that had none
+UNKNOWN = "not answered: the sender is not on record"
 
 
 def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, return_to: str,
@@ -31,6 +34,8 @@ def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, 
     if row.outcome == "returns":
         return _answer_returns(session, row, now, sender, return_to)
     if row.outcome in EXPLAINED:
+        if not on_record(session, row):
+            return [UNKNOWN]
         names = json.loads(row.detail) if row.detail.startswith("[") else []
         message = _explanation(session, row, row.outcome, now, return_to, names, [], limit_mb)
         return [send_once(session, message, sender, received_on(now), now)]
@@ -43,6 +48,8 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
         m.ReceivedFile.message_id == row.message_id).order_by(col(m.ReceivedFile.id))))
     ids = list(dict.fromkeys(f.return_id for f in files if f.return_id is not None))
     statuses = list(send_ingest_replies(session, ids, now, sender, return_to=return_to).values())
+    if not on_record(session, row) and any(f.outcome in ("quarantined", "duplicate") for f in files):
+        return [*statuses, UNKNOWN]  # no return identified: nothing to tell a stranger (spam, a forged sender)
     for file in files:
         if file.outcome == "quarantined":
             problems = [p.get("message", "") for p in json.loads(file.problems_json or "[]")]
@@ -54,6 +61,22 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
         message = _explanation(session, row, "resent", now, return_to, [], [], resent=resent)
         statuses.append(send_once(session, message, sender, received_on(now), now))
     return statuses
+
+
+def on_record(session: Session, row: m.MailMessage) -> bool:
+    """Whether the sender may be told what became of an email with no return in it: a lead or officer on record, an
+    address that has sent a return (a signed workbook) before, or a reply to one of the engine's own emails. Anyone
+    else (spam with an .exe, a .zip or an .xlsm, a forged sender) gets no answer: answering would be backscatter."""
+    if f"@{MESSAGE_ID_DOMAIN}>" in row.references:
+        return True
+    sender = row.sender.lower()
+    if not sender:
+        return False
+    known = (select(m.Project.id).where(func.lower(m.Project.lead_email) == sender),
+             select(m.Officer.id).where(func.lower(m.Officer.email) == sender),
+             select(m.ReceivedFile.id).where(m.ReceivedFile.sender == sender,
+                                             col(m.ReceivedFile.return_id).is_not(None)))
+    return any(session.exec(query).first() is not None for query in known)
 
 
 def _sent_before(session: Session, file: m.ReceivedFile, row: m.MailMessage) -> dict[str, Any] | None:

@@ -255,3 +255,23 @@ def test_an_answer_of_ours_that_lands_in_the_returns_mailbox_is_never_answered_s
     account.append(ours)
     report = run(engine, account, tmp_path)
     assert [r["outcome"] for r in report.rows] == ["automatic"] and len(outbox(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("attachment", [("invoice.exe", b"MZ\x90\x00"), ("documents.zip", b"PK\x03\x04 not opened"),
+                                        ("remittance.xlsm", b"PK\x03\x04 not a workbook"), ("photo.jpg", b"\xff\xd8")])
+def test_spam_from_a_sender_not_on_record_is_set_aside_unanswered(
+        engine, account: Account, tmp_path: Path, attachment: tuple[str, bytes]) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(sender="billing@spam.example", subject="Invoice overdue", attachments=[attachment]))
+    report = run(engine, account, tmp_path)
+    assert [r["answer"] for r in report.rows] == ["not answered: the sender is not on record"]
+    assert outbox(tmp_path) == [] and account.count("INBOX") == 0
+
+
+def test_a_lead_writing_from_an_address_not_on_record_in_reply_to_our_email_is_answered(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    chaser = "<179.1.2@grants.local>"  # the Message-ID of a chaser the engine sent
+    account.append(email(sender="jordan.ellis.1987@gmail.example", subject="Re: your return is overdue",
+                         headers={"In-Reply-To": chaser, "References": chaser}, body="I sent it in July."))
+    run(engine, account, tmp_path)
+    [reply] = outbox(tmp_path)
+    assert reply["To"] == "jordan.ellis.1987@gmail.example" and reply["In-Reply-To"] != chaser
