@@ -383,8 +383,9 @@ class MailboxLease(SQLModel, table=True):
 class MailMessage(SQLModel, table=True):
     """Every email the mailbox fetch handled, with or without a return in it, so it is never fetched twice.
 
-    `outcome`: returns / no-workbook / zip / automatic / duplicate / too-large; `moved_to` stays empty until the
-    message has been moved out of the folder (after this row committed), so a crash in between is finished later.
+    `outcome`: returns / no-workbook / zip / link (to a shared file) / tnef (winmail.dat) / automatic / duplicate /
+    too-large; `moved_to` stays empty until the message has been moved out of the folder (after this row committed),
+    so a crash in between is finished later.
     """
 
     __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)

@@ -23,7 +23,7 @@ from grants.messaging.replies import problems_of, send_ingest_replies
 from grants.programme.status import received_on
 from grants.returns.problems import PROBLEM_KEYS, Problem
 
-EXPLAINED = ("no-workbook", "zip", "too-large")
+EXPLAINED = ("no-workbook", "zip", "too-large", "link", "tnef")
 SYNTHETIC = "@mailbox.invalid>"  # the Message-ID given to an email that had none
 UNKNOWN = "not answered: the sender is not on record"
 

@@ -26,7 +26,15 @@ from grants.kernel.db import session_scope
 from grants.mailbox.answers import SYNTHETIC, answer
 from grants.mailbox.config import MailboxConfig, MailboxError
 from grants.mailbox.imap import Fetched, FolderState, MailboxConnection
-from grants.mailbox.inbound import ARCHIVE_SUFFIXES, WORKBOOK_SUFFIXES, Heading, attachments, read_heading
+from grants.mailbox.inbound import (
+    ARCHIVE_SUFFIXES,
+    WORKBOOK_SUFFIXES,
+    Attachment,
+    Heading,
+    attachments,
+    read_heading,
+    shared_link,
+)
 from grants.mailbox.lease import free, take
 from grants.mailbox.record import (
     FolderKey,
@@ -188,10 +196,7 @@ def _sort(run: MailRun, key: FolderKey, fetched: Fetched, head: Heading) -> tupl
     found = attachments(fetched.raw)
     workbooks = [a for a in found if a.suffix in WORKBOOK_SUFFIXES]
     if not workbooks:
-        archives = [a.filename for a in found if a.suffix in ARCHIVE_SUFFIXES]
-        names = archives or [a.filename for a in found]
-        return _handled(fetched, head, "zip" if archives else "no-workbook", run.config.set_aside_folder,
-                        detail=json.dumps(names)), []
+        return _without_workbook(run, fetched, head, found), []
     staged = []
     for i, item in enumerate(workbooks, start=1):  # one folder per attachment: each keeps the name the lead gave it
         folder = run.staging / f"{key.uidvalidity}-{fetched.uid}-{i}"
@@ -201,6 +206,17 @@ def _sort(run: MailRun, key: FolderKey, fetched: Fetched, head: Heading) -> tupl
         staged.append(path)
     return _handled(fetched, head, "returns", run.config.processed_folder, len(workbooks),
                     json.dumps([w.filename for w in workbooks])), staged
+
+
+def _without_workbook(run: MailRun, fetched: Fetched, head: Heading, found: list[Attachment]) -> Handled:
+    """Why an email holds no workbook, for its answer: a zip, Outlook's winmail.dat, a link to a shared file, or
+    nothing at all (the detail lists the files, or the link's host)."""
+    archives = [a.filename for a in found if a.suffix in ARCHIVE_SUFFIXES]
+    wrapped = [a.filename for a in found if a.is_tnef]
+    link = "" if archives or wrapped else shared_link(fetched.raw)
+    outcome = "zip" if archives else "tnef" if wrapped else "link" if link else "no-workbook"
+    names = archives or wrapped or ([link] if link else [a.filename for a in found])
+    return _handled(fetched, head, outcome, run.config.set_aside_folder, detail=json.dumps(names))
 
 
 def _finish_pending(run: MailRun, key: FolderKey, report: MailReport, *, fresh: bool = False) -> None:

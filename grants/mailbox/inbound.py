@@ -23,6 +23,10 @@ _MSGID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _OUT_OF_OFFICE = re.compile(r"^\s*(out of (the )?office|automatic reply|auto[- ]?reply|autoreply|away from|"
                             r"on leave|absence|abwesenheit|r[ée]ponse automatique|undeliverable|delivery status)",
                             re.IGNORECASE)
+_SHARED = re.compile(r"https?://([\w.-]*\b(?:sharepoint\.com|onedrive\.live\.com|1drv\.ms|drive\.google\.com|"
+                     r"docs\.google\.com|dropbox\.com|wetransfer\.com|we\.tl|box\.com))(?=[/:?#\s\"'<>]|$)",
+                     re.IGNORECASE)
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # winmail.dat: Outlook's rich-text wrapping of a message's attachments
 _DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
 
 
@@ -48,6 +52,11 @@ class Attachment:
     @property
     def suffix(self) -> str:
         return PurePath(self.filename).suffix.lower()
+
+    @property
+    def is_tnef(self) -> bool:
+        """Outlook's winmail.dat, which wraps the real attachments where no other mail program can open them."""
+        return self.filename.lower() == "winmail.dat" or self.content.startswith(TNEF_SIGNATURE)
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:
@@ -145,3 +154,18 @@ def _safe_name(name: str) -> str:
 def recipients_of(value: str) -> list[str]:
     """The addresses in an address header."""
     return [a.lower() for _, a in getaddresses([value]) if "@" in a]
+
+
+def shared_link(raw: bytes) -> str:
+    """The host of the first link to a file-sharing service (OneDrive, SharePoint, Google Drive, Dropbox, ...) in
+    the message's own text, lower-case; empty if none. A lead who "shares" the workbook sends such a link instead
+    of the file."""
+    for part in _parse(raw).walk():
+        if part.get_content_maintype() != "text" or part.get_filename():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            found = _SHARED.search(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            if found:
+                return found.group(1).lower()
+    return ""

@@ -275,3 +275,27 @@ def test_a_lead_writing_from_an_address_not_on_record_in_reply_to_our_email_is_a
     run(engine, account, tmp_path)
     [reply] = outbox(tmp_path)
     assert reply["To"] == "jordan.ellis.1987@gmail.example" and reply["In-Reply-To"] != chaser
+
+
+def test_a_workbook_shared_as_a_onedrive_link_gets_attach_the_file_itself(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(subject='Jordan Ellis shared "Q2 return.xlsx" with you', body=(
+        "Jordan Ellis shared a file with you\n"
+        "https://trainingprovider-my.sharepoint.com/:x:/g/personal/jordan_ellis/EabcDEF?e=xyz\nOpen")))
+    report = run(engine, account, tmp_path)
+    assert [(r["outcome"], r["detail"]) for r in report.rows] == [("link", "trainingprovider-my.sharepoint.com")]
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "Please attach the workbook itself, not a link to it"
+    text = reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "link to a shared file (trainingprovider-my.sharepoint.com)" in text and "Attach as copy" in text
+    assert account.count("Set aside") == 1
+
+
+def test_outlooks_winmail_dat_gets_send_it_again_in_html_or_plain_text(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("winmail.dat", b"\x78\x9f\x3e\x22\x00\x00 wrapped workbook")]))
+    report = run(engine, account, tmp_path)
+    assert [r["outcome"] for r in report.rows] == ["tnef"]
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "We could not open the attachment of your email (winmail.dat)"
+    assert "HTML or plain-text format" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
