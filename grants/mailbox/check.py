@@ -31,8 +31,10 @@ class CheckResult:
 
     def _new(self) -> str:
         if self.first_run:
-            return (f"not read by the engine before: the first run starts at the first unread message, {self.new} "
-                    f"message(s); the {self.messages - self.new} read before it are left where they are")
+            older = self.messages - self.new
+            left = f"; the {older} read before it are left where they are" if older else ""
+            return f"not read by the engine before: the first run starts at the first unread message, {self.new} " \
+                   f"message(s){left}"
         return f"new since the last run: {self.new} message(s)"
 
 

@@ -233,12 +233,18 @@ def _finish_pending(run: MailRun, key: FolderKey, report: MailReport, *, fresh: 
         if row.uidvalidity != key.uidvalidity:  # the folder was recreated: those UIDs name nothing now
             gone.append(row.id or 0)
         else:
-            moves.setdefault(row.destination, []).append((row.uid, row.id or 0))
+            moves.setdefault(_folder_for(run.config, row), []).append((row.uid, row.id or 0))
     mark_moved(run.engine, gone, "gone")
     for folder, items in moves.items():
         missing = set(run.box.move([uid for uid, _ in items], folder))
         mark_moved(run.engine, [row_id for uid, row_id in items if uid in missing], "gone")
         mark_moved(run.engine, [row_id for uid, row_id in items if uid not in missing], folder)
+
+
+def _folder_for(config: MailboxConfig, row: m.MailMessage) -> str:
+    """Where a recorded email goes, by today's settings: a folder name the server refused, once corrected, is used
+    for the emails recorded while it was wrong (they would otherwise be stuck in the folder)."""
+    return config.processed_folder if row.outcome in ("returns", "duplicate") else config.set_aside_folder
 
 
 def _row(row: m.MailMessage, statuses: list[str], *, earlier: bool) -> dict[str, str]:

@@ -130,7 +130,16 @@ def translated(config: MailboxConfig, doing: str) -> Iterator[None]:
         if doing == "logging in":
             raise MailboxError(f"mailbox {where}: login refused for {config.username} (wrong password or token?)"
                                ) from None
-        raise MailboxError(f"mailbox {where}: the server refused {doing} ({type(exc).__name__})") from None
+        raise MailboxError(f"mailbox {where}: the server refused {doing} ({_said(exc)})") from None
+
+
+def _said(exc: Exception) -> str:
+    """What the server answered (its NO/BAD text, which never holds the password), or the error's type."""
+    result = getattr(exc, "command_result", None)
+    data = result[1] if isinstance(result, tuple) and len(result) > 1 else None
+    texts = [d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in (data or []) if d]
+    said = " ".join(" ".join(texts).split())[:200]
+    return f"it said: {said}" if said else type(exc).__name__
 
 
 def ssl_context(config: MailboxConfig) -> ssl.SSLContext:

@@ -152,3 +152,25 @@ def test_an_email_a_person_moved_away_before_the_engine_moved_it_does_not_stop_t
     with Session(engine) as session:
         assert sorted(session.exec(select(m.MailMessage.moved_to))) == ["Set aside", "gone"]
     assert (account.count("Lead emails"), account.count("Set aside"), len(outbox(tmp_path))) == (1, 1, 2)
+
+
+def test_a_folder_name_the_server_refuses_is_one_line_with_its_reason_and_once_corrected_the_mail_moves(
+        engine: Engine, account: Account, tmp_path: Path) -> None:
+    account.append(email(subject="A question"))
+    report = run(engine, account, tmp_path, account.config(set_aside_folder="Set aside/2024"))
+    assert report.error.startswith(f"mailbox 127.0.0.1:{account.server.port}: the server refused moving mail to "
+                                   "'Set aside/2024' (it said: ")
+    assert account.count("INBOX") == 1 and len(outbox(tmp_path)) == 1  # answered once, waiting to be moved
+    again = run(engine, account, tmp_path, account.config(set_aside_folder="Set aside 2024"))
+    assert again.error == "" and (account.count("INBOX"), account.count("Set aside 2024")) == (0, 1)
+    assert len(outbox(tmp_path)) == 1
+
+
+def test_folders_with_spaces_and_accents_are_read_and_created(engine: Engine, account: Account, tmp_path: Path
+                                                                ) -> None:
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]), folder="Retours reçus")
+    account.append(email(subject="A question"), folder="Retours reçus")
+    report = run(engine, account, tmp_path, account.config(
+        folder="Retours reçus", processed_folder="Traité 2024-25", set_aside_folder="Mis de côté"))
+    assert report.error == "" and report.accepted == 1
+    assert (account.count("Retours reçus"), account.count("Traité 2024-25"), account.count("Mis de côté")) == (0, 1, 1)
