@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
@@ -227,7 +228,9 @@ def _finish_pending(run: MailRun, key: FolderKey, report: MailReport, *, fresh: 
     for row in rows:
         with session_scope(run.engine) as session:
             statuses = answer(session, row, run.now, run.sender, run.return_to, run.config.max_message_mb)
-        report.rows.append(_row(row, statuses, earlier=not fresh))
+            files = list(session.exec(select(m.ReceivedFile.name, m.ReceivedFile.outcome).where(
+                m.ReceivedFile.message_id == row.message_id, m.ReceivedFile.sender == row.sender)))
+        report.rows.append(_row(row, statuses, [f"{name}: {outcome}" for name, outcome in files], earlier=not fresh))
         if "failed" in statuses:
             continue
         if row.uidvalidity != key.uidvalidity:  # the folder was recreated: those UIDs name nothing now
@@ -247,8 +250,10 @@ def _folder_for(config: MailboxConfig, row: m.MailMessage) -> str:
     return config.processed_folder if row.outcome in ("returns", "duplicate") else config.set_aside_folder
 
 
-def _row(row: m.MailMessage, statuses: list[str], *, earlier: bool) -> dict[str, str]:
-    detail = ", ".join(json.loads(row.detail)) if row.detail.startswith("[") else row.detail
+def _row(row: m.MailMessage, statuses: list[str], files: list[str], *, earlier: bool) -> dict[str, str]:
+    """The report's row for an email; for one with returns, each file with what became of it (accepted, ...)."""
+    detail = ", ".join(files) if row.outcome == "returns" and files else \
+        ", ".join(json.loads(row.detail)) if row.detail.startswith("[") else row.detail
     return {"email": f"uid {row.uid}", "from": row.sender, "outcome": row.outcome, "files": str(row.files),
             "detail": detail + (" (recorded by an earlier run)" if earlier else ""),
             "answer": ", ".join(statuses) or "none"}

@@ -31,6 +31,7 @@ def test_a_leads_reply_with_the_filled_workbook_is_accepted_and_the_receipt_thre
     account.append(mail)
     report = run(engine, account, tmp_path)
     assert report.error == "" and report.downloaded == 1 and report.accepted == 1
+    assert report.rows[0]["detail"] == "Active Bystander Q2.xlsx: accepted"  # what the admin's table shows
     [ret] = _returns(engine)
     assert ret.status == "accepted"
     with Session(engine) as session:
