@@ -2,15 +2,16 @@
 email, see grants/messaging/replies.py), and one polite explanation for an email with no workbook, a zip file, a file
 that could not be read, or one too large to open; a file sent before (in another email or on the page) is answered
 with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible; an
-email with no return in it from a sender not on record (spam) gets nothing either. Every answer is sent once: its
-key names the email (by Message-ID), so answering again is safe.
+email with no return in it from a sender not on record (spam) gets nothing either, nor one whose sender had the
+same answer in the last day (a misbehaving auto-responder). Every answer is sent once: its key names the email (by
+Message-ID), so answering again is safe.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -26,6 +27,7 @@ from grants.returns.problems import PROBLEM_KEYS, Problem
 EXPLAINED = ("no-workbook", "zip", "too-large", "link", "tnef")
 SYNTHETIC = "@mailbox.invalid>"  # the Message-ID given to an email that had none
 UNKNOWN = "not answered: the sender is not on record"
+LATELY = "not answered: the sender had the same answer in the last day (an auto-responder loop?)"
 
 
 def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, return_to: str,
@@ -36,6 +38,8 @@ def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, 
     if row.outcome in EXPLAINED:
         if not on_record(session, row):
             return [UNKNOWN]
+        if _answered_lately(session, row, now):
+            return [LATELY]
         names = json.loads(row.detail) if row.detail.startswith("[") else []
         message = _explanation(session, row, row.outcome, now, return_to, names, [], limit_mb)
         return [send_once(session, message, sender, received_on(now), now)]
@@ -61,6 +65,14 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
         message = _explanation(session, row, "resent", now, return_to, [], [], resent=resent)
         statuses.append(send_once(session, message, sender, received_on(now), now))
     return statuses
+
+
+def _answered_lately(session: Session, row: m.MailMessage, now: datetime) -> bool:
+    """Whether this sender was sent the same explanation in the last day. An auto-responder that ignores the
+    Auto-Submitted header and answers every email would otherwise trade a message with the engine on every run."""
+    return session.exec(select(m.Notification.id).where(
+        m.Notification.kind == f"mail-{row.outcome}", m.Notification.recipients == row.sender,
+        m.Notification.status == "sent", m.Notification.sent_at > now - timedelta(days=1))).first() is not None
 
 
 def on_record(session: Session, row: m.MailMessage) -> bool:

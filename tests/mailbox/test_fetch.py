@@ -300,3 +300,15 @@ def test_outlooks_winmail_dat_gets_send_it_again_in_html_or_plain_text(
     [reply] = outbox(tmp_path)
     assert reply["Subject"] == "We could not open the attachment of your email (winmail.dat)"
     assert "HTML or plain-text format" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_an_auto_responder_without_auto_headers_gets_one_answer_a_day_so_no_mail_loop(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):  # it answers our answer, which it was sent, on every run
+        account.append(email(subject="Re: No return workbook found in your email", body="Thanks, I will reply soon."))
+        report = run(engine, account, tmp_path)
+    assert len(outbox(tmp_path)) == 1
+    assert report.rows[0]["answer"].startswith("not answered: the sender had the same answer in the last day")
+    account.append(email(attachments=[("return.zip", b"PK\x03\x04")]))  # a different matter is still answered
+    run(engine, account, tmp_path)
+    assert len(outbox(tmp_path)) == 2
