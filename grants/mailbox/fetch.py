@@ -16,7 +16,7 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -88,7 +88,8 @@ def fetch_mail(run: MailRun) -> MailReport:
     report = MailReport(run.config.description)
     lease = take(run.engine, run.config.account, run.config.folder, run.now)
     if not lease.token:
-        since = f" since {lease.taken_since:%H:%M:%S %Z}".rstrip() if lease.taken_since else ""
+        taken = lease.taken_since
+        since = f" since {(taken.astimezone(UTC) if taken.tzinfo else taken):%H:%M:%S} UTC" if taken else ""
         report.busy = f"another run has been reading {run.config.description}{since}; this run leaves the mail to it"
         return report
     try:

@@ -40,7 +40,8 @@ def test_a_run_that_finds_the_mailbox_taken_leaves_it_and_a_crashed_runs_lease_r
     config = account.config()
     held = take(engine, config.account, config.folder, NOW)  # a run that is reading, or that crashed
     report = run(engine, account, tmp_path)
-    assert report.busy.startswith(f"another run has been reading {config.description} since ") and report.rows == []
+    assert report.busy == (f"another run has been reading {config.description} since 10:00:00 UTC; this run leaves "
+                           "the mail to it") and report.rows == []
     assert (report.error, account.count("INBOX"), outbox(tmp_path)) == ("", 1, [])
     free(engine, config.account, config.folder, held)
     assert [r["outcome"] for r in run(engine, account, tmp_path).rows] == ["no-workbook"]
