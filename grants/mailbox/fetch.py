@@ -15,7 +15,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from grants.mailbox.inbound import (
     attachments,
     read_heading,
     shared_link,
+    undelivered_to,
 )
 from grants.mailbox.lease import free, take
 from grants.mailbox.record import (
@@ -53,6 +54,7 @@ from grants.returns.ingest import IngestResult
 from grants.returns.outcome import Source
 
 Ingest = Callable[[list[Path], list[Source]], list[IngestResult]]  # the files and where each came from
+BOUNCE_BYTES = 1_000_000  # a delivery report larger than this is not downloaded to name the failed address
 CHUNK = 50  # emails handled per round: one ingest call, one recording transaction, one MOVE per folder
 
 
@@ -137,6 +139,8 @@ def _round(run: MailRun, key: FolderKey, uids: Sequence[int], report: MailReport
             wanted[fetched.uid] = head
         else:
             handled.append(verdict)
+    bounces = [f.uid for f, h in heads if h.bounce and f.size <= BOUNCE_BYTES and f.uid not in wanted]
+    handled = _naming_undelivered(run, handled, bounces, report)
     downloaded, failed_uid = _download_and_ingest(run, key, wanted, report)
     handled += downloaded
     up_to = (failed_uid - 1) if failed_uid is not None else max(uids)
@@ -146,13 +150,25 @@ def _round(run: MailRun, key: FolderKey, uids: Sequence[int], report: MailReport
     return failed_uid is None
 
 
+def _naming_undelivered(run: MailRun, handled: list[Handled], bounces: list[int], report: MailReport
+                        ) -> list[Handled]:
+    """A bounce's detail names the addresses that could not be reached (bounces are small, so downloaded for it):
+    officers see on the intake page which lead's address to correct. It is still set aside, never answered."""
+    failed = {}
+    for fetched in run.box.messages(sorted(bounces)) if bounces else ():
+        report.downloaded += 1
+        failed[fetched.uid] = undelivered_to(fetched.raw)
+    return [replace(h, detail=f"{h.detail}: could not deliver to {', '.join(failed[h.uid])}")
+            if failed.get(h.uid) and h.outcome == "automatic" else h for h in handled]
+
+
 def _with_id(head: Heading, key: FolderKey, uid: int) -> Heading:
     """An email without a Message-ID gets a stable made-up one (never used to thread an answer)."""
     if head.message_id:
         return head
     account = hashlib.sha256(key.account.encode()).hexdigest()[:12]
     made = f"<{key.uidvalidity}.{uid}.{account}{SYNTHETIC}"
-    return Heading(made, head.references, head.sender, head.subject, head.automatic)
+    return replace(head, message_id=made)
 
 
 def _handled(fetched: Fetched, head: Heading, outcome: str, destination: str, files: int = 0, detail: str = ""

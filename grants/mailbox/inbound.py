@@ -26,6 +26,7 @@ _OUT_OF_OFFICE = re.compile(r"^\s*(out of (the )?office|automatic reply|auto[- ]
 _SHARED = re.compile(r"https?://([\w.-]*\b(?:sharepoint\.com|onedrive\.live\.com|1drv\.ms|drive\.google\.com|"
                      r"docs\.google\.com|dropbox\.com|wetransfer\.com|we\.tl|box\.com))(?=[/:?#\s\"'<>]|$)",
                      re.IGNORECASE)
+_FINAL_RECIPIENT = re.compile(r"^Final-Recipient:\s*rfc822\s*;\s*<?([\w.+'-]+@[\w.-]+)>?", re.IGNORECASE | re.MULTILINE)
 TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # winmail.dat: Outlook's rich-text wrapping of a message's attachments
 _DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
 
@@ -39,6 +40,7 @@ class Heading:
     sender: str
     subject: str
     automatic: str
+    bounce: bool = False  # a delivery failure report (multipart/report, MAILER-DAEMON, an empty Return-Path)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,11 @@ def read_heading(raw: bytes) -> Heading:
     references = message_ids(_text(message, "References")) or message_ids(_text(message, "In-Reply-To"))
     sender = _sender(message)
     subject = re.sub(r"[\r\n\t]+", " ", _text(message, "Subject"))[:250]
-    return Heading(ids[0] if ids else "", references, sender, subject, automatic_reason(message, sender, subject))
+    automatic = automatic_reason(message, sender, subject)
+    empty_return_path = message.get("Return-Path") is not None and _text(message, "Return-Path").strip("<> ") == ""
+    bounce = bool(automatic) and (message.get_content_type() == "multipart/report" or empty_return_path
+                                  or sender.split("@", 1)[0] in ("mailer-daemon", "postmaster"))
+    return Heading(ids[0] if ids else "", references, sender, subject, automatic, bounce)
 
 
 def _sender(message: Message) -> str:
@@ -169,3 +175,9 @@ def shared_link(raw: bytes) -> str:
             if found:
                 return found.group(1).lower()
     return ""
+
+
+def undelivered_to(raw: bytes) -> list[str]:
+    """The addresses a delivery failure report (RFC 3464) says could not be reached, lower-case, in order."""
+    found = _FINAL_RECIPIENT.findall(raw.decode("utf-8", "replace"))
+    return list(dict.fromkeys(address.lower() for address in found))

@@ -162,7 +162,8 @@ def test_automatic_mail_is_set_aside_unanswered_and_not_downloaded(
     subject = headers.pop("Subject", "Re: return")
     account.append(email(subject=subject, headers=headers, attachments=[("photo.jpg", b"x")]))
     report = run(engine, account, tmp_path)
-    assert report.downloaded == 0 and [r["outcome"] for r in report.rows] == ["automatic"]
+    bounce = headers.get("Return-Path") == "<>"  # downloaded only to name the address that failed
+    assert report.downloaded == bounce and [r["outcome"] for r in report.rows] == ["automatic"]
     assert outbox(tmp_path) == [] and account.count("Set aside") == 1
 
 
@@ -312,3 +313,23 @@ def test_an_auto_responder_without_auto_headers_gets_one_answer_a_day_so_no_mail
     account.append(email(attachments=[("return.zip", b"PK\x03\x04")]))  # a different matter is still answered
     run(engine, account, tmp_path)
     assert len(outbox(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("sender", ["MAILER-DAEMON@mx.example.org",
+                                    "Microsoft Outlook <MicrosoftExchange329e71ec@council.gov.uk>"])
+def test_a_bounce_of_our_chaser_is_never_answered_and_names_the_address_that_failed(
+        engine, account: Account, tmp_path: Path, sender: str) -> None:  # type: ignore[no-untyped-def]
+    bounce = (f"From: {sender}\r\nTo: returns@example.org\r\nSubject: Undeliverable: Reminder: your return\r\n"
+              "Message-ID: <b1@mx.example.org>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+              'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+              "--B\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients.\r\n"
+              "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+              "Final-Recipient: rfc822; Old.Lead@Example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+              "--B\r\nContent-Type: message/rfc822\r\n\r\n"
+              "From: grants@example.org\r\nAuto-Submitted: auto-generated\r\n"
+              "Subject: Reminder: your return\r\n\r\nPlease send your return.\r\n--B--\r\n")
+    account.append(bounce.encode())
+    report = run(engine, account, tmp_path)
+    [row] = report.rows
+    assert row["outcome"] == "automatic" and row["detail"].endswith(": could not deliver to old.lead@example.org")
+    assert outbox(tmp_path) == [] and account.count("Set aside") == 1
