@@ -143,17 +143,26 @@ class Account:
     def url(self) -> str:
         return f"imap://{self.user}:{PASSWORD}@127.0.0.1:{self.server.port}/INBOX"
 
-    def append(self, message: EmailMessage | bytes, folder: str = "INBOX") -> None:
+    def append(self, message: EmailMessage | bytes, folder: str = "INBOX", *, seen: bool = False) -> None:
+        """Put a message in (unread, as new mail arrives; `seen`: already read, as old mail is)."""
         with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=None) as box:
             if not box.folder.exists(folder):
                 box.folder.create(folder)
-            box.append(message if isinstance(message, bytes) else bytes(message), folder)
+            box.append(message if isinstance(message, bytes) else bytes(message), folder,
+                       flag_set=["\\Seen"] if seen else None)
 
     def count(self, folder: str) -> int:
         with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=None) as box:
             if not box.folder.exists(folder):
                 return 0
             return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
+    def move_all(self, folder: str, to: str) -> None:
+        """Move every message of a folder to another, as a person tidying the mailbox would."""
+        with MailBoxUnencrypted("127.0.0.1", self.server.port).login(self.user, PASSWORD, initial_folder=folder) as box:
+            if not box.folder.exists(to):
+                box.folder.create(to)
+            box.move(box.uids(), to)
 
     def recreate(self, folder: str) -> None:
         """Delete and create the folder again: the server gives it a new UIDVALIDITY."""

@@ -57,6 +57,8 @@ def fetch_for_ingest(now: datetime, *, to_stderr: bool = False) -> MailReport | 
         for row in report.rows:
             table.add_row(*(row[k] for k in ("email", "from", "outcome", "files", "detail", "answer")))
         Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False, stderr=to_stderr).print(table)
+    elif report.busy:
+        typer.echo(f"mailbox: {report.busy}", err=to_stderr)
     elif not report.error:
         typer.echo(f"no new mail in {report.mailbox}", err=to_stderr)
     if report.error:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.engine import jobs
 from flows.engine.common import check_view, moment, publish_table, resolve_as_of
@@ -19,6 +19,9 @@ from grants.kernel.dates import short_date
 def ingest_returns(as_of: date | None = None) -> int:
     """Ingest the inbox; when anything was accepted, run the checks straight away."""
     rows, accepted = jobs.ingest_job(moment(as_of))
+    for row in rows:
+        if str(row["outcome"]).startswith("error:"):  # the mailbox could not be read: one line in the run's log
+            get_run_logger().warning("returns mailbox %s: %s", row["file"], str(row["outcome"]).removeprefix("error: "))
     publish_table("ingest-returns", rows, "Returns ingested from the inbox",
                   f"{len(rows)} files read, {accepted} accepted; each lead was sent a receipt or what to fix.")
     if accepted:

@@ -4,7 +4,6 @@ saying what it did. The Prefect flows in flows/engine.py wrap them; the CLI and 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +33,6 @@ from grants.returns.ingest import IngestOptions, IngestResult, Source, ingest_fi
 from grants.returns.sandbox import shutdown
 
 Rows = list[dict[str, Any]]
-log = logging.getLogger(__name__)
 
 
 def default_pack_builder(session: Session, project_id: int, period_id: int, out_dir: Path) -> Path:
@@ -108,12 +106,9 @@ def mail_job(now: datetime) -> MailReport | None:
     except MailboxError as exc:
         return MailReport(config.description, error=str(exc))
     try:
-        report = fetch_mail(MailRun(engine, box, config, ingest, sender, return_to, now, settings.data_dir / "mail"))
+        return fetch_mail(MailRun(engine, box, config, ingest, sender, return_to, now, settings.data_dir / "mail"))
     finally:
         box.close()
-    if report.error:
-        log.warning("returns mailbox: %s", report.error)
-    return report
 
 
 def ingest_job(now: datetime, *, keep_workers: bool = False, mail: bool = True) -> tuple[Rows, int]:
@@ -143,6 +138,9 @@ def mail_rows(report: MailReport | None) -> Rows:
     rows: Rows = [{"source": "mailbox", "file": f"{row['email']} from {row['from']}: {row['detail']}",
                    "outcome": row["outcome"], "project": "", "period": "", "problems": "", "reply": row["answer"],
                    "note": ""} for row in report.rows]
+    if report.busy:
+        rows.append({"source": "mailbox", "file": report.mailbox, "outcome": "left to the other run",
+                     "project": "", "period": "", "problems": "", "reply": "", "note": report.busy})
     if report.error:
         rows.append({"source": "mailbox", "file": report.mailbox, "outcome": f"error: {report.error}",
                      "project": "", "period": "", "problems": "", "reply": "the next run catches up", "note": ""})

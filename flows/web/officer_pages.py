@@ -22,6 +22,7 @@ from grants.kernel.errors import NotFoundError
 from grants.monitoring.risks import risk_register
 from grants.reporting.calendar import calendar_items, to_ical
 from grants.reporting.exports import TABLES, export_table, render_table
+from grants.reporting.mail_log import mail_set_aside
 from grants.reporting.svg_charts import outputs_chart, spend_chart
 from grants.reporting.workspace_overview import RISK_ACTIONS, grant_page, intake_log, overview, risk_history
 from grants.reporting.workspace_project import project_page
@@ -149,10 +150,10 @@ async def risks(request: Request, officer: Reader) -> Response:
 
 @router.get("/intake", response_class=HTMLResponse, response_model=None)
 async def intake(request: Request, officer: Reader) -> Response:
-    """Quarantined and rejected files with their reasons."""
+    """Quarantined and rejected files with their reasons, and the emails to the returns mailbox that brought none."""
     with session_scope(web(request).engine) as session:
-        rows = intake_log(session)
-    return render(request, officer, "officer/intake.html.j2", {"rows": rows})
+        rows, emails = intake_log(session), mail_set_aside(session)
+    return render(request, officer, "officer/intake.html.j2", {"rows": rows, "emails": emails})
 
 
 @router.get("/calendar", response_class=HTMLResponse, response_model=None)

@@ -367,11 +367,25 @@ class MailboxState(SQLModel, table=True):
     last_uid: int = Field(default=0, sa_type=BigInteger)
 
 
+class MailboxLease(SQLModel, table=True):
+    """Which run is reading a returns mailbox folder, until when: one run at a time reads it (a run that finds it
+    taken leaves the mail to the holder); the holder frees it when done, and a crashed run's lease runs out."""
+
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    folder: str
+    holder: str = ""  # a token of the run holding it; empty when free
+    since: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
+    until: datetime | None = _timestamp(nullable=True)  # type: ignore[assignment]
+
+
 class MailMessage(SQLModel, table=True):
     """Every email the mailbox fetch handled, with or without a return in it, so it is never fetched twice.
 
-    `outcome`: returns / no-workbook / zip / automatic / duplicate / too-large; `moved_to` stays empty until the
-    message has been moved out of the folder (after this row committed), so a crash in between is finished later.
+    `outcome`: returns / no-workbook / zip / link (to a shared file) / tnef (winmail.dat) / automatic / duplicate /
+    too-large; `moved_to` stays empty until the message has been moved out of the folder (after this row committed),
+    so a crash in between is finished later.
     """
 
     __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)

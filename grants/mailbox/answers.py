@@ -1,28 +1,33 @@
 """Answers to the emails the mailbox fetch handled: the receipt or rejection of each return in it (threaded to the
 email, see grants/messaging/replies.py), and one polite explanation for an email with no workbook, a zip file, a file
 that could not be read, or one too large to open; a file sent before (in another email or on the page) is answered
-with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible. Every
-answer is sent once: its key names the email (by Message-ID), so answering again is safe.
+with what became of it then. Automatic mail and redelivered emails get nothing, so no mail loop is possible; an
+email with no return in it from a sender not on record (spam) gets nothing either, nor one whose sender had the
+same answer in the last day (a misbehaving auto-responder). Every answer is sent once: its key names the email (by
+Message-ID), so answering again is safe.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from grants.kernel import models as m
+from grants.messaging.channels import MESSAGE_ID_DOMAIN
 from grants.messaging.messages import render
 from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.replies import problems_of, send_ingest_replies
 from grants.programme.status import received_on
 from grants.returns.problems import PROBLEM_KEYS, Problem
 
-EXPLAINED = ("no-workbook", "zip", "too-large")
+EXPLAINED = ("no-workbook", "zip", "too-large", "link", "tnef")
 SYNTHETIC = "@mailbox.invalid>"  # the Message-ID given to an email that had none
+UNKNOWN = "not answered: the sender is not on record"
+LATELY = "not answered: the sender had the same answer in the last day (an auto-responder loop?)"
 
 
 def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, return_to: str,
@@ -31,6 +36,10 @@ def answer(session: Session, row: m.MailMessage, now: datetime, sender: Sender, 
     if row.outcome == "returns":
         return _answer_returns(session, row, now, sender, return_to)
     if row.outcome in EXPLAINED:
+        if not on_record(session, row):
+            return [UNKNOWN]
+        if _answered_lately(session, row, now):
+            return [LATELY]
         names = json.loads(row.detail) if row.detail.startswith("[") else []
         message = _explanation(session, row, row.outcome, now, return_to, names, [], limit_mb)
         return [send_once(session, message, sender, received_on(now), now)]
@@ -43,6 +52,8 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
         m.ReceivedFile.message_id == row.message_id).order_by(col(m.ReceivedFile.id))))
     ids = list(dict.fromkeys(f.return_id for f in files if f.return_id is not None))
     statuses = list(send_ingest_replies(session, ids, now, sender, return_to=return_to).values())
+    if not on_record(session, row) and any(f.outcome in ("quarantined", "duplicate") for f in files):
+        return [*statuses, UNKNOWN]  # no return identified: nothing to tell a stranger (spam, a forged sender)
     for file in files:
         if file.outcome == "quarantined":
             problems = [p.get("message", "") for p in json.loads(file.problems_json or "[]")]
@@ -54,6 +65,30 @@ def _answer_returns(session: Session, row: m.MailMessage, now: datetime, sender:
         message = _explanation(session, row, "resent", now, return_to, [], [], resent=resent)
         statuses.append(send_once(session, message, sender, received_on(now), now))
     return statuses
+
+
+def _answered_lately(session: Session, row: m.MailMessage, now: datetime) -> bool:
+    """Whether this sender was sent the same explanation in the last day. An auto-responder that ignores the
+    Auto-Submitted header and answers every email would otherwise trade a message with the engine on every run."""
+    return session.exec(select(m.Notification.id).where(
+        m.Notification.kind == f"mail-{row.outcome}", m.Notification.recipients == row.sender,
+        m.Notification.status == "sent", m.Notification.sent_at > now - timedelta(days=1))).first() is not None
+
+
+def on_record(session: Session, row: m.MailMessage) -> bool:
+    """Whether the sender may be told what became of an email with no return in it: a lead or officer on record, an
+    address that has sent a return (a signed workbook) before, or a reply to one of the engine's own emails. Anyone
+    else (spam with an .exe, a .zip or an .xlsm, a forged sender) gets no answer: answering would be backscatter."""
+    if f"@{MESSAGE_ID_DOMAIN}>" in row.references:
+        return True
+    sender = row.sender.lower()
+    if not sender:
+        return False
+    known = (select(m.Project.id).where(func.lower(m.Project.lead_email) == sender),
+             select(m.Officer.id).where(func.lower(m.Officer.email) == sender),
+             select(m.ReceivedFile.id).where(m.ReceivedFile.sender == sender,
+                                             col(m.ReceivedFile.return_id).is_not(None)))
+    return any(session.exec(query).first() is not None for query in known)
 
 
 def _sent_before(session: Session, file: m.ReceivedFile, row: m.MailMessage) -> dict[str, Any] | None:

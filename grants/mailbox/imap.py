@@ -8,6 +8,7 @@ network or TLS becomes a MailboxError with one clear line that holds no secret.
 from __future__ import annotations
 
 import imaplib
+import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,10 @@ class MailboxConnection(Protocol):
         """The UIDs in the open folder greater than `uid`, ascending."""
         ...
 
+    def first_unread(self) -> int | None:
+        """The lowest UID in the open folder not marked \\Seen (None: every message has been read)."""
+        ...
+
     def headers(self, uids: Sequence[int]) -> list[Fetched]:
         """The header block of each message (not marking it seen)."""
         ...
@@ -60,8 +65,9 @@ class MailboxConnection(Protocol):
         """Each whole message (not marking it seen)."""
         ...
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
-        """Move messages of the open folder to `folder`, creating it if missing."""
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
+        """Move messages of the open folder to `folder`, creating it if missing; the UIDs that were no longer in the
+        folder (another run, or a person, moved or deleted them first), which are left alone."""
         ...
 
     def has_folder(self, folder: str) -> bool:
@@ -107,16 +113,33 @@ def translated(config: MailboxConfig, doing: str) -> Iterator[None]:
                            ) from None
     except ssl.SSLError as exc:
         reason = getattr(exc, "reason", None) or type(exc).__name__
-        raise MailboxError(f"mailbox {where}: TLS failed ({reason})") from None
+        hint = (f": the server did not answer in TLS; is {config.effective_port} its TLS port (993 for imaps://; "
+                f"imap:// on 143 uses STARTTLS)?" if reason == "WRONG_VERSION_NUMBER" else "")
+        raise MailboxError(f"mailbox {where}: TLS failed ({reason}){hint}") from None
     except TimeoutError:
         raise MailboxError(f"mailbox {where}: timed out while {doing}") from None
+    except socket.gaierror:
+        raise MailboxError(f"mailbox {where}: cannot connect: the host name {config.host!r} is not found (DNS); "
+                           f"check the host setting") from None
     except OSError as exc:
         raise MailboxError(f"mailbox {where}: cannot connect ({exc.strerror or type(exc).__name__})") from None
+    except imaplib.IMAP4.abort:  # the connection dropped (the server closed it, or the network failed)
+        raise MailboxError(f"mailbox {where}: the connection was lost while {doing}; nothing was marked read or "
+                           f"moved") from None
     except (imaplib.IMAP4.error, UnexpectedCommandStatusError) as exc:
         if doing == "logging in":
             raise MailboxError(f"mailbox {where}: login refused for {config.username} (wrong password or token?)"
                                ) from None
-        raise MailboxError(f"mailbox {where}: the server refused {doing} ({type(exc).__name__})") from None
+        raise MailboxError(f"mailbox {where}: the server refused {doing} ({_said(exc)})") from None
+
+
+def _said(exc: Exception) -> str:
+    """What the server answered (its NO/BAD text, which never holds the password), or the error's type."""
+    result = getattr(exc, "command_result", None)
+    data = result[1] if isinstance(result, tuple) and len(result) > 1 else None
+    texts = [d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in (data or []) if d]
+    said = " ".join(" ".join(texts).split())[:200]
+    return f"it said: {said}" if said else type(exc).__name__
 
 
 def ssl_context(config: MailboxConfig) -> ssl.SSLContext:
@@ -175,9 +198,21 @@ class ImapToolsMailbox:
             self.box.xoauth2(self.config.username, secret, initial_folder=None)
         else:
             self.box.login(self.config.username, secret, initial_folder=None)
+        self._refresh_capabilities()
+
+    def _refresh_capabilities(self) -> None:
+        """What the server offers once logged in (imaplib keeps the list from before the login, which often lacks
+        MOVE: without it every move was a COPY then a delete, and two runs at once could copy one email twice)."""
+        typ, data = self.box.client.capability()
+        if typ == "OK" and data and isinstance(data[-1], bytes):
+            self.box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
     def open(self, folder: str, *, readonly: bool = False) -> FolderState:
         with translated(self.config, f"opening folder {folder!r}"):
+            if not self.box.folder.exists(folder):
+                names = ", ".join(repr(f.name) for f in self.box.folder.list())
+                raise MailboxError(f"mailbox {self.config.host}:{self.config.effective_port}: there is no folder "
+                                   f"{folder!r} (the folders are {names}); check the folder setting")
             status = self.box.folder.status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])
             self.box.folder.set(folder, readonly=readonly)
         return FolderState(status["UIDVALIDITY"], status.get("UIDNEXT", 0), status.get("MESSAGES", 0))
@@ -186,6 +221,11 @@ class ImapToolsMailbox:
         with translated(self.config, "searching"):
             found = self.box.uids(f"UID {uid + 1}:*")
         return sorted(u for u in (int(x) for x in found) if u > uid)  # n:* always matches the last message
+
+    def first_unread(self) -> int | None:
+        with translated(self.config, "searching"):
+            found = [int(x) for x in self.box.uids("UNSEEN")]
+        return min(found) if found else None
 
     def headers(self, uids: Sequence[int]) -> list[Fetched]:
         return list(self._fetch(uids, headers_only=True))
@@ -202,13 +242,31 @@ class ImapToolsMailbox:
                 assert isinstance(msg, _RawMessage)
                 yield Fetched(int(msg.uid or 0), msg.size_rfc822, msg.raw)
 
-    def move(self, uids: Sequence[int], folder: str) -> None:
+    def move(self, uids: Sequence[int], folder: str) -> list[int]:
         if not uids:
-            return
+            return []
         with translated(self.config, f"moving mail to {folder!r}"):
+            self._create(folder)
+            present = self._present(uids)
+            try:
+                self.box.move([str(u) for u in sorted(present)], folder, chunks=CHUNK)
+            except UnexpectedCommandStatusError:  # some went meanwhile (a concurrent run moved them): once more
+                present = self._present(uids)
+                self.box.move([str(u) for u in sorted(present)], folder, chunks=CHUNK)
+        return [u for u in uids if u not in present]
+
+    def _create(self, folder: str) -> None:
+        """Create the folder if missing (a concurrent run creating it at the same moment is no failure)."""
+        if self.box.folder.exists(folder):
+            return
+        try:
+            self.box.folder.create(folder)
+        except UnexpectedCommandStatusError:
             if not self.box.folder.exists(folder):
-                self.box.folder.create(folder)
-            self.box.move([str(u) for u in uids], folder, chunks=CHUNK)
+                raise
+
+    def _present(self, uids: Sequence[int]) -> set[int]:
+        return {int(u) for u in self.box.uids(f"UID {','.join(str(u) for u in uids)}")}
 
     def close(self) -> None:
         try:

@@ -23,6 +23,11 @@ _MSGID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _OUT_OF_OFFICE = re.compile(r"^\s*(out of (the )?office|automatic reply|auto[- ]?reply|autoreply|away from|"
                             r"on leave|absence|abwesenheit|r[ée]ponse automatique|undeliverable|delivery status)",
                             re.IGNORECASE)
+_SHARED = re.compile(r"https?://([\w.-]*\b(?:sharepoint\.com|onedrive\.live\.com|1drv\.ms|drive\.google\.com|"
+                     r"docs\.google\.com|dropbox\.com|wetransfer\.com|we\.tl|box\.com))(?=[/:?#\s\"'<>]|$)",
+                     re.IGNORECASE)
+_FINAL_RECIPIENT = re.compile(r"^Final-Recipient:\s*rfc822\s*;\s*<?([\w.+'-]+@[\w.-]+)>?", re.IGNORECASE | re.MULTILINE)
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # winmail.dat: Outlook's rich-text wrapping of a message's attachments
 _DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
 
 
@@ -35,6 +40,7 @@ class Heading:
     sender: str
     subject: str
     automatic: str
+    bounce: bool = False  # a delivery failure report (multipart/report, MAILER-DAEMON, an empty Return-Path)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,11 @@ class Attachment:
     @property
     def suffix(self) -> str:
         return PurePath(self.filename).suffix.lower()
+
+    @property
+    def is_tnef(self) -> bool:
+        """Outlook's winmail.dat, which wraps the real attachments where no other mail program can open them."""
+        return self.filename.lower() == "winmail.dat" or self.content.startswith(TNEF_SIGNATURE)
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:
@@ -77,7 +88,11 @@ def read_heading(raw: bytes) -> Heading:
     references = message_ids(_text(message, "References")) or message_ids(_text(message, "In-Reply-To"))
     sender = _sender(message)
     subject = re.sub(r"[\r\n\t]+", " ", _text(message, "Subject"))[:250]
-    return Heading(ids[0] if ids else "", references, sender, subject, automatic_reason(message, sender, subject))
+    automatic = automatic_reason(message, sender, subject)
+    empty_return_path = message.get("Return-Path") is not None and _text(message, "Return-Path").strip("<> ") == ""
+    bounce = bool(automatic) and (message.get_content_type() == "multipart/report" or empty_return_path
+                                  or sender.split("@", 1)[0] in ("mailer-daemon", "postmaster"))
+    return Heading(ids[0] if ids else "", references, sender, subject, automatic, bounce)
 
 
 def _sender(message: Message) -> str:
@@ -145,3 +160,24 @@ def _safe_name(name: str) -> str:
 def recipients_of(value: str) -> list[str]:
     """The addresses in an address header."""
     return [a.lower() for _, a in getaddresses([value]) if "@" in a]
+
+
+def shared_link(raw: bytes) -> str:
+    """The host of the first link to a file-sharing service (OneDrive, SharePoint, Google Drive, Dropbox, ...) in
+    the message's own text, lower-case; empty if none. A lead who "shares" the workbook sends such a link instead
+    of the file."""
+    for part in _parse(raw).walk():
+        if part.get_content_maintype() != "text" or part.get_filename():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            found = _SHARED.search(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            if found:
+                return found.group(1).lower()
+    return ""
+
+
+def undelivered_to(raw: bytes) -> list[str]:
+    """The addresses a delivery failure report (RFC 3464) says could not be reached, lower-case, in order."""
+    found = _FINAL_RECIPIENT.findall(raw.decode("utf-8", "replace"))
+    return list(dict.fromkeys(address.lower() for address in found))

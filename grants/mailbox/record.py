@@ -113,12 +113,13 @@ def pending(engine: Engine, key: FolderKey) -> list[m.MailMessage]:
 
 
 def mark_moved(engine: Engine, row_ids: Sequence[int], folder: str) -> None:
-    """Note that these emails have left the folder (moved to `folder`; 'gone' when their UIDs no longer apply)."""
+    """Note that these emails have left the folder (moved to `folder`; 'gone' when their UIDs no longer apply or
+    someone else took them out). The first note stands: a concurrent run's move is not overwritten."""
     if not row_ids:
         return
     with session_scope(engine) as session:
-        session.exec(update(m.MailMessage).where(col(m.MailMessage.id).in_(list(row_ids)))
-                     .values(moved_to=folder))
+        session.exec(update(m.MailMessage).where(col(m.MailMessage.id).in_(list(row_ids)),
+                                                 col(m.MailMessage.moved_to) == "").values(moved_to=folder))
 
 
 def _in(key: FolderKey) -> ColumnElement[bool]:

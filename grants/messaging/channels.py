@@ -28,6 +28,7 @@ from grants.messaging.smtp_mime import send_mime, sender_of
 
 EMAIL_SCHEMAS = ("mailto", "mailtos")
 DEFAULT_FROM = "grants@localhost"
+MESSAGE_ID_DOMAIN = "grants.local"  # every Message-ID the engine gives its emails ends @grants.local>
 
 
 _URL = re.compile(r"([a-z][a-z0-9+.-]*://)[^\s'\"]+", re.IGNORECASE)
@@ -80,7 +81,7 @@ def to_email(message: Outgoing, sender: str = DEFAULT_FROM, reply_to: str = "") 
     mail["Subject"] = message.subject
     if message.created is not None:
         mail["Date"] = format_datetime(message.created)
-    mail["Message-ID"] = make_msgid(domain="grants.local")
+    mail["Message-ID"] = make_msgid(domain=MESSAGE_ID_DOMAIN)
     mail["X-Grants-Key"] = message.key
     for name, value in threading_headers(message, reply_to).items():
         mail[name] = value

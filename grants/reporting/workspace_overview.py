@@ -163,6 +163,7 @@ class IntakeRow:
     problems: list[dict[str, str]]
     project: str
     period: str
+    sender: str = ""  # the address it was emailed from (empty: the inbox folder or the lead's page)
 
 
 def intake_log(session: Session, limit: int = 500) -> list[IntakeRow]:
@@ -174,4 +175,4 @@ def intake_log(session: Session, limit: int = 500) -> list[IntakeRow]:
                  .where(col(m.ReceivedFile.outcome).in_(("quarantined", "rejected")))
                  .order_by(col(m.ReceivedFile.received_at).desc(), col(m.ReceivedFile.id).desc()).limit(limit))
     return [IntakeRow(f.id or 0, f.name, f.received_at.date(), f.outcome, f.size, json.loads(f.problems_json or "[]"),
-                      code or "", label or "") for f, code, label in session.exec(statement)]
+                      code or "", label or "", f.sender) for f, code, label in session.exec(statement)]

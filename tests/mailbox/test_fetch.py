@@ -31,6 +31,7 @@ def test_a_leads_reply_with_the_filled_workbook_is_accepted_and_the_receipt_thre
     account.append(mail)
     report = run(engine, account, tmp_path)
     assert report.error == "" and report.downloaded == 1 and report.accepted == 1
+    assert report.rows[0]["detail"] == "Active Bystander Q2.xlsx: accepted"  # what the admin's table shows
     [ret] = _returns(engine)
     assert ret.status == "accepted"
     with Session(engine) as session:
@@ -49,6 +50,29 @@ def test_a_second_run_downloads_nothing(engine, account: Account, tmp_path: Path
     assert run(engine, account, tmp_path).downloaded == 1
     again = run(engine, account, tmp_path)
     assert (again.downloaded, again.rows, len(_returns(engine))) == (0, [], 1)
+
+
+def test_the_first_run_starts_at_the_first_unread_message_and_leaves_mail_read_before_alone(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):  # the mailbox's history: read before the engine was pointed at it
+        account.append(email(subject=f"old {n}", attachments=[("old.xlsx", b"PK old")]), seen=True)
+    account.append(email(attachments=[("q2.xlsx", workbook(engine, tmp_path))]))
+    account.append(email(subject="read by a person already"), seen=True)
+    report = run(engine, account, tmp_path)
+    assert report.downloaded == 2 and [r["outcome"] for r in report.rows] == ["returns", "no-workbook"]
+    assert (account.count("INBOX"), len(outbox(tmp_path))) == (3, 2)  # the old ones stay, unanswered
+    account.append(email(subject="new"), seen=True)  # later runs go by UID: read or not, new mail is handled
+    assert [r["outcome"] for r in run(engine, account, tmp_path).rows] == ["no-workbook"]
+    assert account.count("INBOX") == 3
+
+
+def test_a_first_run_on_a_folder_with_nothing_unread_starts_with_the_next_message(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(subject="old"), seen=True)
+    assert run(engine, account, tmp_path).rows == []
+    account.append(email(subject="new"))
+    assert [r["outcome"] for r in run(engine, account, tmp_path).rows] == ["no-workbook"]
+    assert account.count("INBOX") == 1
 
 
 def test_the_same_mail_delivered_twice_is_recognised_by_message_id_without_downloading_it(
@@ -138,7 +162,8 @@ def test_automatic_mail_is_set_aside_unanswered_and_not_downloaded(
     subject = headers.pop("Subject", "Re: return")
     account.append(email(subject=subject, headers=headers, attachments=[("photo.jpg", b"x")]))
     report = run(engine, account, tmp_path)
-    assert report.downloaded == 0 and [r["outcome"] for r in report.rows] == ["automatic"]
+    bounce = headers.get("Return-Path") == "<>"  # downloaded only to name the address that failed
+    assert report.downloaded == bounce and [r["outcome"] for r in report.rows] == ["automatic"]
     assert outbox(tmp_path) == [] and account.count("Set aside") == 1
 
 
@@ -232,3 +257,79 @@ def test_an_answer_of_ours_that_lands_in_the_returns_mailbox_is_never_answered_s
     account.append(ours)
     report = run(engine, account, tmp_path)
     assert [r["outcome"] for r in report.rows] == ["automatic"] and len(outbox(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("attachment", [("invoice.exe", b"MZ\x90\x00"), ("documents.zip", b"PK\x03\x04 not opened"),
+                                        ("remittance.xlsm", b"PK\x03\x04 not a workbook"), ("photo.jpg", b"\xff\xd8")])
+def test_spam_from_a_sender_not_on_record_is_set_aside_unanswered(
+        engine, account: Account, tmp_path: Path, attachment: tuple[str, bytes]) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(sender="billing@spam.example", subject="Invoice overdue", attachments=[attachment]))
+    report = run(engine, account, tmp_path)
+    assert [r["answer"] for r in report.rows] == ["not answered: the sender is not on record"]
+    assert outbox(tmp_path) == [] and account.count("INBOX") == 0
+
+
+def test_a_lead_writing_from_an_address_not_on_record_in_reply_to_our_email_is_answered(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    chaser = "<179.1.2@grants.local>"  # the Message-ID of a chaser the engine sent
+    account.append(email(sender="jordan.ellis.1987@gmail.example", subject="Re: your return is overdue",
+                         headers={"In-Reply-To": chaser, "References": chaser}, body="I sent it in July."))
+    run(engine, account, tmp_path)
+    [reply] = outbox(tmp_path)
+    assert reply["To"] == "jordan.ellis.1987@gmail.example" and reply["In-Reply-To"] != chaser
+
+
+def test_a_workbook_shared_as_a_onedrive_link_gets_attach_the_file_itself(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(subject='Jordan Ellis shared "Q2 return.xlsx" with you', body=(
+        "Jordan Ellis shared a file with you\n"
+        "https://trainingprovider-my.sharepoint.com/:x:/g/personal/jordan_ellis/EabcDEF?e=xyz\nOpen")))
+    report = run(engine, account, tmp_path)
+    assert [(r["outcome"], r["detail"]) for r in report.rows] == [("link", "trainingprovider-my.sharepoint.com")]
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "Please attach the workbook itself, not a link to it"
+    text = reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "link to a shared file (trainingprovider-my.sharepoint.com)" in text and "Attach as copy" in text
+    assert account.count("Set aside") == 1
+
+
+def test_outlooks_winmail_dat_gets_send_it_again_in_html_or_plain_text(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    account.append(email(attachments=[("winmail.dat", b"\x78\x9f\x3e\x22\x00\x00 wrapped workbook")]))
+    report = run(engine, account, tmp_path)
+    assert [r["outcome"] for r in report.rows] == ["tnef"]
+    [reply] = outbox(tmp_path)
+    assert reply["Subject"] == "We could not open the attachment of your email (winmail.dat)"
+    assert "HTML or plain-text format" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_an_auto_responder_without_auto_headers_gets_one_answer_a_day_so_no_mail_loop(
+        engine, account: Account, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):  # it answers our answer, which it was sent, on every run
+        account.append(email(subject="Re: No return workbook found in your email", body="Thanks, I will reply soon."))
+        report = run(engine, account, tmp_path)
+    assert len(outbox(tmp_path)) == 1
+    assert report.rows[0]["answer"].startswith("not answered: the sender had the same answer in the last day")
+    account.append(email(attachments=[("return.zip", b"PK\x03\x04")]))  # a different matter is still answered
+    run(engine, account, tmp_path)
+    assert len(outbox(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("sender", ["MAILER-DAEMON@mx.example.org",
+                                    "Microsoft Outlook <MicrosoftExchange329e71ec@council.gov.uk>"])
+def test_a_bounce_of_our_chaser_is_never_answered_and_names_the_address_that_failed(
+        engine, account: Account, tmp_path: Path, sender: str) -> None:  # type: ignore[no-untyped-def]
+    bounce = (f"From: {sender}\r\nTo: returns@example.org\r\nSubject: Undeliverable: Reminder: your return\r\n"
+              "Message-ID: <b1@mx.example.org>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+              'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+              "--B\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients.\r\n"
+              "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+              "Final-Recipient: rfc822; Old.Lead@Example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+              "--B\r\nContent-Type: message/rfc822\r\n\r\n"
+              "From: grants@example.org\r\nAuto-Submitted: auto-generated\r\n"
+              "Subject: Reminder: your return\r\n\r\nPlease send your return.\r\n--B--\r\n")
+    account.append(bounce.encode())
+    report = run(engine, account, tmp_path)
+    [row] = report.rows
+    assert row["outcome"] == "automatic" and row["detail"].endswith(": could not deliver to old.lead@example.org")
+    assert outbox(tmp_path) == [] and account.count("Set aside") == 1
