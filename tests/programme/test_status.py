@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,31 @@ def test_status_for_unknown_grant_is_one_clear_line(settings: Settings) -> None:
     result = _grants("status", "--grant", "NOPE")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no grant with reference 'NOPE' (known: SVD-2024-25)"
+
+
+def _start_late(config_dir: Path, code: str, start: str) -> None:
+    """Edit the grant file as an officer would: the project starts delivering on `start`."""
+    grant_file = config_dir / "grants" / "svd-2024-25.yaml"
+    text = grant_file.read_text(encoding="utf-8")
+    anchor = f"  - code: {code}\n"
+    assert anchor in text
+    grant_file.write_text(text.replace(anchor, f"{anchor}    delivery_start: {start}\n"), encoding="utf-8")
+
+
+def test_a_quarter_before_a_project_starts_delivering_is_not_reported_and_never_overdue(
+    settings: Settings, config_dir: Path
+) -> None:
+    _start_late(config_dir, "purple-flag", "2024-10-01")  # starts in Q3: no return for Q1 or Q2
+    assert _grants("init").returncode == 0
+    [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
+    states = {p["code"]: [q["state"] for q in p["periods"]] for p in grant["projects"]}
+    assert states["purple-flag"] == ["not reported", "not reported", "not yet open", "not yet open"]
+    assert states["active-bystander"] == ["overdue", "overdue", "not yet open", "not yet open"]
+
+    assert _grants("check", "--as-of", "2024-10-20").returncode == 0
+    keys = {r["key"] for r in json.loads(_grants("risks", "--json").stdout)}
+    assert "late-return:SVD-2024-25:active-bystander:2024-25-Q1" in keys
+    assert not [k for k in keys if k.startswith("late-return:SVD-2024-25:purple-flag:")]
+    [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
+    [purple] = [p for p in grant["projects"] if p["code"] == "purple-flag"]
+    assert "overdue" not in purple["rag"]["reasons"]["returns"]
