@@ -199,7 +199,7 @@ def audit_log(limit: Annotated[int, typer.Option(help="How many entries, newest 
         table.add_column(name)
     for r in rows:
         table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M}", r.actor, r.action, r.subject,
-                      json.dumps(r.before), json.dumps(r.after), r.reason)
+                      json.dumps(r.before, ensure_ascii=False), json.dumps(r.after, ensure_ascii=False), r.reason)
     Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table)
 
 
