@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -18,15 +19,18 @@ from grants.programme.periods import WorkingCalendar, reporting_periods
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """One thing wrong in a config file, located by file and key path (e.g. projects[2].allocation)."""
+    """One thing wrong in a config file, located by file and key path (e.g. projects[2].allocation) and, inside a
+    project, by its code (so an officer with fourteen projects need not count them)."""
 
     file: str
     path: str
     message: str
     severity: Literal["error", "warning"] = "error"
+    project: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file
+        where += f" (project {self.project})" if self.project else ""
         return f"{where}: {self.message}" if self.severity == "error" else f"{where}: warning: {self.message}"
 
 
@@ -70,6 +74,16 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
+def _project_code(raw: dict[str, object], loc: tuple[int | str, ...]) -> str:
+    """The code of the project an error's location is inside (empty when none is given)."""
+    projects = raw.get("projects")
+    if len(loc) < 2 or loc[0] != "projects" or not isinstance(loc[1], int) or not isinstance(projects, list):
+        return ""
+    project = projects[loc[1]] if loc[1] < len(projects) else None
+    code = project.get("code") if isinstance(project, dict) else None
+    return code if isinstance(code, str) else ""
+
+
 def _message(error: dict[str, object]) -> str:
     kind, given = str(error["type"]), error.get("input")
     if kind == "extra_forbidden":
@@ -80,6 +94,12 @@ def _message(error: dict[str, object]) -> str:
         return "is empty: give a value (see config/README.md)"
     if kind.startswith("date_"):
         return f"'{given}' is not a date: {DATE_FIX}"
+    context = error.get("ctx") if isinstance(error.get("ctx"), dict) else {}
+    assert isinstance(context, dict)
+    if kind == "literal_error":
+        return f"'{given}' is not allowed: use {context.get('expected')}"
+    if kind == "greater_than" and error["loc"] and tuple(error["loc"])[-1] == "target":  # type: ignore[arg-type]
+        return f"must be more than {context.get('gt')} (for something done once, use kind: milestone)"
     if kind in ("too_short", "string_too_short"):
         return "is empty: give at least one (see config/README.md)" if kind == "too_short" else "must not be empty"
     text = str(error["msg"])
@@ -106,7 +126,8 @@ def parse_programme(file: Path) -> tuple[ProgrammeFile | None, list[ConfigProble
     try:
         programme = ProgrammeFile.model_validate(raw)
     except ValidationError as exc:
-        problems = [ConfigProblem(name, _key_path(e["loc"]), _message(dict(e))) for e in exc.errors()]
+        problems = [ConfigProblem(name, _key_path(e["loc"]), _message(dict(e)), project=_project_code(raw, e["loc"]))
+                    for e in exc.errors()]
         return None, problems
     return programme, check_programme(programme, name)
 
@@ -146,7 +167,13 @@ def check_programme(p: ProgrammeFile, file: str) -> list[ConfigProblem]:
             add(f"projects[{i}].code", f"'{project.code}' is used by another project")
         codes.add(project.code)
         problems += _check_project(project, f"projects[{i}]", file, p, periods)
-    return problems
+    return [replace(problem, project=_code_at(problem.path, p)) for problem in problems]
+
+
+def _code_at(path: str, p: ProgrammeFile) -> str:
+    """The code of the project a problem's key path is inside (projects[3].allocation), else empty."""
+    found = re.match(r"projects\[(\d+)\]", path)
+    return p.projects[int(found.group(1))].code if found and int(found.group(1)) < len(p.projects) else ""
 
 
 def _check_project(
