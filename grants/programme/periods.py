@@ -81,6 +81,13 @@ class WorkingCalendar:
 ENGLAND_AND_WALES = WorkingCalendar()
 
 
+@lru_cache(maxsize=256)
+def closure_calendar(closure_days: str) -> WorkingCalendar:
+    """England & Wales working days plus a grant's closure days as stored ("2024-12-27,..."): one shared calendar
+    per set of closures."""
+    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
+
+
 def days_text(n: int) -> str:
     """'1 day', '45 days'."""
     return plural(n, "days")
