@@ -129,8 +129,8 @@ def test_config_check_refuses_a_name_with_a_line_break(config_dir: Path, name: s
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     _, problems = parse_programme(path)
     assert [str(p) for p in problems if p.severity == "error"] == [
-        f"{path}: projects[0].lead.name (project purple-flag): must be one line: no line breaks or control characters (they "
-        "would break every message that names it)"]
+        f"{path}: projects[0].lead.name (project purple-flag): must be one line: no line breaks or control "
+        "characters (they would break every message that names it)"]
     result = cli_grants("config", "check", str(path))
     assert result.returncode == 1 and "projects[0].lead.name" in result.stdout
 

@@ -86,13 +86,15 @@ def test_unallocated_money_is_a_warning_not_an_error(config_dir: Path) -> None:
 def test_budget_lines_must_add_up_to_the_allocation(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7].update(allocation=9000))
     errors = _errors(path)
-    assert f"{path}: projects[7].budget_lines (project prevention-feasibility): lines add up to £10,000.00 but the allocation is £9,000.00" in errors
+    assert (f"{path}: projects[7].budget_lines (project prevention-feasibility): lines add up to £10,000.00 but the "
+            "allocation is £9,000.00") in errors
 
 
 def test_profile_for_a_period_outside_the_grant_is_an_error(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7]["budget_lines"][0]["profile"].update({"2025-26-Q1": 0}))
     [error] = _errors(path)
-    assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1 (project prevention-feasibility): not a reporting period")
+    assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1 (project prevention-feasibility): "
+                            "not a reporting period")
 
 
 def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None:
@@ -101,7 +103,8 @@ def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None
         d["projects"][3]["targets"][1]["kind"] = "event"
     path = _edit(config_dir, change)
     errors = _errors(path)
-    assert any(e.startswith(f"{path}: projects[3].targets[1] (project man-culture): kind must be 'count'") for e in errors)
+    assert any(e.startswith(f"{path}: projects[3].targets[1] (project man-culture): kind must be 'count'")
+               for e in errors)
 
 
 def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
@@ -162,7 +165,8 @@ def test_a_date_that_does_not_exist_names_file_line_and_the_fix_and_init_stops_w
 def test_a_date_in_another_format_says_how_to_write_it(config_dir: Path) -> None:
     path = _edit_text(config_dir, "due: 2025-03-31}", "due: 31/03/2025}")
     [error] = _errors(path)
-    assert error == (f"{path}: projects[0].targets[0].due (project purple-flag): '31/03/2025' is not a date: write dates as YYYY-MM-DD, "
+    assert error == (f"{path}: projects[0].targets[0].due (project purple-flag): '31/03/2025' is not a date: write "
+                     "dates as YYYY-MM-DD, "
                      "e.g. 2025-03-31")
 
 
@@ -171,7 +175,8 @@ def test_an_empty_value_or_list_says_it_is_empty(config_dir: Path) -> None:
     assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)"]
     path = _edit(config_dir, lambda d: d["projects"][0].update(budget_lines=[]))
     assert _errors(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)",
-                             f"{path}: projects[0].budget_lines (project purple-flag): is empty: give at least one (see config/README.md)"]
+                             f"{path}: projects[0].budget_lines (project purple-flag): is empty: give at least one "
+                             "(see config/README.md)"]
 
 
 def test_a_problem_inside_a_project_names_its_code_so_nobody_counts_fourteen_projects(config_dir: Path) -> None:
