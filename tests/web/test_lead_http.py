@@ -20,7 +20,8 @@ from flows.database import open_session
 from flows.web.app import create_app
 from grants.kernel import models as m
 from grants.kernel.settings import Settings
-from grants.programme.links import find_project, revoke_links
+from grants.programme.links import revoke_links
+from grants.programme.lookup import find_project
 from tests.returns_kit import fill
 from tests.web.conftest import NOW, OPEN_DAY, csrf_of, issue_workbook, lead_token
 
