@@ -9,9 +9,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from flows.database import open_session
+from grants.kernel import models as m
 from grants.kernel.settings import Settings
 from grants.programme.status import ReturnState, received_on, return_state
+from grants.reporting.workspace_project import project_page
 from tests.cli_support import grants as cli_grants
 
 END, DUE = date(2024, 12, 31), date(2025, 1, 15)
@@ -105,3 +109,17 @@ def test_a_quarter_before_a_project_starts_delivering_is_not_reported_and_never_
     [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
     [purple] = [p for p in grant["projects"] if p["code"] == "purple-flag"]
     assert "overdue" not in purple["rag"]["reasons"]["returns"]
+
+
+def test_the_officers_project_page_shows_a_quarter_before_delivery_as_not_reported_and_its_ladder_not_needed(
+    settings: Settings, config_dir: Path
+) -> None:
+    _start_late(config_dir, "purple-flag", "2024-10-01")
+    assert _grants("init").returncode == 0
+    with open_session() as session:
+        purple = session.exec(select(m.Project).where(m.Project.code == "purple-flag")).one()
+        page = project_page(session, purple.id or 0, date(2024, 10, 20))
+    q1, q2, q3 = page.quarters[:3]
+    assert (q1.state, q2.state, q3.state) == (ReturnState.not_reported, ReturnState.not_reported,
+                                              ReturnState.not_yet_open)
+    assert {step.status for step in q1.ladder} == {"not needed"}  # it said "not sent" for steps never due
