@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from grants.kernel.errors import ConfigError
 from grants.programme.config import CountTarget, ProgrammeFile, Project
-from grants.programme.periods import WorkingCalendar, reporting_periods
+from grants.programme.periods import Period, WorkingCalendar, reporting_periods, reports_for
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def check_programme(p: ProgrammeFile, file: str) -> list[ConfigProblem]:
         add("grant.spend_by", f"spend-by date {g.spend_by} is before the grant starts {g.start}")
     calendar = WorkingCalendar(g.reporting.closure_days)
     periods = {
-        period.label
+        period.label: period
         for period in reporting_periods(
             g.start, g.end, due_working_days=g.reporting.due_working_days,
             basis=g.reporting.quarter_basis, calendar=calendar,
@@ -177,7 +178,7 @@ def _code_at(path: str, p: ProgrammeFile) -> str:
 
 
 def _check_project(
-    project: Project, at: str, file: str, p: ProgrammeFile, periods: set[str]
+    project: Project, at: str, file: str, p: ProgrammeFile, periods: dict[str, Period]
 ) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     g = p.grant
@@ -195,12 +196,17 @@ def _check_project(
     if lines_total != project.allocation:
         add("budget_lines", f"lines add up to £{lines_total:,.2f} but the allocation is £{project.allocation:,.2f}")
     keys: set[str] = set()
+    window = _Window(start, end)
     for j, line in enumerate(project.budget_lines):
         if line.key in keys:
             add(f"budget_lines[{j}].key", f"'{line.key}' is used by another budget line")
         keys.add(line.key)
-        for label in line.profile:
-            if label not in periods:
+        for label, planned in line.profile.items():
+            period = periods.get(label)
+            if period is not None and planned and not reports_for(window, period.start, period.end):
+                add(f"budget_lines[{j}].profile.{label}", f"£{planned:,.2f} profiled, but the project delivers from "
+                    f"{start} to {end}, so it makes no return for {label}: profile 0 or move the money")
+            if period is None:
                 known = ", ".join(sorted(periods))
                 add(f"budget_lines[{j}].profile.{label}", f"not a reporting period of this grant ({known})")
         profiled = sum(line.profile.values(), Decimal(0))
@@ -219,7 +225,15 @@ def _check_project(
     return problems
 
 
-def _check_profile(target: CountTarget, at: str, file: str, periods: set[str]) -> list[ConfigProblem]:
+@dataclass(frozen=True)
+class _Window:
+    """A project's delivery dates as the grant file gives them (defaulting to the grant's)."""
+
+    delivery_start: date
+    delivery_end: date
+
+
+def _check_profile(target: CountTarget, at: str, file: str, periods: Mapping[str, Period]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     previous = 0
     for label in sorted(target.profile):

@@ -204,3 +204,12 @@ def test_a_zero_target_and_a_cadence_or_cost_type_not_offered_say_what_to_use_in
         "use kind: milestone)",
         f"{path}: projects[0].budget_lines[0].cost_type (project purple-flag): 'capital' is not allowed: use 'labour' "
         "or 'non_labour'"])
+
+
+def test_money_profiled_in_a_quarter_before_the_project_starts_delivering_is_an_error(config_dir: Path) -> None:
+    # no return is made for that quarter, so the money could never be reported spent
+    path = _edit_text(config_dir, "  - code: purple-flag\n", "  - code: purple-flag\n    delivery_start: 2024-10-01\n")
+    assert _errors(path) == [
+        f"{path}: projects[0].budget_lines[{j}].profile.2024-25-Q2 (project purple-flag): £{amount} profiled, but the "
+        "project delivers from 2024-10-01 to 2025-03-31, so it makes no return for 2024-25-Q2: profile 0 or move the "
+        "money" for j, amount in ((0, "750.00"), (1, "1,750.00"), (2, "500.00"))]

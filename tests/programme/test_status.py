@@ -95,31 +95,32 @@ def _start_late(config_dir: Path, code: str, start: str) -> None:
 def test_a_quarter_before_a_project_starts_delivering_is_not_reported_and_never_overdue(
     settings: Settings, config_dir: Path
 ) -> None:
-    _start_late(config_dir, "purple-flag", "2024-10-01")  # starts in Q3: no return for Q1 or Q2
+    _start_late(config_dir, "purple-flag", "2024-09-01")  # starts late in Q2: no return for Q1 (nothing profiled)
     assert _grants("init").returncode == 0
     [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
     states = {p["code"]: [q["state"] for q in p["periods"]] for p in grant["projects"]}
-    assert states["purple-flag"] == ["not reported", "not reported", "not yet open", "not yet open"]
+    assert states["purple-flag"] == ["not reported", "overdue", "not yet open", "not yet open"]
     assert states["active-bystander"] == ["overdue", "overdue", "not yet open", "not yet open"]
 
     assert _grants("check", "--as-of", "2024-10-20").returncode == 0
     keys = {r["key"] for r in json.loads(_grants("risks", "--json").stdout)}
     assert "late-return:SVD-2024-25:active-bystander:2024-25-Q1" in keys
-    assert not [k for k in keys if k.startswith("late-return:SVD-2024-25:purple-flag:")]
+    assert [k for k in keys if k.startswith("late-return:SVD-2024-25:purple-flag:")] == [
+        "late-return:SVD-2024-25:purple-flag:2024-25-Q2"]
     [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
     [purple] = [p for p in grant["projects"] if p["code"] == "purple-flag"]
-    assert "overdue" not in purple["rag"]["reasons"]["returns"]
+    assert "2024-25-Q2" in purple["rag"]["reasons"]["returns"]
+    assert "2024-25-Q1" not in purple["rag"]["reasons"]["returns"]
 
 
 def test_the_officers_project_page_shows_a_quarter_before_delivery_as_not_reported_and_its_ladder_not_needed(
     settings: Settings, config_dir: Path
 ) -> None:
-    _start_late(config_dir, "purple-flag", "2024-10-01")
+    _start_late(config_dir, "purple-flag", "2024-09-01")
     assert _grants("init").returncode == 0
     with open_session() as session:
         purple = session.exec(select(m.Project).where(m.Project.code == "purple-flag")).one()
         page = project_page(session, purple.id or 0, date(2024, 10, 20))
     q1, q2, q3 = page.quarters[:3]
-    assert (q1.state, q2.state, q3.state) == (ReturnState.not_reported, ReturnState.not_reported,
-                                              ReturnState.not_yet_open)
+    assert (q1.state, q2.state, q3.state) == (ReturnState.not_reported, ReturnState.overdue, ReturnState.not_yet_open)
     assert {step.status for step in q1.ladder} == {"not needed"}  # it said "not sent" for steps never due
