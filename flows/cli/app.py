@@ -26,11 +26,14 @@ from flows.cli.export import export_app
 from flows.cli.mailbox import mailbox_app
 from flows.cli.message import message_app
 from flows.cli.returns import ingest, template, verify
-from flows.cli.support import AsOf, parse_as_of
+from flows.cli.support import AsOf, cli_actor, parse_as_of
+from flows.clock import now_utc
 from flows.database import configured_engine, open_session
+from grants.kernel import audit
 from grants.kernel.db import session_scope
 from grants.kernel.errors import GrantsError
 from grants.kernel.settings import ensure_signing_key, get_settings, unknown_variables
+from grants.programme.link_actions import revoke_for_new_leads
 from grants.programme.loader import check_files, load_programmes, programme_files
 from grants.programme.register import initialise
 from grants.programme.status import grant_status
@@ -77,10 +80,22 @@ def init() -> None:
     key_file = ensure_signing_key(settings)
     get_settings.cache_clear()  # the key just written is read from now on
     engine = configured_engine()
+    revoked: dict[str, list[str]] = {}
     with session_scope(engine) as session:
         results = initialise(session, programmes)
+        for (reference, changes), loaded in zip(results, programmes, strict=True):
+            if changes.verdict == "updated":  # an edited grant file: what changed is audited, as officers' actions are
+                audit.record(session, actor=cli_actor(), action="config.load", at=now_utc(), grant_id=changes.grant_id,
+                             subject=f"{reference} from {loaded.file}", before=changes.before, after=changes.after)
+                revoked[reference] = revoke_for_new_leads(session, changes.grant_id, changes.new_leads,
+                                                          actor=cli_actor(), now=now_utc())
     for reference, changes in results:
         typer.echo(f"{reference}: {changes.verdict} ({changes.summary()})")
+        for line in changes.lines() if changes.verdict == "updated" else []:
+            typer.echo(f"  {line}")
+        for code in revoked.get(reference, []):
+            typer.echo(f"  project {code}: new lead, so the old lead's portal link is revoked (the next email carries "
+                       "a new one)")
     typer.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     typer.echo(f"Inbox: {settings.folder('inbox')} (put returned workbooks here)")
     typer.echo(f"Signing key: {key_file} (owner-only)" if key_file else "Signing key: GRANTS_SIGNING_KEY")

@@ -9,7 +9,6 @@ failure is printed on stderr with its channel and cause, and the command exits 1
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,12 +78,18 @@ def _table(rows: list[tuple[Outgoing, str, str, str]], show_all: bool = False) -
 
 
 def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> None:
-    counts = Counter((message.kind, message.step, status) for message, _, _, status in rows)
-    table = Table(title=f"{len(rows):,} messages (pass --all to list each one)")
+    """Messages as people got them, per kind, step and status (an officer's notices of the run are one message)."""
+    groups: dict[tuple[str, str, str], list[tuple[Outgoing, str, str, str]]] = {}
+    for row in rows:
+        groups.setdefault((row[0].kind, row[0].step, row[3]), []).append(row)
+    notices = sum(1 for message, _, _, _ in rows if message.kind == "officer-mail")
+    carried = f", carrying {plural(notices, 'officer notices')}" if notices else ""
+    console.print(f"{len(_messages(rows)):,} messages{carried} (pass --all to list each one)")  # one line, unwrapped
+    table = Table()
     for name, justify in (("kind", "left"), ("step", "left"), ("status", "left"), ("messages", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for (kind, step, status), count in sorted(counts.items()):
-        table.add_row(kind, step, status, f"{count:,}")
+    for (kind, step, status), group in sorted(groups.items()):
+        table.add_row(kind, step, status, f"{len(_messages(group)):,}")
     console.print(table)
 
 

@@ -13,7 +13,8 @@ from flows.database import open_session
 from grants.kernel.dates import long_date
 from grants.kernel.settings import get_settings
 from grants.programme.link_actions import reissue_lead_link, revoke_lead_link
-from grants.programme.links import configured_link_key, current_link, find_project, link_address
+from grants.programme.links import configured_link_key, current_link, link_address
+from grants.programme.lookup import find_project
 
 
 def register(app: typer.Typer) -> None:

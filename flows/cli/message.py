@@ -20,7 +20,7 @@ from grants.kernel import models as m
 from grants.kernel.dates import date_time
 from grants.kernel.settings import get_settings
 from grants.messaging.resend import resend
-from grants.monitoring.funds import find_project
+from grants.programme.lookup import find_project
 
 message_app = typer.Typer(help="The messages the engine sent, and sending one again.", no_args_is_help=True)
 

@@ -21,8 +21,9 @@ from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
 from grants.kernel.money import format_gbp
 from grants.monitoring.assessment import run_checks
-from grants.monitoring.funds import find_grant, record_payment, record_release
+from grants.monitoring.funds import record_payment, record_release
 from grants.monitoring.risks import risk_register, update_risk
+from grants.programme.lookup import find_grant
 
 release_app = typer.Typer(help="Funds received for a grant from the funder.", no_args_is_help=True)
 payment_app = typer.Typer(help="Payments made to projects.", no_args_is_help=True)

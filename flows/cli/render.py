@@ -15,6 +15,7 @@ from grants.programme.status import GrantStatus, RagSummary, ReturnState
 
 STATE_STYLE = {
     ReturnState.not_yet_open: "dim",
+    ReturnState.not_reported: "dim",
     ReturnState.open: "yellow",
     ReturnState.overdue: "bold red",
     ReturnState.rejected: "red",

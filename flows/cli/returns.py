@@ -22,6 +22,7 @@ from flows.engine.jobs import ingest_and_reply, returns_address
 from grants.kernel import models as m
 from grants.kernel.errors import GrantsError, NotFoundError
 from grants.kernel.settings import get_settings
+from grants.programme.periods import reports_for
 from grants.returns.inbox import InboxScan, Skipped, path_skip_reason, scan_inbox
 from grants.returns.ingest import IngestResult, Source, skipped
 from grants.returns.problems import has_errors
@@ -55,7 +56,7 @@ def _targets(session: Session, project: str | None, period: str) -> list[tuple[i
     if project is not None:
         statement = statement.where(m.Project.code == project)
     rows = [(p, per) for p, per in session.exec(statement)
-            if project is not None or (per.start <= p.delivery_end and per.end >= p.delivery_start)]
+            if reports_for(p, per.start, per.end)]
     if not rows:
         raise NotFoundError(f"no project {project or '(any)'} reporting for period {period}; run `grants status`")
     return [(p.id or 0, per.id or 0) for p, per in rows]

@@ -23,8 +23,8 @@ from grants.kernel import audit
 from grants.kernel.accounts import accounts, add_account, set_active, set_password, set_role, unlock
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError
-from grants.monitoring.funds import find_grant, find_project
 from grants.monitoring.manual_risks import add_manual_risk, close_risk
+from grants.programme.lookup import find_grant, find_project
 from grants.programme.overrides import extend_due, find_period, hold_chasing, resume_chasing
 
 user_app = typer.Typer(help="Accounts for the officers' workspace (web app).", no_args_is_help=True)
@@ -206,7 +206,7 @@ def audit_log(limit: Annotated[int, typer.Option(help="How many entries, newest 
         table.add_column(name)
     for r in rows:
         table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M}", r.actor, r.action, r.subject,
-                      json.dumps(r.before), json.dumps(r.after), r.reason)
+                      json.dumps(r.before, ensure_ascii=False), json.dumps(r.after, ensure_ascii=False), r.reason)
     Console(width=None if sys.stdout.isatty() else 250, soft_wrap=False).print(table)
 
 

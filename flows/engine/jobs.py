@@ -45,18 +45,17 @@ def default_pack_builder(session: Session, project_id: int, period_id: int, out_
 
 
 def returns_address() -> str:
-    """Where leads send returns: the notify settings' `return_to`, else their sender address (as the messages say)."""
-    config = load_notify_config(get_settings().notify_config)
-    return config.return_to or config.sender
+    """Where leads send returns (the workbook and the messages name it): notify.yaml's `return_to`, else the returns
+    mailbox's address, else a configured sender; empty with the embedded default (grants@localhost receives nothing)."""
+    return return_address(load_notify_config(get_settings().notify_config), mailbox_config())
 
 
 
 def sender_and_return_address() -> tuple[Sender, str]:
     """The sender for the notify config and the returns address (empty: no address that receives mail)."""
     settings = get_settings()
-    config = load_notify_config(settings.notify_config)
-    return_to = return_address(config, mailbox_config())
-    return build_sender(config, settings.folder("outbox"), return_to), return_to
+    return_to = returns_address()
+    return build_sender(load_notify_config(settings.notify_config), settings.folder("outbox"), return_to), return_to
 
 
 def ingest_and_reply(files: Sequence[Path], now: datetime, *, sources: Sequence[Source] | None = None,

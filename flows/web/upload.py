@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from flows.web.context import WebContext
 from grants.kernel import models as m
 from grants.kernel.db import session_scope
+from grants.mailbox.config import load_mailbox_config, return_address
 from grants.messaging.channels import build_sender, load_notify_config
 from grants.messaging.lead_page import ProblemView, problem_views
 from grants.messaging.replies import problems_of, recorded, send_ingest_replies
@@ -75,10 +76,10 @@ def ingest_upload(web: WebContext, project: m.Project, path: Path, now: datetime
     answer = _answer(web, project, result)
     if result.return_id is not None and result.outcome in ("accepted", "rejected"):
         config = load_notify_config(settings.notify_config)
-        sender = build_sender(config, settings.folder("outbox"))
+        return_to = return_address(config, load_mailbox_config(settings.mailbox_url, settings.notify_config))
+        sender = build_sender(config, settings.folder("outbox"), return_to)
         with session_scope(web.engine) as session:
-            status = send_ingest_replies(session, [result.return_id], now, sender,
-                                         return_to=config.return_to or config.sender)
+            status = send_ingest_replies(session, [result.return_id], now, sender, return_to=return_to)
         answer = replace(answer, emailed_to=project.lead_email, reply=status.get(result.return_id, ""))
     return answer
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from grants.kernel.errors import ConfigError, setting_error, yaml_problem
 from grants.kernel.yaml_marks import load_marked, place
+from grants.messaging.address_header import AddressHeader
 from grants.messaging.notify import ChannelError, Outgoing, Sender
 from grants.messaging.smtp_mime import send_mime, sender_of
 
@@ -75,9 +76,9 @@ def to_email(message: Outgoing, sender: str = DEFAULT_FROM, reply_to: str = "") 
     """The message as a MIME email: From/To/Cc/Subject/Date, threading headers, plain text and HTML, attachments."""
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = ", ".join(str(a) for a in message.to)
+    mail["To"] = AddressHeader("To", message.to)
     if message.cc:
-        mail["Cc"] = ", ".join(str(a) for a in message.cc)
+        mail["Cc"] = AddressHeader("Cc", message.cc)
     mail["Subject"] = message.subject
     if message.created is not None:
         mail["Date"] = format_datetime(message.created)

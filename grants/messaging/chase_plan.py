@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from grants.kernel import models as m
 from grants.programme.ladder import ChaseLadder, ChaseStep, Role, StepKind
-from grants.programme.periods import WorkingCalendar
+from grants.programme.periods import WorkingCalendar, closure_calendar
 
 
 def ladder_of(grant: m.Grant) -> ChaseLadder:
@@ -36,12 +36,7 @@ def _ladder(rules_json: str) -> ChaseLadder:
 
 def calendar_of(grant: m.Grant) -> WorkingCalendar:
     """England & Wales working days plus the grant's closure days (one shared calendar per set of closures)."""
-    return _calendar(grant.closure_days)
-
-
-@lru_cache(maxsize=256)
-def _calendar(closure_days: str) -> WorkingCalendar:
-    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
+    return closure_calendar(grant.closure_days)
 
 
 _STEPS: dict[tuple[int, int, date, date], tuple[ChaseLadder, WorkingCalendar, tuple[ChaseStep, ...]]] = {}

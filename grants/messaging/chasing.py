@@ -32,7 +32,7 @@ from grants.messaging.officer_mail import sent_to
 from grants.messaging.portal import portal_links
 from grants.programme.ladder import ChaseLadder, Role, StepKind
 from grants.programme.overrides import Hold, chase_holds, due_overrides
-from grants.programme.periods import WorkingCalendar
+from grants.programme.periods import WorkingCalendar, reports_for
 from grants.programme.status import received_on
 
 PackBuilder = Callable[[Session, int, int, Path], Path]
@@ -186,7 +186,7 @@ def _items(grant: m.Grant, loaded: _Programme, as_of: date) -> list[PeriodReturn
                       tuple(received.get((pid, per_id), [])))
         for pid, proj in projects.items()
         for per_id, per in periods.items()
-        if per.end >= proj.delivery_start and per.start <= proj.delivery_end
+        if reports_for(proj, per.start, per.end)
         and not (holds.get((pid, per_id)) and holds[(pid, per_id)].holds_on(as_of))
     ]
 

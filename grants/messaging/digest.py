@@ -24,7 +24,7 @@ from grants.messaging.notify import Address, Outgoing, Sender, send_once
 from grants.messaging.officer_mail import cause_key_of
 from grants.messaging.quarantine_replies import quarantined_files
 from grants.programme.overrides import due_overrides
-from grants.programme.periods import WorkingCalendar
+from grants.programme.periods import WorkingCalendar, reports_for
 from grants.programme.status import ReturnState, received_on, return_state
 from grants.returns.verify import ArchiveProblem, verify_archive
 
@@ -78,7 +78,7 @@ def _returns(session: Session, grant: m.Grant, as_of: date) -> dict[str, list[Re
     extended = due_overrides(session, grant.id)
     for project in projects:
         for period in periods:
-            if period.end >= as_of or period.end < project.delivery_start or period.start > project.delivery_end:
+            if period.end >= as_of or not reports_for(project, period.start, period.end):
                 continue
             rows = files.get((project.id or 0, period.id or 0), [])
             due = extended.get((project.id or 0, period.id or 0), period.due)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from grants.kernel import models as m
 from grants.messaging.replies import ACCEPTED, problems_of, recorded
 from grants.programme.overrides import due_overrides
+from grants.programme.periods import reports_for
 from grants.programme.status import ReturnState, received_on, return_state
 from grants.returns.frame import register_frame
 from grants.returns.layout import SHEETS
@@ -92,7 +93,7 @@ def lead_view(session: Session, project: m.Project, as_of: date) -> LeadView:
     extended = due_overrides(session, grant.id)  # an officer's extension is the lead's due date too
     quarters = [_quarter(session, project, period, [r for r in returns if r.period_id == period.id], as_of,
                          extended.get((project.id, period.id or 0), period.due))
-                for period in periods if period.end >= project.delivery_start and period.start <= project.delivery_end]
+                for period in periods if reports_for(project, period.start, period.end)]
     return LeadView(grant.name, project.name, project.code, project.lead_organisation, project.lead_name,
                     project.allocation_pence, project.delivery_start, project.delivery_end, quarters)
 

@@ -23,11 +23,11 @@ from grants.kernel.dates import short_date
 from grants.monitoring.checks import Checks, run_all
 from grants.monitoring.compliance import ComplianceCheck
 from grants.monitoring.findings import findings, funds_rag
-from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger
 from grants.monitoring.outputs import MilestoneCheck, TargetCheck
 from grants.monitoring.risks import RiskChange, sync_register
 from grants.monitoring.spend import grant_spend
+from grants.programme.lookup import find_grant
 from grants.programme.status import ReturnState
 from grants.programme.thresholds import ORDER, worst
 

@@ -13,8 +13,8 @@ from datetime import date
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
 from grants.monitoring.ledger import Ledger
-from grants.programme.periods import WorkingCalendar, working_days_text
-from grants.programme.status import ReturnState, return_state
+from grants.programme.periods import WorkingCalendar, reports_for, working_days_text
+from grants.programme.status import ReturnState, recorded, return_state
 from grants.programme.thresholds import MonitoringRules, worst
 
 
@@ -69,10 +69,10 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
     calendars = {g.id: WorkingCalendar(date.fromisoformat(d) for d in g.closure_days.split(",") if d)
                  for g in ledger.grants}
     closures = {g.id: g.closure_days for g in ledger.grants}
-    periods: dict[int, list[tuple[int, str, date, date]]] = {}
-    for grant_id, period_id, label, end, due in ledger.periods[
-            ["grant_id", "period_id", "label", "end", "due"]].itertuples(index=False):
-        periods.setdefault(int(grant_id), []).append((int(period_id), str(label), end, due))
+    periods: dict[int, list[tuple[int, str, date, date, date]]] = {}
+    for grant_id, period_id, label, start, end, due in ledger.periods[
+            ["grant_id", "period_id", "label", "start", "end", "due"]].itertuples(index=False):
+        periods.setdefault(int(grant_id), []).append((int(period_id), str(label), start, end, due))
     out = {}
     late_by: dict[tuple[str, date, date], int] = {}  # grants with the same closure days share a calendar
 
@@ -85,9 +85,11 @@ def compliance_checks(ledger: Ledger, rules: dict[int, MonitoringRules]) -> dict
     for project in ledger.projects:
         assert project.id is not None
         checks = []
-        for period_id, label, end, grant_due in periods.get(project.grant_id, []):
+        for period_id, label, start, end, grant_due in periods.get(project.grant_id, []):
             due = ledger.due_overrides.get((project.id, period_id), grant_due)
             files = ledger.files.get((project.id, period_id), [])
+            if not reports_for(project, start, end) and not recorded(files):  # outside its delivery: none is due
+                continue
             state = return_state(end, due, files, ledger.as_of)
             rejected = state is ReturnState.rejected and ledger.as_of > due
             if rejected:  # after the due date, only rejected versions count as nothing received

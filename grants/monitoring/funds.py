@@ -19,9 +19,10 @@ from sqlmodel import Session, func, select
 from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
-from grants.kernel.errors import GrantsError, InputError, NotFoundError
+from grants.kernel.errors import GrantsError, InputError
 from grants.kernel.money import format_gbp, from_pence, to_decimal, to_pence
 from grants.monitoring.ledger import Ledger, totals
+from grants.programme.lookup import find_grant, find_project
 from grants.programme.periods import days_text
 from grants.programme.thresholds import MonitoringRules, percent
 
@@ -168,28 +169,6 @@ def _amount(text: str) -> int:
     if amount <= 0:
         raise GrantsError(f"amount must be positive (got {text})")
     return to_pence(amount)
-
-
-def find_grant(session: Session, reference: str) -> m.Grant:
-    """The grant with this reference, or NotFoundError naming the known ones."""
-    grant = session.exec(select(m.Grant).where(m.Grant.reference == reference)).one_or_none()
-    if grant is None:
-        known = ", ".join(session.exec(select(m.Grant.reference))) or "none loaded; run `grants init`"
-        raise NotFoundError(f"no grant with reference '{reference}' (known: {known})")
-    return grant
-
-
-def find_project(session: Session, code: str, grant_reference: str | None = None) -> m.Project:
-    """The project with this code (in the named grant when given); errors when unknown or ambiguous."""
-    statement = select(m.Project).where(m.Project.code == code)
-    if grant_reference is not None:
-        statement = statement.where(m.Project.grant_id == find_grant(session, grant_reference).id)
-    found = list(session.exec(statement))
-    if not found:
-        raise NotFoundError(f"no project with code '{code}'" + (f" in {grant_reference}" if grant_reference else ""))
-    if len(found) > 1:
-        raise GrantsError(f"project code '{code}' is in {len(found)} grants; say which with --grant")
-    return found[0]
 
 
 def record_release(session: Session, reference: str, amount: str, received_on: date, recorded_at: datetime,

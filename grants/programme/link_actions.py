@@ -1,10 +1,11 @@
-"""An officer revoking or reissuing a project lead's portal link, audited (the links themselves: links.py)."""
+"""An officer revoking or reissuing a project lead's portal link, and a new lead in the grant file ending the old
+lead's link; audited (the links themselves: links.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from grants.kernel import audit
 from grants.kernel import models as m
@@ -33,3 +34,15 @@ def reissue_lead_link(session: Session, project: m.Project, *, actor: str, now: 
                                                       "expires_on": link.expires_on},
                  grant_id=project.grant_id, project_id=project.id)
     return link
+
+
+def revoke_for_new_leads(session: Session, grant_id: int | None, codes: list[str], *, actor: str,
+                         now: datetime) -> list[str]:
+    """The projects (of `codes`, whose lead's email the grant file changed) whose live link was revoked: the person
+    who left must not keep the project's page; the new lead gets a new link with the next email. Audited."""
+    revoked = []
+    for code in codes:
+        project = session.exec(select(m.Project).where(m.Project.grant_id == grant_id, m.Project.code == code)).first()
+        if project is not None and revoke_lead_link(session, project, actor=actor, now=now):
+            revoked.append(code)
+    return revoked

@@ -20,7 +20,6 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
-from grants.kernel.errors import NotFoundError
 from grants.kernel.settings import Settings
 
 _PURPOSE = b"lead-link"
@@ -141,20 +140,6 @@ def verify(session: Session, key: bytes, token: str, today: date) -> LeadAccess 
     if project is None or not project.active:
         return None
     return LeadAccess(link, project)
-
-
-def find_project(session: Session, code: str, grant_reference: str | None = None) -> m.Project:
-    """The project with this code (in the named grant); NotFoundError if none or ambiguous."""
-    statement = select(m.Project).join(m.Grant).where(m.Project.code == code)
-    if grant_reference is not None:
-        statement = statement.where(m.Grant.reference == grant_reference)
-    found = list(session.exec(statement))
-    if not found:
-        raise NotFoundError(f"no project with code '{code}'" + (f" in grant '{grant_reference}'" if grant_reference
-                                                                  else "") + "; see `grants status`")
-    if len(found) > 1:
-        raise NotFoundError(f"project code '{code}' is in more than one grant; name one with --grant")
-    return found[0]
 
 
 def revoke_links(session: Session, project: m.Project, now: datetime, by: str) -> int:

@@ -3,8 +3,10 @@ that parses) the line and column it is at."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -15,22 +17,25 @@ from pydantic import ValidationError
 from grants.kernel.errors import ConfigError
 from grants.kernel.yaml_marks import Place, load_marked, path_parts, place
 from grants.programme.config import CountTarget, ProgrammeFile, Project
-from grants.programme.periods import WorkingCalendar, reporting_periods
+from grants.programme.periods import Period, WorkingCalendar, reporting_periods, reports_for
 
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """One thing wrong in a config file, located by file, line and column (when known) and key path (e.g.
-    `svd.yaml: line 40, column 17: projects[2].allocation: ...`)."""
+    """One thing wrong in a config file, located by file, line and column (when known), key path and, inside a
+    project, by its code, so an officer with fourteen projects need not count them (e.g.
+    `svd.yaml: line 40, column 17: projects[2].allocation (project active-bystander): ...`)."""
 
     file: str
     path: str
     message: str
     severity: Literal["error", "warning"] = "error"
     place: Place | None = None
+    project: str = ""
 
     def __str__(self) -> str:
         where = ": ".join(str(part) for part in (self.file, self.place, self.path) if part)
+        where += f" (project {self.project})" if self.project else ""
         return f"{where}: {self.message}" if self.severity == "error" else f"{where}: warning: {self.message}"
 
 
@@ -74,6 +79,16 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
+def _project_code(raw: dict[str, object], loc: tuple[int | str, ...]) -> str:
+    """The code of the project an error's location is inside (empty when none is given)."""
+    projects = raw.get("projects")
+    if len(loc) < 2 or loc[0] != "projects" or not isinstance(loc[1], int) or not isinstance(projects, list):
+        return ""
+    project = projects[loc[1]] if loc[1] < len(projects) else None
+    code = project.get("code") if isinstance(project, dict) else None
+    return code if isinstance(code, str) else ""
+
+
 def _message(error: dict[str, object]) -> str:
     kind, given = str(error["type"]), error.get("input")
     if kind == "extra_forbidden":
@@ -84,6 +99,12 @@ def _message(error: dict[str, object]) -> str:
         return "is empty: give a value (see config/README.md)"
     if kind.startswith("date_"):
         return f"'{given}' is not a date: {DATE_FIX}"
+    context = error.get("ctx") if isinstance(error.get("ctx"), dict) else {}
+    assert isinstance(context, dict)
+    if kind == "literal_error":
+        return f"'{given}' is not allowed: use {context.get('expected')}"
+    if kind == "greater_than" and error["loc"] and tuple(error["loc"])[-1] == "target":  # type: ignore[arg-type]
+        return f"must be more than {context.get('gt')} (for something done once, use kind: milestone)"
     if kind in ("too_short", "string_too_short"):
         return "is empty: give at least one (see config/README.md)" if kind == "too_short" else "must not be empty"
     text = str(error["msg"])
@@ -108,7 +129,8 @@ def parse_programme(file: Path) -> tuple[ProgrammeFile | None, list[ConfigProble
         programme = ProgrammeFile.model_validate(raw)
     except ValidationError as exc:
         return None, [ConfigProblem(name, _key_path(e["loc"]), _message(dict(e)),
-                                    place=place(root, e["loc"], key=e["type"] == "extra_forbidden"))
+                                    place=place(root, e["loc"], key=e["type"] == "extra_forbidden"),
+                                    project=_project_code(raw, e["loc"]))
                       for e in exc.errors()]
     return programme, [replace(problem, place=place(root, path_parts(problem.path))) if problem.path else problem
                        for problem in check_programme(programme, name)]
@@ -134,7 +156,7 @@ def check_programme(p: ProgrammeFile, file: str) -> list[ConfigProblem]:
         add("grant.spend_by", f"spend-by date {g.spend_by} is before the grant starts {g.start}")
     calendar = WorkingCalendar(g.reporting.closure_days)
     periods = {
-        period.label
+        period.label: period
         for period in reporting_periods(
             g.start, g.end, due_working_days=g.reporting.due_working_days,
             basis=g.reporting.quarter_basis, calendar=calendar,
@@ -154,11 +176,17 @@ def check_programme(p: ProgrammeFile, file: str) -> list[ConfigProblem]:
             add(f"projects[{i}].code", f"'{project.code}' is used by another project")
         codes.add(project.code)
         problems += _check_project(project, f"projects[{i}]", file, p, periods)
-    return problems
+    return [replace(problem, project=_code_at(problem.path, p)) for problem in problems]
+
+
+def _code_at(path: str, p: ProgrammeFile) -> str:
+    """The code of the project a problem's key path is inside (projects[3].allocation), else empty."""
+    found = re.match(r"projects\[(\d+)\]", path)
+    return p.projects[int(found.group(1))].code if found and int(found.group(1)) < len(p.projects) else ""
 
 
 def _check_project(
-    project: Project, at: str, file: str, p: ProgrammeFile, periods: set[str]
+    project: Project, at: str, file: str, p: ProgrammeFile, periods: dict[str, Period]
 ) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     g = p.grant
@@ -176,12 +204,17 @@ def _check_project(
     if lines_total != project.allocation:
         add("budget_lines", f"lines add up to £{lines_total:,.2f} but the allocation is £{project.allocation:,.2f}")
     keys: set[str] = set()
+    window = _Window(start, end)
     for j, line in enumerate(project.budget_lines):
         if line.key in keys:
             add(f"budget_lines[{j}].key", f"'{line.key}' is used by another budget line")
         keys.add(line.key)
-        for label in line.profile:
-            if label not in periods:
+        for label, planned in line.profile.items():
+            period = periods.get(label)
+            if period is not None and planned and not reports_for(window, period.start, period.end):
+                add(f"budget_lines[{j}].profile.{label}", f"£{planned:,.2f} profiled, but the project delivers from "
+                    f"{start} to {end}, so it makes no return for {label}: profile 0 or move the money")
+            if period is None:
                 known = ", ".join(sorted(periods))
                 add(f"budget_lines[{j}].profile.{label}", f"not a reporting period of this grant ({known})")
         profiled = sum(line.profile.values(), Decimal(0))
@@ -200,7 +233,15 @@ def _check_project(
     return problems
 
 
-def _check_profile(target: CountTarget, at: str, file: str, periods: set[str]) -> list[ConfigProblem]:
+@dataclass(frozen=True)
+class _Window:
+    """A project's delivery dates as the grant file gives them (defaulting to the grant's)."""
+
+    delivery_start: date
+    delivery_end: date
+
+
+def _check_profile(target: CountTarget, at: str, file: str, periods: Mapping[str, Period]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     previous = 0
     for label in sorted(target.profile):

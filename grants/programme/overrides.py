@@ -15,6 +15,7 @@ from grants.kernel import audit
 from grants.kernel import models as m
 from grants.kernel.dates import short_date
 from grants.kernel.errors import GrantsError, InputError, NotFoundError
+from grants.programme.periods import closure_calendar
 
 HOLD_KINDS = ("pause", "waive")
 LONGEST = timedelta(days=366)
@@ -83,6 +84,12 @@ def extend_due(session: Session, project_id: int, period_id: int, due: date, rea
         raise InputError("due", f"the due date must fall after the quarter ends ({short_date(period.end)})")
     if due > period.due + LONGEST:
         raise InputError("due", f"the due date can be moved at most a year, to {short_date(period.due + LONGEST)}")
+    grant = session.get(m.Grant, project.grant_id)
+    working = closure_calendar(grant.closure_days if grant is not None else "")
+    if not working.is_working_day(due):  # the chasers count working days from it, and nobody is in to receive it
+        raise InputError("due", f"{due:%A} {short_date(due)} is not a working day (a weekend, bank holiday or the "
+                                f"grant's closure day): choose one, e.g. {working.next_working_day(due):%A} "
+                                f"{short_date(working.next_working_day(due))}")
     row = session.exec(select(m.DueDateOverride).where(m.DueDateOverride.project_id == project_id,
                                                        m.DueDateOverride.period_id == period_id)).first()
     before = row.due if row is not None else period.due

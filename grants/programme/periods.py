@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Protocol
 
 import holidays
 
@@ -81,6 +81,13 @@ class WorkingCalendar:
 ENGLAND_AND_WALES = WorkingCalendar()
 
 
+@lru_cache(maxsize=256)
+def closure_calendar(closure_days: str) -> WorkingCalendar:
+    """England & Wales working days plus a grant's closure days as stored ("2024-12-27,..."): one shared calendar
+    per set of closures."""
+    return WorkingCalendar(date.fromisoformat(d) for d in closure_days.split(",") if d)
+
+
 def days_text(n: int) -> str:
     """'1 day', '45 days'."""
     return plural(n, "days")
@@ -89,6 +96,22 @@ def days_text(n: int) -> str:
 def working_days_text(n: int) -> str:
     """'1 working day', '7 working days'."""
     return plural(n, "working days")
+
+
+class Delivery(Protocol):
+    """A project's delivery window (a `Project` row, or anything with its two dates)."""
+
+    @property
+    def delivery_start(self) -> date: ...
+
+    @property
+    def delivery_end(self) -> date: ...
+
+
+def reports_for(project: Delivery, start: date, end: date) -> bool:
+    """Whether a project reports for the period from `start` to `end`: its delivery window overlaps the period. A
+    project that starts delivering in September has no return for April to June: none is chased, due or taken."""
+    return start <= project.delivery_end and end >= project.delivery_start
 
 
 @dataclass(frozen=True)

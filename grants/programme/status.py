@@ -17,6 +17,7 @@ from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.programme.overrides import due_overrides
+from grants.programme.periods import reports_for
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -25,6 +26,7 @@ class ReturnState(StrEnum):
     """A project's return for one period, as an officer would describe it on a given day."""
 
     not_yet_open = "not yet open"
+    not_reported = "not reported"  # the quarter lies outside the project's delivery window: no return is due
     open = "open"
     overdue = "overdue"
     rejected = "rejected"
@@ -37,6 +39,12 @@ def received_on(received_at: datetime) -> date:
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=ZoneInfo("UTC"))
     return received_at.astimezone(LONDON).date()
+
+
+def recorded(returns: Sequence[tuple[date, str]]) -> bool:
+    """Whether any of the (received day, status) of a period's files was accepted (and so counts, even for a period
+    outside the project's delivery window after its dates changed)."""
+    return any(status in (m.ReturnStatus.accepted, m.ReturnStatus.superseded) for _, status in returns)
 
 
 def return_state(period_end: date, due: date, returns: Sequence[tuple[date, str]], as_of: date) -> ReturnState:
@@ -160,9 +168,10 @@ def _one_grant(session: Session, grant: m.Grant, as_of: date) -> GrantStatus:
             files = received.get((project.id or 0, period.id or 0), [])
             days = [day for day, _ in files if day <= as_of]
             due = extended.get((project.id or 0, period.id or 0), period.due)
+            state = (return_state(period.end, due, files, as_of) if reports_for(project, period.start, period.end)
+                     or recorded(files) else ReturnState.not_reported)
             period_rows.append(PeriodStatus(
-                period.label, period.start, period.end, due,
-                return_state(period.end, due, files, as_of), max(days) if days else None, len(days),
+                period.label, period.start, period.end, due, state, max(days) if days else None, len(days),
             ))
         out.append(ProjectStatus(project.code, project.name, project.lead_organisation, project.lead_email,
                                  from_pence(project.allocation_pence), period_rows, rags.get(project.id)))

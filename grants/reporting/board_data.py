@@ -26,9 +26,9 @@ from grants.kernel.errors import NotFoundError
 from grants.kernel.money import from_pence
 from grants.monitoring.assessment import run_checks
 from grants.monitoring.checks import Checks, run_all
-from grants.monitoring.funds import find_grant
 from grants.monitoring.ledger import load_ledger, rows
 from grants.monitoring.risks import RegisterRow, episode_starts, risk_register
+from grants.programme.lookup import find_grant
 from grants.programme.status import GrantStatus, ProjectStatus, ReturnState, grant_status, received_on
 from grants.reporting.board import BoardData, GrantSummary, ProjectRow, Release, RiskRow
 from grants.reporting.board_rows import ReturnFile, output_rows, quarter_series, returns_log

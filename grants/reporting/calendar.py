@@ -20,7 +20,7 @@ from grants.kernel.dates import short_date
 from grants.messaging.chase_plan import calendar_of, ladder_of
 from grants.programme.ladder import ChaseLadder, ChaseStep
 from grants.programme.overrides import Hold, chase_holds, due_overrides
-from grants.programme.periods import WorkingCalendar
+from grants.programme.periods import WorkingCalendar, reports_for
 
 ACCEPTED = (m.ReturnStatus.accepted, m.ReturnStatus.superseded)
 
@@ -63,7 +63,7 @@ def _grant_items(session: Session, grant: m.Grant) -> list[CalendarItem]:
     out = []
     for project in projects:
         for period in periods:
-            if period.end < project.delivery_start or period.start > project.delivery_end:
+            if not reports_for(project, period.start, period.end):
                 continue
             key = (project.id or 0, period.id or 0)
             due = extended.get(key, period.due)

@@ -149,8 +149,11 @@ def payments_table(session: Session, as_of: date) -> Table:
 def audit_table(session: Session, as_of: date) -> Table:
     """The audit log, oldest first."""
     del as_of
-    rows = [(e.id, e.at, e.actor, e.action, e.subject, json.dumps(e.before, sort_keys=True),
-             json.dumps(e.after, sort_keys=True), e.reason) for e in reversed(audit.entries(session))]
+    def plain(values: dict[str, object]) -> str:  # as typed: Zoë, not Zo\u00eb
+        return json.dumps(values, sort_keys=True, ensure_ascii=False)
+
+    rows = [(e.id, e.at, e.actor, e.action, e.subject, plain(e.before), plain(e.after), e.reason)
+            for e in reversed(audit.entries(session))]
     return Table("audit", ("id", "at", "actor", "action", "subject", "before", "after", "reason"), rows)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,6 +49,13 @@ class GivingProblem:
         return f"project '{self.project}': {self.field}: {self.message}"
 
 
+
+def organisation_slug(name: str) -> str:
+    """An organisation's name as an identifier part ('Zoë's Café & Co.' -> 'zoe-s-cafe-co'): one organisation leading
+    two projects is one recipient in the open data, not two."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "unnamed"
+
 def _number(amount: Decimal) -> int | float:
     """JSON number for pounds: whole pounds as an int, otherwise exact to the penny."""
     return int(amount) if amount == amount.to_integral_value() else float(amount)
@@ -68,7 +77,8 @@ def _record(grant: m.Grant, project: m.Project, payments: list[m.Payment], opts:
             {"startDate": project.delivery_start.isoformat(), "endDate": project.delivery_end.isoformat()}
         ],
         "recipientOrganization": [{
-            "id": project.recipient_org_id or f"{prefix}-ORG-{project.code}", "name": project.lead_organisation,
+            "id": project.recipient_org_id or f"{prefix}-ORG-{organisation_slug(project.lead_organisation)}",
+            "name": project.lead_organisation,
         }],
         "fundingOrganization": [{"id": opts["funder_org_id"], "name": grant.recipient}],
         "grantProgramme": [{"code": grant.reference, "title": grant.name}],

@@ -170,8 +170,8 @@ def _quarters(session: Session, project: m.Project, grant: m.Grant, periods: dic
 
 
 def _pending(state: ReturnState, day: date, hold: Hold | None, as_of: date) -> str:
-    if state in (ReturnState.accepted, ReturnState.accepted_late):
-        return "not needed"
+    if state in (ReturnState.accepted, ReturnState.accepted_late, ReturnState.not_reported):
+        return "not needed"  # received, or a quarter outside the project's delivery: never chased
     if hold is not None and hold.holds_on(day):
         return "held"
     return "planned" if day >= as_of else "not sent"  # today's step goes with today's chasing run

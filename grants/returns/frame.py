@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from grants.kernel import models as m
 from grants.kernel.errors import NotFoundError
+from grants.programme.periods import reports_for
 from grants.returns.layout import InputField, Subject, input_fields
 from grants.returns.official import Figures, official_figures
 
@@ -100,8 +101,7 @@ def register_frame(session: Session, project_id: int, period_id: int) -> ReturnF
         targets=_targets(session, project_id, period.label),
         later_periods=[p.label for p in periods if p.start > period.end],
         earlier_period_ids=[p.id or 0 for p in periods if p.end < period.start],
-        reported_periods=[p.label for p in periods
-                          if p.start <= project.delivery_end and p.end >= project.delivery_start],
+        reported_periods=[p.label for p in periods if reports_for(project, p.start, p.end)],
     )
 
 

@@ -98,3 +98,15 @@ RUN = [_row("chase:1:1:overdue-1", "chase-overdue", "lead@example.org"),
 def test_the_failure_summary_counts_messages_as_people_got_them_and_the_officer_notices_in_them(
         failed: set[str], summary: str) -> None:
     assert failure_summary(RUN, failed) == f"{summary}; a later run retries each on the channels that failed"
+
+
+def test_a_busy_run_counts_messages_as_people_got_them_not_one_per_officer_notice(settings: Settings) -> None:
+    # 15 weeks into the example year every project's Q1 and Q2 returns and the funds are late: two officers get one
+    # message each, listing their notices; the count said 43 messages
+    assert _grants("init").returncode == 0 and _grants("check", "--as-of", "2024-10-21").returncode == 0
+    sent = _grants("alerts", "--as-of", "2024-10-21")
+    assert sent.returncode == 0, sent.stderr
+    assert "2 messages, carrying 43 officer notices (pass --all to list each one)" in sent.stdout
+    rows = [line.split("│") for line in sent.stdout.splitlines() if "officer-mail" in line]
+    assert [row[4].strip() for row in rows] == ["1", "1"]
+    assert len(list(settings.folder("outbox").glob("officer-mail_*.eml"))) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_every_monitoring_command_has_help(command: list[str]) -> None:
     (["payment", "record", "--project", "active-bystander", "--amount", "10.001", "--date", "2024-07-05"],
      "error: amount '10.001' has more than two decimal places (pence)"),
     (["payment", "record", "--project", "nope", "--amount", "10", "--date", "2024-07-05"],
-     "error: no project with code 'nope'"),
+     "error: no project with code 'nope'; see `grants status`"),
     (["payment", "record", "--project", "active-bystander", "--amount", "30000.01", "--date", "2024-07-05"],
      "error: payments would total £30,000.01, more than the £30,000.00 allocation of active-bystander"),
     (["release", "record", "--grant", "NOPE", "--amount", "10", "--date", "2024-07-01"],
@@ -87,3 +88,22 @@ def test_status_shows_rag_columns_with_reasons_after_a_check(settings: Settings)
     [grant] = json.loads(_grants("status", "--as-of", "2024-06-20", "--json").stdout)
     assert grant["rag"]["overall"] == "amber"
     assert grant["projects"][0]["rag"]["as_of"] == "2024-06-15"
+
+
+def test_a_project_code_in_two_grants_is_refused_naming_both_by_every_command_until_grant_says_which(
+    settings: Settings, config_dir: Path
+) -> None:
+    example = config_dir / "grants" / "svd-2024-25.yaml"  # a second council grant reusing the example's codes
+    (config_dir / "grants" / "vru-2025-26.yaml").write_text(
+        example.read_text(encoding="utf-8").replace("reference: SVD-2024-25", "reference: VRU-2025-26"),
+        encoding="utf-8")
+    assert _grants("init").returncode == 0
+    said = "error: project code 'purple-flag' is in 2 grants (SVD-2024-25, VRU-2025-26): say which with --grant"
+    for args in (["payment", "record", "--project", "purple-flag", "--amount", "10", "--date", "2024-07-05"],
+                 ["link", "--project", "purple-flag"], ["message", "list", "--project", "purple-flag"],
+                 ["due", "extend", "--project", "purple-flag", "--quarter", "2024-25-Q3", "--to", "2025-01-29"]):
+        refused = _grants(*args)
+        assert (refused.returncode, refused.stderr.strip()) == (1, said), args
+    paid = _grants("payment", "record", "--project", "purple-flag", "--grant", "VRU-2025-26", "--amount", "10",
+                   "--date", "2024-07-05")
+    assert paid.returncode == 0 and "paid purple-flag £10.00" in paid.stdout

@@ -182,3 +182,17 @@ def test_revoking_when_the_project_has_no_live_link_says_so_and_writes_no_audit_
     log = json.loads(_grants("audit", "--json").stdout)
     assert [(e["action"], e["before"], e["after"]) for e in log] == [
         ("link.revoke", {"live_links": 1}, {"live_links": 0})]
+
+
+def test_the_audit_log_and_its_export_show_accented_names_as_typed_not_as_escapes(settings: Settings,
+                                                                                 tmp_path: Path) -> None:
+    assert _grants("init").returncode == 0
+    added = _grants("risk", "add", "--grant", "SVD-2024-25", "--title", "Venue for Zoë's summit", "--likelihood", "3",
+                    "--impact", "4", "--owner", "Seán O'Callaghan", "--as-of", "2025-01-24")
+    assert added.returncode == 0, added.stderr
+    shown = cli_grants("audit", env=dict(os.environ, COLUMNS="250")).stdout
+    assert "Seán O'Callaghan" in shown and "Venue for Zoë's summit" in shown and "\\u00" not in shown
+    table = tmp_path / "audit.csv"
+    assert _grants("export", "table", "audit", "--out", str(table)).returncode == 0
+    exported = table.read_text(encoding="utf-8-sig")
+    assert "Seán O'Callaghan" in exported and "\\u00" not in exported

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -128,9 +129,9 @@ def test_config_check_refuses_a_name_with_a_line_break(config_dir: Path, name: s
     data["projects"][0]["lead"]["name"] = name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     _, problems = parse_programme(path)
-    assert [f"{p.file}: {p.path}: {p.message}" for p in problems if p.severity == "error"] == [
-        f"{path}: projects[0].lead.name: must be one line: no line breaks or control characters (they "
-        "would break every message that names it)"]
+    assert [str(replace(p, place=None)) for p in problems if p.severity == "error"] == [
+        f"{path}: projects[0].lead.name (project purple-flag): must be one line: no line breaks or control "
+        "characters (they would break every message that names it)"]
     result = cli_grants("config", "check", str(path))
     assert result.returncode == 1 and "projects[0].lead.name" in result.stdout
 

@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import openpyxl
 import pytest
 from imap_tools import MailBoxUnencrypted
 
@@ -51,6 +52,12 @@ def _outbox(settings: Settings) -> list[EmailMessage]:
     return found
 
 
+def _instructions(workbook_file: Path) -> str:
+    """The words of a return workbook's Instructions sheet."""
+    sheet = openpyxl.load_workbook(workbook_file, read_only=True)["Instructions"]
+    return "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+
+
 def test_end_to_end_the_pack_goes_out_the_lead_replies_by_email_and_the_receipt_threads_to_the_reply(
         engine_settings: Settings, account: Account, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _use(account, monkeypatch, tmp_path)
@@ -60,6 +67,7 @@ def test_end_to_end_the_pack_goes_out_the_lead_replies_by_email_and_the_receipt_
     part = next(p for p in pack.iter_attachments() if (p.get_filename() or "").endswith(".xlsx"))
     blank = tmp_path / str(part.get_filename())
     blank.write_bytes(part.get_content())
+    assert f"back as an attachment to {RETURNS} by" in _instructions(blank)  # the mailbox's address, not the sender
     filled = fill(blank, {"output__people_trained": 60}, tmp_path / "filled.xlsx").read_bytes()
     reply = email(subject=f"Re: {pack['Subject']}", attachments=[(str(part.get_filename()), filled)],
                   headers={"In-Reply-To": pack["Message-ID"], "References": pack["Message-ID"]})
@@ -75,13 +83,19 @@ def test_end_to_end_the_pack_goes_out_the_lead_replies_by_email_and_the_receipt_
     assert account.count("INBOX") == 0
 
 
-def test_with_no_mailbox_lead_messages_name_no_address_that_cannot_receive_mail(engine_settings: Settings) -> None:
+def test_with_no_mailbox_lead_messages_name_no_address_that_cannot_receive_mail(engine_settings: Settings,
+                                                                               tmp_path: Path) -> None:
     chase_job(date(2024, 10, 1), datetime(2024, 10, 1, 9, tzinfo=UTC))
     packs = [e for e in _outbox(engine_settings) if "quarterly return" in e["Subject"]]
     assert packs
     for pack in packs:
         text = pack.get_body(("plain",)).get_content()
         assert "grants@localhost" not in text and "your responsible officer" in text and pack["Reply-To"] is None
+        part = next(p for p in pack.iter_attachments() if (p.get_filename() or "").endswith(".xlsx"))
+        attached = tmp_path / str(part.get_filename())
+        attached.write_bytes(part.get_content())
+        how = _instructions(attached)  # the workbook says the same as the email: no address that receives nothing
+        assert "grants@localhost" not in how and "Reply to the email this file came with" in how
 
 
 def test_a_mailbox_that_is_down_is_one_line_the_inbox_still_works_and_the_next_run_catches_up(

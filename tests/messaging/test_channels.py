@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import email
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,14 @@ from sqlmodel import Session, select
 
 from grants.kernel import models as m
 from grants.kernel.errors import ConfigError
-from grants.messaging.channels import AppriseChannel, NotifyConfig, build_sender, load_notify_config, to_email
+from grants.messaging.channels import (
+    AppriseChannel,
+    NotifyConfig,
+    OutboxChannel,
+    build_sender,
+    load_notify_config,
+    to_email,
+)
 from grants.messaging.chase_run import run_chase
 from grants.messaging.notify import Address, Outgoing, Sender
 from tests.factories import load_example
@@ -219,3 +228,28 @@ def test_every_email_we_send_says_it_is_automatic_so_auto_responders_and_our_own
     answer = replace(_message(tmp_path, "test:2", frozenset({"lead-purple-flag"})), in_reply_to="<r@lead.example.org>")
     assert Sender([channel]).deliver(_message(tmp_path)).ok and Sender([channel]).deliver(answer).ok
     assert [mail["Auto-Submitted"] for _, mail in inbox.received] == ["auto-generated", "auto-replied"]
+
+
+PEOPLE = (Address("Seán O'Callaghan", "sean@northshire.example.org"),
+          Address("Mererānui Te Whare", "vru.manager@northshire.example.org"),
+          Address("Smith, Jo (VRU)", "jo.smith@northshire.example.org"),
+          Address("Zoë Ōkafor-Brown", "zoe@northshire.example.org"))
+
+
+def test_every_person_an_email_names_is_read_back_with_their_own_name_and_address(
+    smtp_server: tuple[int, Inbox], tmp_path: Path
+) -> None:
+    # Accents beside an apostrophe made the standard library fold the comma between two people into an encoded word
+    # (one reader saw three people as two), and a name with a comma was read as two addresses.
+    port, inbox = smtp_server
+    message = replace(_message(tmp_path), to=PEOPLE[:3], cc=PEOPLE[3:])
+    outbox = OutboxChannel(tmp_path / "outbox")
+    sender = Sender([outbox, AppriseChannel(f"mailto://127.0.0.1:{port}?from=grants@example.org")])
+    assert sender.deliver(message).ok
+    [(rcpts, over_smtp)] = inbox.received
+    assert sorted(rcpts) == sorted(p.email for p in PEOPLE)
+    [written] = (tmp_path / "outbox").iterdir()
+    from_outbox = email.message_from_bytes(written.read_bytes(), policy=default)
+    for mail in (over_smtp, from_outbox):
+        named = [(a.display_name, a.addr_spec) for h in ("To", "Cc") for a in mail[h].addresses]
+        assert named == [(p.name, p.email) for p in PEOPLE]

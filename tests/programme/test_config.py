@@ -65,19 +65,19 @@ def test_example_carries_the_seeded_targets() -> None:
 
 def test_missing_allocation_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][2].pop("allocation"))
-    assert _keyed(path) == [f"{path}: projects[2].allocation: required field is missing"]
+    assert _keyed(path) == [f"{path}: projects[2].allocation (project active-bystander): required field is missing"]
 
 
 def test_negative_amount_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][0]["budget_lines"][1].update(amount=-50))
     [error] = _keyed(path)
-    assert error.startswith(f"{path}: projects[0].budget_lines[1].amount: must not be negative")
+    assert error.startswith(f"{path}: projects[0].budget_lines[1].amount (project purple-flag): must not be negative")
 
 
 def test_unknown_target_field_names_file_and_key(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][2]["targets"][0].update(tagret=600))
     [error] = _keyed(path)
-    assert error.startswith(f"{path}: projects[2].targets[0].tagret: unknown field")
+    assert error.startswith(f"{path}: projects[2].targets[0].tagret (project active-bystander): unknown field")
 
 
 def test_allocations_exceeding_the_grant_is_an_error(config_dir: Path) -> None:
@@ -99,13 +99,15 @@ def test_unallocated_money_is_a_warning_not_an_error(config_dir: Path) -> None:
 def test_budget_lines_must_add_up_to_the_allocation(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7].update(allocation=9000))
     errors = _keyed(path)
-    assert f"{path}: projects[7].budget_lines: lines add up to £10,000.00 but the allocation is £9,000.00" in errors
+    assert (f"{path}: projects[7].budget_lines (project prevention-feasibility): lines add up to £10,000.00 but the "
+            "allocation is £9,000.00") in errors
 
 
 def test_profile_for_a_period_outside_the_grant_is_an_error(config_dir: Path) -> None:
     path = _edit(config_dir, lambda d: d["projects"][7]["budget_lines"][0]["profile"].update({"2025-26-Q1": 0}))
     [error] = _keyed(path)
-    assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1: not a reporting period")
+    assert error.startswith(f"{path}: projects[7].budget_lines[0].profile.2025-26-Q1 (project prevention-feasibility): "
+                            "not a reporting period")
 
 
 def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None:
@@ -114,7 +116,8 @@ def test_unknown_officer_and_unknown_kind_are_reported(config_dir: Path) -> None
         d["projects"][3]["targets"][1]["kind"] = "event"
     path = _edit(config_dir, change)
     errors = _keyed(path)
-    assert any(e.startswith(f"{path}: projects[3].targets[1]: kind must be 'count'") for e in errors)
+    assert any(e.startswith(f"{path}: projects[3].targets[1] (project man-culture): kind must be 'count'")
+               for e in errors)
 
 
 def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
@@ -177,8 +180,8 @@ def test_a_date_in_another_format_says_how_to_write_it_at_its_line_and_column(co
     line = _line_of(path, "31/03/2025")
     column = 1 + path.read_text().splitlines()[line - 1].index("31/03/2025")
     [error] = _errors(path)
-    assert error == (f"{path}: line {line}, column {column}: projects[0].targets[0].due: '31/03/2025' is not a date: "
-                     "write dates as YYYY-MM-DD, e.g. 2025-03-31")
+    assert error == (f"{path}: line {line}, column {column}: projects[0].targets[0].due (project purple-flag): "
+                     "'31/03/2025' is not a date: write dates as YYYY-MM-DD, e.g. 2025-03-31")
 
 
 def test_an_empty_value_or_list_says_it_is_empty(config_dir: Path) -> None:
@@ -186,13 +189,15 @@ def test_an_empty_value_or_list_says_it_is_empty(config_dir: Path) -> None:
     assert _keyed(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)"]
     path = _edit(config_dir, lambda d: d["projects"][0].update(budget_lines=[]))
     assert _keyed(path) == [f"{path}: grant.reference: is empty: give a value (see config/README.md)",
-                             f"{path}: projects[0].budget_lines: is empty: give at least one (see config/README.md)"]
+                             f"{path}: projects[0].budget_lines (project purple-flag): is empty: give at least one "
+                             "(see config/README.md)"]
 
 
 def test_a_field_error_names_the_line_and_column_of_the_value(config_dir: Path) -> None:
     path = _edit_text(config_dir, "    allocation: 15000.00", "    allocation: -15000.00")  # projects[1]
     line = _line_of(path, "allocation: -15000.00")
-    assert any(e.startswith(f"{path}: line {line}, column 17: projects[1].allocation: must not be negative")
+    assert any(e.startswith(f"{path}: line {line}, column 17: projects[1].allocation (project community-coproduction): "
+                            "must not be negative")
                for e in _errors(path))
 
 
@@ -201,9 +206,9 @@ def test_an_unknown_key_is_placed_at_the_key_and_a_missing_one_at_its_block(conf
     path = _edit_text(config_dir, "    allocation: 10000.00\n", "")  # projects[6] (csa-prevention) loses its own
     unknown, missing = _line_of(path, "lead_oficer"), _line_of(path, "code: csa-prevention")
     assert _errors(path) == [
-        f"{path}: line {unknown}, column 5: projects[5].lead_oficer: unknown field (check the spelling; allowed fields "
-        "are listed in config/README.md)",
-        f"{path}: line {missing}, column 5: projects[6].allocation: required field is missing"]
+        f"{path}: line {unknown}, column 5: projects[5].lead_oficer (project speech-language): unknown field (check "
+        "the spelling; allowed fields are listed in config/README.md)",
+        f"{path}: line {missing}, column 5: projects[6].allocation (project csa-prevention): required field is missing"]
 
 
 def test_a_value_of_the_wrong_type_names_its_line(config_dir: Path) -> None:
@@ -215,5 +220,41 @@ def test_a_value_of_the_wrong_type_names_its_line(config_dir: Path) -> None:
 def test_a_rule_across_fields_is_placed_at_the_key_it_names(config_dir: Path) -> None:
     path = _edit_text(config_dir, "    officer: ", "    officer: nobody  # was: ")  # projects[0]'s officer
     [error] = _errors(path)
-    assert error.startswith(f"{path}: line {_line_of(path, 'officer: nobody')}, column 14: projects[0].officer: "
-                            "names 'nobody', which is not in officers")
+    assert error.startswith(f"{path}: line {_line_of(path, 'officer: nobody')}, column 14: projects[0].officer "
+                            "(project purple-flag): names 'nobody', which is not in officers")
+
+
+def test_a_problem_inside_a_project_names_its_code_so_nobody_counts_fourteen_projects(config_dir: Path) -> None:
+    def break_it(d: dict) -> None:  # type: ignore[type-arg]
+        d["projects"][6]["lead"]["email"] = "sasha.quinn.example.org"  # pydantic's check
+        d["projects"][5]["officer"] = "cst0"  # the cross-field checks
+    path = _edit(config_dir, break_it)
+    assert _keyed(path) == [
+        f"{path}: projects[6].lead.email (project csa-prevention): value is not a valid email address: An email "
+        "address must have an @-sign."]
+    path = _edit(config_dir, lambda d: d["projects"][6]["lead"].update(email="sasha.quinn@example.org"))
+    assert _keyed(path) == [
+        f"{path}: projects[5].officer (project speech-language): names 'cst0', which is not in officers (csto, head)"]
+
+
+def test_a_zero_target_and_a_cadence_or_cost_type_not_offered_say_what_to_use_instead(config_dir: Path) -> None:
+    def break_it(d: dict) -> None:  # type: ignore[type-arg]
+        d["grant"]["reporting"]["cadence"] = "monthly"
+        d["projects"][0]["targets"][0]["target"] = 0
+        d["projects"][0]["budget_lines"][0]["cost_type"] = "capital"
+    path = _edit(config_dir, break_it)
+    assert sorted(_keyed(path)) == sorted([
+        f"{path}: grant.reporting.cadence: 'monthly' is not allowed: use 'quarterly'",
+        f"{path}: projects[0].targets[0].target (project purple-flag): must be more than 0 (for something done once, "
+        "use kind: milestone)",
+        f"{path}: projects[0].budget_lines[0].cost_type (project purple-flag): 'capital' is not allowed: use 'labour' "
+        "or 'non_labour'"])
+
+
+def test_money_profiled_in_a_quarter_before_the_project_starts_delivering_is_an_error(config_dir: Path) -> None:
+    # no return is made for that quarter, so the money could never be reported spent
+    path = _edit_text(config_dir, "  - code: purple-flag\n", "  - code: purple-flag\n    delivery_start: 2024-10-01\n")
+    assert _keyed(path) == [
+        f"{path}: projects[0].budget_lines[{j}].profile.2024-25-Q2 (project purple-flag): £{amount} profiled, but the "
+        "project delivers from 2024-10-01 to 2025-03-31, so it makes no return for 2024-25-Q2: profile 0 or move the "
+        "money" for j, amount in ((0, "750.00"), (1, "1,750.00"), (2, "500.00"))]

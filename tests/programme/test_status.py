@@ -6,11 +6,16 @@ import json
 import os
 import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from flows.database import open_session
+from grants.kernel import models as m
 from grants.kernel.settings import Settings
 from grants.programme.status import ReturnState, received_on, return_state
+from grants.reporting.workspace_project import project_page
 from tests.cli_support import grants as cli_grants
 
 END, DUE = date(2024, 12, 31), date(2025, 1, 15)
@@ -76,3 +81,46 @@ def test_status_for_unknown_grant_is_one_clear_line(settings: Settings) -> None:
     result = _grants("status", "--grant", "NOPE")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no grant with reference 'NOPE' (known: SVD-2024-25)"
+
+
+def _start_late(config_dir: Path, code: str, start: str) -> None:
+    """Edit the grant file as an officer would: the project starts delivering on `start`."""
+    grant_file = config_dir / "grants" / "svd-2024-25.yaml"
+    text = grant_file.read_text(encoding="utf-8")
+    anchor = f"  - code: {code}\n"
+    assert anchor in text
+    grant_file.write_text(text.replace(anchor, f"{anchor}    delivery_start: {start}\n"), encoding="utf-8")
+
+
+def test_a_quarter_before_a_project_starts_delivering_is_not_reported_and_never_overdue(
+    settings: Settings, config_dir: Path
+) -> None:
+    _start_late(config_dir, "purple-flag", "2024-09-01")  # starts late in Q2: no return for Q1 (nothing profiled)
+    assert _grants("init").returncode == 0
+    [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
+    states = {p["code"]: [q["state"] for q in p["periods"]] for p in grant["projects"]}
+    assert states["purple-flag"] == ["not reported", "overdue", "not yet open", "not yet open"]
+    assert states["active-bystander"] == ["overdue", "overdue", "not yet open", "not yet open"]
+
+    assert _grants("check", "--as-of", "2024-10-20").returncode == 0
+    keys = {r["key"] for r in json.loads(_grants("risks", "--json").stdout)}
+    assert "late-return:SVD-2024-25:active-bystander:2024-25-Q1" in keys
+    assert [k for k in keys if k.startswith("late-return:SVD-2024-25:purple-flag:")] == [
+        "late-return:SVD-2024-25:purple-flag:2024-25-Q2"]
+    [grant] = json.loads(_grants("status", "--as-of", "2024-10-20", "--json").stdout)
+    [purple] = [p for p in grant["projects"] if p["code"] == "purple-flag"]
+    assert "2024-25-Q2" in purple["rag"]["reasons"]["returns"]
+    assert "2024-25-Q1" not in purple["rag"]["reasons"]["returns"]
+
+
+def test_the_officers_project_page_shows_a_quarter_before_delivery_as_not_reported_and_its_ladder_not_needed(
+    settings: Settings, config_dir: Path
+) -> None:
+    _start_late(config_dir, "purple-flag", "2024-09-01")
+    assert _grants("init").returncode == 0
+    with open_session() as session:
+        purple = session.exec(select(m.Project).where(m.Project.code == "purple-flag")).one()
+        page = project_page(session, purple.id or 0, date(2024, 10, 20))
+    q1, q2, q3 = page.quarters[:3]
+    assert (q1.state, q2.state, q3.state) == (ReturnState.not_reported, ReturnState.overdue, ReturnState.not_yet_open)
+    assert {step.status for step in q1.ladder} == {"not needed"}  # it said "not sent" for steps never due

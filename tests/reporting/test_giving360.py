@@ -92,3 +92,21 @@ def test_export_command_writes_json_and_csv(settings: Settings) -> None:
     assert "8 grants, £125,000.00 awarded, £0.00 disbursed by 2025-03-31" in result.stdout
     assert len(json.loads(out.read_text())["grants"]) == 8
     assert out.with_suffix(".csv").read_text().startswith("Identifier,Title,Description,Currency")
+
+
+def test_one_organisation_leading_two_projects_is_one_recipient_and_an_org_id_given_is_kept(engine: Engine) -> None:
+    load_example(engine)
+    with session_scope(engine) as session:
+        for code, organisation in (("purple-flag", "Northshire BID"), ("csa-prevention", "Northshire BID"),
+                                   ("impact-project", "Zoë's Café & Co.")):
+            row = project(session, code)
+            row.lead_organisation = organisation
+            session.add(row)
+        project(session, "man-culture").recipient_org_id = "GB-CHC-1234567"
+    with session_scope(engine) as session:
+        package = build_package(session, "SVD-2024-25", date(2025, 3, 31), MODIFIED)
+    by_project = {g["id"].rsplit("SVD-2024-25-", 1)[1]: g["recipientOrganization"][0]["id"] for g in package["grants"]}
+    assert by_project["purple-flag"] == by_project["csa-prevention"] == "360G-example-plymouth-ORG-northshire-bid"
+    assert by_project["impact-project"] == "360G-example-plymouth-ORG-zoe-s-cafe-co"
+    assert by_project["man-culture"] == "GB-CHC-1234567"
+    assert len(set(by_project.values())) == 7  # eight projects, seven organisations

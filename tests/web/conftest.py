@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from flows.database import open_session
 from flows.web.app import create_app
 from grants.kernel.settings import Settings, get_settings
-from grants.programme.links import configured_link_key, current_link, find_project, token_of
+from grants.programme.links import configured_link_key, current_link, token_of
 from grants.programme.loader import load_programmes
+from grants.programme.lookup import find_project
 from grants.programme.register import initialise
 from grants.returns.sandbox import shutdown
 from tests.web_support import csrf_of

@@ -20,7 +20,8 @@ from flows.database import open_session
 from flows.web.app import create_app
 from grants.kernel import models as m
 from grants.kernel.settings import Settings
-from grants.programme.links import find_project, revoke_links
+from grants.programme.links import revoke_links
+from grants.programme.lookup import find_project
 from tests.returns_kit import fill
 from tests.web.conftest import NOW, OPEN_DAY, csrf_of, issue_workbook, lead_token
 
@@ -61,7 +62,10 @@ def test_a_valid_return_is_answered_with_the_receipt_and_the_same_receipt_is_ema
     [reply] = outbox_replies(loaded)
     email = message_from_bytes((loaded.folder("outbox") / reply).read_bytes(), policy=default)
     assert str(email["subject"]).startswith("Received:")
-    assert f"/p/{token}" in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"/p/{token}" in body
+    # as the emailed receipt says: with no returns address configured, never the sender that receives nothing
+    assert "grants@localhost" not in body and "send a corrected workbook to your responsible officer" in body
     status, html = send(client, token, path)  # the very same file again
     assert "You have already sent this exact file" in text_of(html)
     assert outbox_replies(loaded) == [reply]

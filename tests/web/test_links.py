@@ -11,12 +11,12 @@ from grants.kernel.settings import Settings
 from grants.programme.links import (
     configured_link_key,
     current_link,
-    find_project,
     link_key,
     revoke_links,
     token_of,
     verify,
 )
+from grants.programme.lookup import find_project
 from tests.web.conftest import NOW, OPEN_DAY, lead_token
 
 LAST_DUE = date(2025, 4, 14)  # 2024/25 Q4's return

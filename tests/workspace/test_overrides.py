@@ -133,3 +133,20 @@ def test_the_audit_log_cannot_be_changed_or_deleted_even_in_sql(engine: Engine) 
             connection.exec_driver_sql(statement)
     with Session(engine) as session:
         assert json.loads(session.exec(select(m.AuditEntry.after_json)).one()) == {"due": "2025-01-29"}
+
+
+@pytest.mark.parametrize(("day", "why", "next_day"), [
+    (date(2025, 1, 25), "Saturday 25 January 2025", "Monday 27 January 2025"),  # a weekend
+    (date(2025, 4, 18), "Friday 18 April 2025", "Tuesday 22 April 2025"),  # Good Friday, then Easter Monday
+])
+def test_a_due_date_is_never_moved_to_a_day_nobody_works_and_nothing_is_written(
+    engine: Engine, day: date, why: str, next_day: str
+) -> None:
+    load_example(engine)
+    with session_scope(engine) as session, pytest.raises(GrantsError) as refused:
+        extend_due(session, *_ids(session), day, "half term", actor="kit@example.org", now=NOW)
+    assert str(refused.value).endswith(f"{why} is not a working day (a weekend, bank holiday or the grant's closure "
+                                       f"day): choose one, e.g. {next_day}")
+    assert _state(engine, date(2025, 1, 20)) == (date(2025, 1, 15), ReturnState.overdue)
+    with Session(engine) as session:
+        assert audit.entries(session) == []
