@@ -75,6 +75,15 @@ def _table(rows: list[tuple[Outgoing, str, str, str]], show_all: bool = False) -
         table.add_row(message.kind, ", ".join(a.email for a in message.to), ", ".join(a.email for a in message.cc),
                       project, period, message.step, status)
     console.print(table)
+    if any(message.kind == "officer-mail" for message, _, _, _ in rows):  # a row per notice: say what people got
+        console.print(_count_line(rows))
+
+
+def _count_line(rows: list[tuple[Outgoing, str, str, str]]) -> str:
+    """`N messages, carrying M officer notices`: messages as people got them."""
+    notices = sum(1 for message, _, _, _ in rows if message.kind == "officer-mail")
+    carried = f", carrying {plural(notices, 'officer notices')}" if notices else ""
+    return f"{plural(len(_messages(rows)), 'messages')}{carried}"
 
 
 def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> None:
@@ -82,9 +91,7 @@ def _summary(console: Console, rows: list[tuple[Outgoing, str, str, str]]) -> No
     groups: dict[tuple[str, str, str], list[tuple[Outgoing, str, str, str]]] = {}
     for row in rows:
         groups.setdefault((row[0].kind, row[0].step, row[3]), []).append(row)
-    notices = sum(1 for message, _, _, _ in rows if message.kind == "officer-mail")
-    carried = f", carrying {plural(notices, 'officer notices')}" if notices else ""
-    console.print(f"{len(_messages(rows)):,} messages{carried} (pass --all to list each one)")  # one line, unwrapped
+    console.print(f"{_count_line(rows)} (pass --all to list each one)")  # one line, unwrapped
     table = Table()
     for name, justify in (("kind", "left"), ("step", "left"), ("status", "left"), ("messages", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
