@@ -54,6 +54,16 @@ def _pick(parts: dict[Any, tuple[m.RAG, str]]) -> tuple[m.RAG, str]:
     return parts[name]
 
 
+def _unreported(parts: dict[str, tuple[m.RAG, str]]) -> tuple[m.RAG, str] | None:
+    """'No data yet' overall when nothing has been reported on spend or outputs and nothing else is amber or red:
+    green means the evidence says on track, and there is no evidence yet (returns not yet due, funds on time)."""
+    if parts["spend"][0] is not m.RAG.no_data or parts["outputs"][0] is not m.RAG.no_data:
+        return None
+    if any(rag in (m.RAG.amber, m.RAG.red) for rag, _ in parts.values()):
+        return None
+    return m.RAG.no_data, parts["spend"][1]
+
+
 def rate_project(checks: Checks, project: m.Project) -> Rating:
     """Rate one project from the run's checks."""
     assert project.id is not None
@@ -78,7 +88,7 @@ def rate_project(checks: Checks, project: m.Project) -> Rating:
     funds = checks.project_funds[pid]
     parts = {"spend": spend_part, "outputs": outputs_part, "returns": (returns.rag, returns.reason),
              "funds": (funds_rag(checks, pid, grant_id, checks.ledger.as_of), funds.reason)}
-    overall = _pick(parts)
+    overall = _unreported(parts) or _pick(parts)
     reasons = {name: reason for name, (_, reason) in parts.items()}
     reasons |= {"milestones": _milestones_reason(milestones), "overall": overall[1]}
     figures = {
@@ -134,7 +144,7 @@ def rate_grant(checks: Checks, grant: m.Grant, projects: list[Rating]) -> Rating
         "returns": returns_part,
         "funds": (funds_rag(checks, None, grant.id, checks.ledger.as_of), funds.reason),
     }
-    overall = _pick(parts)
+    overall = _unreported(parts) or _pick(parts)
     reasons = {name: reason for name, (_, reason) in parts.items()} | {"overall": overall[1]}
     unreported = [p for p in checks.projects_of(grant) if p.id not in checks.spend]
     coverage = {"reported": len(checks.projects_of(grant)) - len(unreported), "projects": len(projects),

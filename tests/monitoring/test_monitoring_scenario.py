@@ -82,6 +82,23 @@ def test_late_release_risks_close_once_money_arrives_but_the_lateness_stays_on_r
     assert {c.change for c in run.risk_changes} == {"closed"}
 
 
+def test_before_anything_is_reported_a_rating_is_no_data_yet_not_green(programme: Engine) -> None:
+    # 20 April 2024: the funds are not yet due (1 May) and no return is due (12 July): no evidence either way
+    run = _check(programme, date(2024, 4, 20))
+    projects = [r for r in run.ratings if r.project_id is not None]
+    assert len(projects) == 8 and {(r.overall_rag, r.reasons["overall"]) for r in projects} == {
+        ("no data yet", "No data yet: no return due yet")}
+    grant = _rating(run, "Serious Violence Duty")
+    assert (grant.overall_rag, grant.reasons["overall"]) == ("no data yet", "No data yet: no spend reported")
+    # the funds now late: that is evidence, and it rates (amber) though nothing is reported yet
+    later = _check(programme, date(2024, 6, 15))
+    assert _rating(later, "Active Bystander").overall_rag == "amber"
+    release_and_pay(programme)
+    with session_scope(programme) as session:
+        q1_returns(session)
+    assert _rating(_check(programme, date(2024, 7, 20)), "Active Bystander").overall_rag == "green"  # on evidence
+
+
 @pytest.fixture
 def year(programme: Engine) -> CheckRun:
     """Checks on 24 January 2025: Q3 returns in (speech and language's is 7 working days overdue)."""
