@@ -52,9 +52,9 @@ def _sums(session: Session, statement: Select[int, int]) -> dict[int, int]:
 def _forecast(spend: dict[str, int], cover: dict[str, int]) -> Decimal | None:
     """The grant's forecast outturn as the board report counts it: the reported projects' forecasts (each capped at
     its allocation) plus the allocation of each project with no return yet."""
-    if "outturn" not in spend:
-        return None
-    return from_pence(int(spend["outturn"]) + int(cover.get("unreported_allocation", 0)))
+    if "outturn" not in spend and "unreported_allocation" not in cover:
+        return None  # not checked since the coverage was recorded
+    return from_pence(int(spend.get("outturn", 0)) + int(cover.get("unreported_allocation", 0)))
 
 
 def overview(session: Session, as_of: date) -> list[GrantLine]:

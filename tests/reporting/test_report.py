@@ -288,6 +288,16 @@ def test_before_a_projects_first_return_the_board_and_the_workspace_say_not_yet_
     assert line.forecast == board.grant.forecast_outturn  # the overview's forecast is the board report's
 
 
+def test_before_any_return_the_overview_forecasts_every_allocation_as_the_board_report_does(engine: Engine) -> None:
+    load_example(engine)
+    release_and_pay(engine)
+    with session_scope(engine) as session:
+        [board] = build_board_data(session, date(2024, 7, 12))
+        [line] = overview(session, date(2024, 7, 12))
+    assert (line.spent, line.reported, line.projects) == (None, 0, 8)
+    assert line.forecast == board.grant.forecast_outturn == Decimal(125000)
+
+
 def test_a_milestone_overdue_with_no_return_is_still_red_by_its_due_date(engine: Engine) -> None:
     load_example(engine)
     with session_scope(engine) as session:  # no return all year; "Campaign launched" was due 31 December 2024
