@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from openpyxl import load_workbook
 from sqlmodel import select
 
@@ -158,6 +159,18 @@ def _quarter(html: str, label: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split(f'id="quarter-{label}"')[1].split("</section>")[0]))
 
 
+def _q3_action(client: TestClient, action: str, data: dict[str, str]) -> tuple[int, int, Response]:
+    """Post `data` to the project page's `action` form for speech and language's Q3 return (its period and the page's
+    CSRF token added): (project id, period id, the answer)."""
+    with session_scope(configured_engine()) as session:
+        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
+    assert project_id is not None and period_id is not None
+    page = client.get(f"/officer/projects/{project_id}")
+    answer = client.post(f"/officer/projects/{project_id}/{action}", data={
+        **data, "period_id": str(period_id), "csrf": csrf_of(page.text)})
+    return project_id, period_id, answer
+
+
 @pytest.mark.parametrize(("data", "shown", "ladder"), [
     ({"kind": "pause", "until": "2025-01-31", "reason": "lead <em>on leave</em>"},
      "chasing paused until Friday 31 January 2025 lead <em>on leave</em>",
@@ -168,11 +181,7 @@ def _quarter(html: str, label: str) -> str:
 def test_a_pause_or_waiver_shows_its_reason_and_holds_the_ladder_until_resumed(
         client: TestClient, data: dict[str, str], shown: str, ladder: str) -> None:
     sign_in(client, "officer")
-    with session_scope(configured_engine()) as session:
-        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
-    page = client.get(f"/officer/projects/{project_id}")
-    answer = client.post(f"/officer/projects/{project_id}/hold", data={
-        **data, "period_id": period_id, "csrf": csrf_of(page.text)})
+    project_id, period_id, answer = _q3_action(client, "hold", data)
     assert answer.headers["location"] == f"/officer/projects/{project_id}?done=held"
     held = client.get(answer.headers["location"])
     quarter = _quarter(held.text, "2024-25-Q3")
@@ -192,11 +201,7 @@ def test_times_are_shown_as_the_officers_clock_reads_them_british_summer_time_in
 def test_a_chase_step_due_today_is_planned_not_missed(client: TestClient) -> None:
     """Extended to Friday 31 January, the Q3 reminder falls on today (24 January): today's chasing run sends it."""
     sign_in(client, "officer")
-    with session_scope(configured_engine()) as session:
-        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
-    page = client.get(f"/officer/projects/{project_id}")
-    client.post(f"/officer/projects/{project_id}/due", data={
-        "period_id": period_id, "due": "2025-01-31", "reason": "lead on leave", "csrf": csrf_of(page.text)})
+    project_id, _, _ = _q3_action(client, "due", {"due": "2025-01-31", "reason": "lead on leave"})
     quarter = _quarter(client.get(f"/officer/projects/{project_id}").text, "2024-25-Q3")
     assert "reminder Friday 24 January 2025 planned" in quarter
 
@@ -267,11 +272,7 @@ def _lead_quarter(html: str) -> str:
 
 def test_the_audit_log_shows_an_empty_value_as_a_dash_not_none(client: TestClient) -> None:
     sign_in(client, "officer")
-    with session_scope(configured_engine()) as session:
-        project_id, period_id = project(session, "speech-language").id, period(session, "2024-25-Q3").id
-    page = client.get(f"/officer/projects/{project_id}")
-    client.post(f"/officer/projects/{project_id}/hold", data={
-        "kind": "waive", "reason": "project wound up", "period_id": period_id, "csrf": csrf_of(page.text)})
+    _q3_action(client, "hold", {"kind": "waive", "reason": "project wound up"})
     log = client.get("/officer/audit").text
     assert "until: –" in log and "None" not in log.split("audit-table")[1]
 
