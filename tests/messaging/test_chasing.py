@@ -323,18 +323,28 @@ def test_escalation_after_an_outage_says_nothing_reached_the_lead_and_what_to_do
     assert "Suggested next step: phone " in text
 
 
-def test_escalation_lists_the_steps_sent_and_the_open_late_return_risk(engine: Engine, tmp_path: Path) -> None:
+def _officer_mail_after_checks(engine: Engine, tmp_path: Path, earlier: tuple[date, ...], checked: date,
+                               chased: date) -> str:
+    """The example programme chased on the `earlier` days, checked on `checked`, then chased on `chased`: the text
+    of the officer's message of that last run alone."""
     load_example(engine)
     sender = Sender([OutboxChannel(tmp_path / "outbox")])
-    for day in (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15), date(2025, 1, 17), date(2025, 1, 22)):
+    for day in earlier:
         _chase(engine, day, sender, tmp_path / "packs")
     with Session(engine) as session:
-        run_checks(session, date(2025, 1, 29))
+        run_checks(session, checked)
         session.commit()
     for old in (tmp_path / "outbox").glob("officer-mail_*.eml"):
         old.unlink()
-    _chase(engine, date(2025, 1, 29), sender, tmp_path / "packs")
-    text = _officer_mail(tmp_path / "outbox")  # the escalations and the risks that opened, in one message
+    _chase(engine, chased, sender, tmp_path / "packs")
+    return _officer_mail(tmp_path / "outbox")
+
+
+def test_escalation_lists_the_steps_sent_and_the_open_late_return_risk(engine: Engine, tmp_path: Path) -> None:
+    text = _officer_mail_after_checks(engine, tmp_path, (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15),
+                                                         date(2025, 1, 17), date(2025, 1, 22)),
+                                      checked=date(2025, 1, 29), chased=date(2025, 1, 29))
+    # the escalations and the risks that opened, in one message
     assert "The first overdue chaser: sent Friday 17 January 2025" in text
     assert "The lead has been chased 5 times." in text
     assert "A late-return risk is open on the register (since Wednesday 29 January 2025, RED)." in text
@@ -348,17 +358,8 @@ def test_a_late_return_risk_alert_sent_with_that_returns_overdue_chaser_is_said_
     # The check run opens the late-return risk on the first working day overdue; the next chase run sends the first
     # overdue chaser. The officer hears of each late return once, under "the lead was chased", with the risk beside
     # it, not again under "Returns overdue".
-    load_example(engine)
-    sender = Sender([OutboxChannel(tmp_path / "outbox")])
-    for day in (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15)):
-        _chase(engine, day, sender, tmp_path / "packs")
-    with Session(engine) as session:
-        run_checks(session, date(2025, 1, 16))
-        session.commit()
-    for old in (tmp_path / "outbox").glob("officer-mail_*.eml"):
-        old.unlink()
-    _chase(engine, date(2025, 1, 17), sender, tmp_path / "packs")
-    text = _officer_mail(tmp_path / "outbox")
+    text = _officer_mail_after_checks(engine, tmp_path, (date(2025, 1, 2), date(2025, 1, 8), date(2025, 1, 15)),
+                                      checked=date(2025, 1, 16), chased=date(2025, 1, 17))
     assert "Returns overdue: the lead was chased (8)" in text
     assert text.count("A late-return risk is open on the register (since Thursday 16 January 2025, AMBER") == 8
     assert "Q3 return overdue:" not in text
