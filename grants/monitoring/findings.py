@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from grants.kernel import models as m
-from grants.kernel.dates import short_date
+from grants.kernel.dates import plural, short_date
 from grants.kernel.money import format_gbp
 from grants.monitoring import scoring
 from grants.monitoring.checks import Checks
@@ -57,7 +57,7 @@ def _late_release(checks: Checks, grant: m.Grant) -> Finding:
     unpaid = [p for p in projects if p.id is not None and checks.project_funds[p.id].received == 0]
     evidence = funds.reason + (f"; {format_gbp(paid, pence=True)} paid to projects" if paid else "")
     if unpaid:
-        evidence += (f"; {len(unpaid)} of {len(projects)} project{'s' if len(projects) != 1 else ''} "
+        evidence += (f"; {len(unpaid):,} of {plural(len(projects), 'projects')} "
                      f"{'have' if len(unpaid) != 1 else 'has'} received nothing: {named([p.name for p in unpaid])}")
     covers = tuple(risk_key("late-funds-release", grant.reference, p.code) for p in projects)
     return Finding(risk_key("late-funds-release", grant.reference), "late-funds-release", grant.id, None,
